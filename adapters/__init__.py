@@ -1,0 +1,1 @@
+"""First-party adapters, each registered through the ``retrace.adapters`` entry point."""

@@ -1,0 +1,14 @@
+"""retrace: deterministic record and replay for Python programs.
+
+The public API for adapter authors is re-exported here: :class:`Adapter`,
+:class:`Boundary`, :class:`Patch`, :func:`hookimpl`, and :mod:`retrace.testing`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .boundary import Adapter, Boundary, Patch  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+
+__all__ = ["Adapter", "Boundary", "Patch", "__version__", "hookimpl"]

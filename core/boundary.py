@@ -1,0 +1,117 @@
+"""What an adapter declares: boundaries, where they are patched, and the adapter itself.
+
+A :class:`Boundary` is a callable whose outcome depends on the outside world.
+Its optional hooks say what in the arguments matters (the fingerprint checked
+on replay), how to describe a call in a divergence report, when a call is not
+a boundary call at all (``time.localtime(ts)`` is a pure function), and how to
+turn an outcome into trace data and back when the codec registry alone is not
+enough. A :class:`Patch` says where a boundary is applied (``module`` and a
+dotted ``target`` inside it). An :class:`Adapter` groups the patches and
+codecs of one library and declares which versions of it it supports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+if TYPE_CHECKING:
+    from .codecs import CodecRegistry
+    from .session import Session
+
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+
+
+@attrs.frozen(eq=False)
+class Boundary:
+    """One external call.
+
+    :param name: stable name in the trace, ``"library.function"``.
+    :param fingerprint: ``(instance, args, kwargs) -> plain data`` whose digest
+        replay compares; ``None`` when the arguments cannot change the outcome.
+    :param summary: ``(instance, args, kwargs) -> str`` for divergence reports.
+    :param passthrough: ``(instance, args, kwargs) -> bool``; true means this
+        call is not a boundary call and runs for real in every mode.
+    :param encode: ``(outcome, instance, args, kwargs) -> value`` the codec
+        registry can record (redact here: the program still gets the outcome).
+    :param decode: ``(recorded, instance, args, kwargs) -> outcome`` on replay.
+    :param on_replay: ``(instance, args, kwargs) -> None`` run on replay before
+        the recorded outcome is returned (e.g. a real sleep when asked for).
+    :param blocking: the call may wait on the outside world; buffered events
+        are flushed before it so a process killed while waiting loses nothing.
+    :param library: module prefixes whose frames are not the call site.
+    """
+
+    name: str
+    fingerprint: Callable[[Any, Args, Kwargs], Any] | None = None
+    summary: Callable[[Any, Args, Kwargs], str] | None = None
+    passthrough: Callable[[Any, Args, Kwargs], bool] | None = None
+    encode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
+    decode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
+    on_replay: Callable[[Any, Args, Kwargs], None] | None = None
+    blocking: bool = False
+    library: tuple[str, ...] = ()
+
+
+Wrapper = Callable[[Any, Any, Args, Kwargs], Any]
+
+
+@attrs.frozen
+class Patch:
+    """Apply ``boundary`` to ``module.target`` when ``module`` is imported.
+
+    ``target`` is dotted inside the module: ``"time"``, ``"Session.send"``.
+    Methods of immutable builtin types (``datetime.datetime.now``) are patched
+    too; see docs/architecture.md for how. Instead of a boundary, a patch may
+    carry its own wrapt ``wrapper(wrapped, instance, args, kwargs)`` for
+    calls that are not one boundary call (it then uses :func:`retrace.runtime.call`).
+    """
+
+    module: str
+    target: str
+    boundary: Boundary | None = None
+    wrapper: Wrapper | None = None
+
+    def make_wrapper(self) -> Wrapper:
+        if self.wrapper is not None:
+            return self.wrapper
+        if self.boundary is None:
+            raise ValueError(f"patch of {self.module}.{self.target} has no boundary or wrapper")
+        from .runtime import wrapper_for
+
+        return wrapper_for(self.boundary)
+
+
+class Adapter:
+    """Base class of every adapter, first-party or third-party.
+
+    Subclasses set the class attributes and override what they need; an
+    instance is what the ``retrace.adapters`` entry point names. An adapter
+    module must not import its library at import time: patches are applied
+    when the program imports the library.
+    """
+
+    #: Short name, as in ``RETRACE_ADAPTERS`` and trace headers.
+    name: ClassVar[str] = ""
+    #: The distribution intercepted (``"requests"``), or None for the stdlib.
+    distribution: ClassVar[str | None] = None
+    #: Supported versions of ``distribution``: ``">=2.28,<3"``.
+    supported: ClassVar[str | None] = None
+    #: Module prefixes that count as the library (for call sites).
+    modules: ClassVar[tuple[str, ...]] = ()
+
+    def patches(self) -> Iterable[Patch]:
+        """The boundaries this adapter applies."""
+        return ()
+
+    def register_codecs(self, codecs: CodecRegistry) -> None:
+        """Register the types this adapter's outcomes contain."""
+
+    def start(self, session: Session) -> None:
+        """Called once patches are installed, before the program runs."""
+
+    def stop(self, session: Session) -> None:
+        """Called when the session ends, before patches are removed."""

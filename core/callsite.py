@@ -1,0 +1,48 @@
+"""Finding the call site of a boundary call: the first frame outside retrace and the library.
+
+Frames are classified once per code object, so the walk costs a few
+dictionary lookups per event.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import CodeType, FrameType
+
+_OWN_PREFIXES = ("retrace.", "wrapt.", "runpy", "importlib.")
+
+
+class CallSites:
+    """Maps frames to ``(file, line)`` call sites, skipping library frames."""
+
+    def __init__(self) -> None:
+        self._internal: dict[tuple[CodeType, tuple[str, ...]], bool] = {}
+
+    def _is_internal(self, frame: FrameType, library: tuple[str, ...]) -> bool:
+        key = (frame.f_code, library)
+        known = self._internal.get(key)
+        if known is None:
+            module = frame.f_globals.get("__name__") or ""
+            known = (
+                module == "retrace"
+                or module.startswith(_OWN_PREFIXES)
+                or any(module == p or module.startswith(p + ".") for p in library)
+            )
+            self._internal[key] = known
+        return known
+
+    def find(self, frame: FrameType | None, library: tuple[str, ...]) -> tuple[str, int]:
+        """The first frame at or above ``frame`` that belongs to the program."""
+        while frame is not None and self._is_internal(frame, library):
+            frame = frame.f_back
+        if frame is None:
+            return ("<unknown>", 0)
+        return (frame.f_code.co_filename, frame.f_lineno)
+
+
+def caller(depth: int) -> FrameType | None:
+    """The frame ``depth`` levels above the caller of this function."""
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None

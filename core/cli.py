@@ -1,0 +1,193 @@
+"""The ``retrace`` command: record, replay, inspect, adapters.
+
+Every error a user can cause ends here as one message and a documented exit
+status (see :mod:`retrace.errors`); a traceback from retrace itself is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, hashseed, launcher, recording
+from .errors import EXIT_USAGE, RetraceError, UsageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="retrace", description="Deterministic record and replay for Python programs."
+    )
+    parser.add_argument("--version", action="version", version=f"retrace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    rec = sub.add_parser("record", help="run a program and record it",
+                         usage="retrace record [-o DIR] [--overwrite] (SCRIPT | -m MODULE) [ARGS...]")
+    rec.add_argument("-o", "--output", default="recording", metavar="DIR",
+                     help="recording directory (default: ./recording)")
+    rec.add_argument("--overwrite", action="store_true",
+                     help="replace a recording already in DIR")
+    rec.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    rec.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
+
+    rep = sub.add_parser("replay", help="replay a recording, offline")
+    rep.add_argument("recording", nargs="?", default="recording", metavar="DIR")
+
+    ins = sub.add_parser("inspect", help="show a recording's header and events")
+    ins.add_argument("recording", metavar="DIR")
+    ins.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ada = sub.add_parser("adapters", help="list installed adapters and their libraries")
+    ada.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--recording"] or (args and args[0].startswith("--recording=")):
+        return replay_main(args)
+    parser = _parser()
+    options = parser.parse_args(args)
+    try:
+        if options.command == "record":
+            return _record(options)
+        if options.command == "replay":
+            return _replay(options.recording)
+        if options.command == "inspect":
+            from .summary import inspect_recording
+
+            return inspect_recording(Path(options.recording), as_json=options.json)
+        if options.command == "adapters":
+            return _adapters(options.json)
+        parser.print_help()
+        return EXIT_USAGE
+    except RetraceError as exc:
+        print(f"retrace: {exc}" if not str(exc).startswith("retrace:") else str(exc),
+              file=sys.stderr)
+        return exc.exit_status
+
+
+def replay_main(args: list[str]) -> int:
+    """``python -m retrace --recording DIR``: the seed's spelling of ``retrace replay DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m retrace")
+    parser.add_argument("--recording", required=True, metavar="DIR")
+    options = parser.parse_args(args)
+    try:
+        return _replay(options.recording)
+    except RetraceError as exc:
+        print(f"retrace: {exc}" if not str(exc).startswith("retrace:") else str(exc),
+              file=sys.stderr)
+        return exc.exit_status
+
+
+def _record(options: argparse.Namespace) -> int:
+    from .session import begin_recording
+
+    rest = list(options.args)
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if options.module:
+        main = {"kind": "module", "name": options.module}
+        argv = [options.module, *rest]
+    elif rest:
+        script = rest[0]
+        if not os.path.isfile(script):
+            raise UsageError(f"{script}: no such script")
+        main = {"kind": "path", "path": script}
+        argv = rest
+    else:
+        raise UsageError("nothing to record: give a script or -m MODULE")
+    directory = Path(options.output).expanduser().resolve()
+    if recording.holds_recording(directory) and not options.overwrite:
+        raise UsageError(
+            f"{directory} already holds a recording; choose another directory with -o, "
+            "or pass --overwrite to replace it"
+        )
+    seed = hashseed.choose()
+    hashseed.ensure(seed)
+    hashseed.forget_ours()
+    if main["kind"] == "path":
+        sys.path[0] = os.path.dirname(os.path.abspath(main["path"]))
+    else:
+        sys.path[0] = os.getcwd()
+    session = begin_recording(directory, main, argv, seed, overwrite=options.overwrite)
+    status = launcher.run(main, argv)
+    session.end(status)
+    return status
+
+
+def _replay(path: str) -> int:
+    from .session import begin_replay, check_compatible, read_header
+
+    directory = recording.locate(path)
+    header = read_header(directory)
+    check_compatible(header, recording.trace_path(directory))
+    if header.get("hash_seed"):
+        hashseed.ensure(header["hash_seed"])
+    hashseed.forget_ours()
+    run_dir = recording.run_path(directory)
+    main = dict(header["main"])
+    cwd = header["cwd"]
+    from .snapshot import relative_place
+
+    if main["kind"] == "path":
+        main["path"] = str(run_dir / relative_place(main["path"], cwd))
+        if not os.path.isfile(main["path"]):
+            raise UsageError(f"{main['path']}: the recorded script is missing from run/")
+    os.chdir(run_dir)
+    _replay_sys_path(header, str(run_dir), main)
+    launcher.show_paths_as(str(run_dir), cwd)
+    session = begin_replay(directory, on_divergence=_stop_replay)
+    status = launcher.run(main, list(header["argv"]))
+    try:
+        session.end(status)
+    except RetraceError as exc:
+        _stop_replay(exc)
+    return status
+
+
+def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
+    from .snapshot import is_program_file, relative_place
+
+    cwd = header["cwd"]
+    recorded = header.get("sys_path", [])
+    mapped = []
+    for entry in recorded[1:]:
+        probe = os.path.join(entry or cwd, "__probe__.py")
+        if is_program_file(probe):
+            mapped.append(os.path.join(run_dir, os.path.dirname(relative_place(probe, cwd))))
+    first = os.path.dirname(main["path"]) if main["kind"] == "path" else run_dir
+    keep = [p for p in sys.path[1:] if not is_program_file(os.path.join(p or ".", "__probe__.py"))]
+    sys.path[:] = [first, *mapped, *keep]
+
+
+def _stop_replay(error: Exception) -> None:
+    """Stop at once: print the report and leave, whatever the program would catch."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    text = str(error)
+    sys.__stderr__.write(text if text.startswith("retrace:") else f"retrace: {text}")
+    sys.__stderr__.write("\n")
+    sys.__stderr__.flush()
+    os._exit(getattr(error, "exit_status", EXIT_USAGE))
+
+
+def _adapters(as_json: bool) -> int:
+    from .registry import discover_adapters
+
+    entries = discover_adapters()
+    if as_json:
+        print(json.dumps([dict(e.describe(), status=e.status) for e in entries], indent=2))
+        return 0
+    for e in entries:
+        lib = e.adapter.distribution or "stdlib"
+        version = e.library_version or ("-" if e.adapter.distribution is None else "missing")
+        supported = e.adapter.supported or ""
+        print(f"{e.name:<12} {lib:<12} {version:<10} {supported:<14} {e.status:<14} {e.provided_by}")
+    return 0

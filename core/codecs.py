@@ -1,0 +1,299 @@
+"""How values cross the trace: plain CBOR data plus the types codecs register.
+
+A value returned by a boundary is turned into plain data (ints, floats,
+strings, bytes, lists, dicts, None, booleans) when the event happens, so a
+program that later mutates what it was given cannot change the recording, and
+an unencodable value is caught at the call that produced it. Any other type
+travels as one CBOR tag holding ``[codec name, plain payload]``.
+
+Decoding is the mirror image and is lazy: reading a trace builds only plain
+data and :class:`Pending` placeholders; a placeholder becomes a real object
+(through the codec that registered its name) only when replay hands it to the
+program. Nothing else can be constructed from a trace: cbor2's own tags that
+build objects (regular expressions, MIME messages, shared references...) are
+refused, and exceptions are rebuilt only from builtin classes or classes in
+modules an adapter has vouched for.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import decimal
+import importlib
+import sys
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import cbor2
+
+CODEC_TAG = 46400
+SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
+MAX_DEPTH = 96
+
+
+class Unencodable(TypeError):
+    """A value has no codec; the recording cannot hold it."""
+
+
+@attrs.frozen
+class Codec:
+    """One registered type: its stable name in traces and the two conversions."""
+
+    name: str
+    type: type
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+@attrs.frozen
+class Pending:
+    """A decoded codec value not yet turned into an object."""
+
+    name: str
+    payload: Any
+
+
+class CodecRegistry:
+    """Maps types to codecs for one session; adapters add theirs at install time."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, Codec] = {}
+        self._by_name: dict[str, Codec] = {}
+        self._exception_modules: set[str] = set()
+        _register_builtin_codecs(self)
+
+    def register(
+        self,
+        type_: type,
+        name: str,
+        encode: Callable[[Any], Any],
+        decode: Callable[[Any], Any],
+    ) -> None:
+        """Register ``type_`` (exactly, not its subclasses) under ``name``."""
+        known = self._by_name.get(name)
+        if known is not None and known.type is not type_:
+            raise ValueError(f"codec name {name!r} is already registered for {known.type!r}")
+        codec = Codec(name, type_, encode, decode)
+        self._by_type[type_] = codec
+        self._by_name[name] = codec
+
+    def allow_exceptions_from(self, module_prefix: str) -> None:
+        """Let replay rebuild exception classes defined under ``module_prefix``."""
+        self._exception_modules.add(module_prefix)
+
+    def to_plain(self, value: Any, depth: int = 0) -> Any:
+        """A fresh plain-data (and CBORTag) copy of ``value``; raises Unencodable."""
+        kind = type(value)
+        if kind in SCALARS:
+            return value
+        if depth > MAX_DEPTH:
+            raise Unencodable("value nested too deeply to record")
+        if kind is list:
+            return [self.to_plain(v, depth + 1) for v in value]
+        if kind is dict:
+            return {self.to_plain(k, depth + 1): self.to_plain(v, depth + 1) for k, v in value.items()}
+        codec = self._by_type.get(kind)
+        if codec is None:
+            if isinstance(value, BaseException):
+                return self._exception_to_plain(value, depth)
+            raise Unencodable(f"no codec for {kind.__module__}.{kind.__qualname__}")
+        return cbor2.CBORTag(CODEC_TAG, [codec.name, self.to_plain(codec.encode(value), depth + 1)])
+
+    def materialize(self, value: Any) -> Any:
+        """Turn decoded plain data back into the objects the program saw."""
+        kind = type(value)
+        if kind in SCALARS:
+            return value
+        if kind is list:
+            return [self.materialize(v) for v in value]
+        if kind is dict:
+            return {self.materialize(k): self.materialize(v) for k, v in value.items()}
+        if kind is Pending:
+            if value.name == "exception":
+                return self._exception_from_plain(value.payload)
+            codec = self._by_name.get(value.name)
+            if codec is None:
+                raise Unencodable(
+                    f"the recording holds a {value.name!r} value but no installed adapter "
+                    "registers that codec"
+                )
+            return codec.decode(self.materialize(value.payload))
+        return value
+
+    def _exception_to_plain(self, exc: BaseException, depth: int) -> Any:
+        cls = type(exc)
+        args = []
+        for arg in exc.args:
+            try:
+                args.append(self.to_plain(arg, depth + 1))
+            except Unencodable:
+                args.append(str(arg))
+        fields = {}
+        for key, val in getattr(exc, "__dict__", {}).items():
+            if key.startswith("__"):
+                continue
+            try:
+                fields[key] = self.to_plain(val, depth + 1)
+            except Unencodable:
+                continue
+        payload = [cls.__module__, cls.__qualname__, args, fields, str(exc)]
+        return cbor2.CBORTag(CODEC_TAG, ["exception", payload])
+
+    def _exception_class(self, module: str, qualname: str) -> type[BaseException]:
+        if module == "builtins":
+            found = getattr(builtins, qualname, None)
+        elif any(module == p or module.startswith(p + ".") for p in self._exception_modules):
+            owner: Any = sys.modules.get(module) or importlib.import_module(module)
+            for part in qualname.split("."):
+                owner = getattr(owner, part, None)
+            found = owner
+        else:
+            found = None
+        if not (isinstance(found, type) and issubclass(found, BaseException)):
+            raise Unencodable(
+                f"the recording holds an exception {module}.{qualname} that no installed "
+                "adapter vouches for"
+            )
+        return found
+
+    def _exception_from_plain(self, payload: Any) -> BaseException:
+        module, qualname, args, fields, message = payload
+        cls = self._exception_class(module, qualname)
+        args = tuple(self.materialize(a) for a in args)
+        try:
+            exc = cls(*args)
+        except Exception:
+            exc = cls.__new__(cls, *args)
+            exc.args = args
+        for key, val in fields.items():
+            try:
+                setattr(exc, key, self.materialize(val))
+            except (AttributeError, TypeError):
+                continue
+        if type(exc) is not cls:
+            exc.__class__ = cls
+        return exc
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode already-plain data (see :meth:`to_plain`)."""
+        return cbor2.dumps(value)
+
+    def loads(self, data: bytes) -> Any:
+        """Decode one CBOR item safely into plain data and :class:`Pending` values."""
+        return safe_loads(data)
+
+
+def to_cbor(value: Any) -> Any:
+    """Decoded data back into encodable form (``Pending`` -> its tag)."""
+    kind = type(value)
+    if kind is list:
+        return [to_cbor(v) for v in value]
+    if kind is dict:
+        return {to_cbor(k): to_cbor(v) for k, v in value.items()}
+    if kind is Pending:
+        return cbor2.CBORTag(CODEC_TAG, [value.name, to_cbor(value.payload)])
+    return value
+
+
+def _tag_hook(tag: cbor2.CBORTag, immutable: bool = False) -> Any:
+    if tag.tag != CODEC_TAG:
+        raise cbor2.CBORDecodeError(f"unknown CBOR tag {tag.tag}")
+    value = tag.value
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str)):
+        raise cbor2.CBORDecodeError("malformed codec value")
+    return Pending(value[0], _thaw(value[1]))
+
+
+def _thaw(value: Any) -> Any:
+    if type(value) is tuple:
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _refuse(tag: int) -> Callable[..., Any]:
+    def refuse(*_args: Any) -> Any:
+        raise cbor2.CBORDecodeError(f"CBOR tag {tag} is not allowed in a trace")
+
+    return refuse
+
+
+# cbor2 turns these tags into objects by itself; a trace never holds them.
+_REFUSED_TAGS = (0, 1, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004)
+_SEMANTIC = {tag: _refuse(tag) for tag in _REFUSED_TAGS}
+
+
+def safe_loads(data: bytes) -> Any:
+    """Decode ``data`` allowing only plain data and retrace's codec tag."""
+    return cbor2.loads(
+        data,
+        tag_hook=_tag_hook,
+        semantic_decoders=_SEMANTIC,
+        max_depth=MAX_DEPTH + 8,
+        str_errors="strict",
+    )
+
+
+def _tz_to_plain(tz: _dt.tzinfo | None) -> Any:
+    if tz is None:
+        return None
+    if isinstance(tz, zoneinfo.ZoneInfo):
+        return ["zone", tz.key]
+    if isinstance(tz, _dt.timezone):
+        offset = tz.utcoffset(None)
+        return ["fixed", offset.days * 86400 + offset.seconds, offset.microseconds, tz.tzname(None)]
+    raise Unencodable(f"no codec for the time zone {tz!r}")
+
+
+def _tz_from_plain(plain: Any) -> _dt.tzinfo | None:
+    if plain is None:
+        return None
+    if plain[0] == "zone":
+        return zoneinfo.ZoneInfo(plain[1])
+    _, seconds, micros, name = plain
+    offset = _dt.timedelta(seconds=seconds, microseconds=micros)
+    if offset == _dt.timedelta(0) and name == "UTC":
+        return _dt.timezone.utc
+    return _dt.timezone(offset, name)
+
+
+def _datetime_to_plain(v: _dt.datetime) -> Any:
+    return [v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.fold,
+            _tz_to_plain(v.tzinfo)]
+
+
+def _datetime_from_plain(p: Any) -> _dt.datetime:
+    *fields, fold, tz = p
+    return _dt.datetime(*fields, tzinfo=_tz_from_plain(tz), fold=fold)
+
+
+def _time_to_plain(v: _dt.time) -> Any:
+    return [v.hour, v.minute, v.second, v.microsecond, v.fold, _tz_to_plain(v.tzinfo)]
+
+
+def _time_from_plain(p: Any) -> _dt.time:
+    *fields, fold, tz = p
+    return _dt.time(*fields, tzinfo=_tz_from_plain(tz), fold=fold)
+
+
+def _register_builtin_codecs(reg: CodecRegistry) -> None:
+    reg.register(tuple, "tuple", list, tuple)
+    reg.register(set, "set", list, set)
+    reg.register(frozenset, "frozenset", list, frozenset)
+    reg.register(bytearray, "bytearray", bytes, bytearray)
+    reg.register(complex, "complex", lambda c: [c.real, c.imag], lambda p: complex(*p))
+    reg.register(decimal.Decimal, "decimal", str, decimal.Decimal)
+    reg.register(uuid.UUID, "uuid", lambda u: u.bytes, lambda b: uuid.UUID(bytes=b))
+    reg.register(_dt.datetime, "datetime", _datetime_to_plain, _datetime_from_plain)
+    reg.register(_dt.date, "date", lambda d: d.toordinal(), _dt.date.fromordinal)
+    reg.register(_dt.time, "time", _time_to_plain, _time_from_plain)
+    reg.register(
+        _dt.timedelta,
+        "timedelta",
+        lambda t: [t.days, t.seconds, t.microseconds],
+        lambda p: _dt.timedelta(days=p[0], seconds=p[1], microseconds=p[2]),
+    )
+    reg.register(_dt.timezone, "timezone", _tz_to_plain, _tz_from_plain)

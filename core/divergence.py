@@ -1,0 +1,67 @@
+"""The divergence report: what the recording expected and what the program did.
+
+A report is plain text meant for a person at a terminal: the event number,
+the thread, both sides (boundary, argument summary, call site) and a hint
+that says what usually causes this kind of difference.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Side:
+    """One side of a divergence: a boundary call, recorded or attempted."""
+
+    boundary: str
+    summary: str | None
+    site: str
+
+    def lines(self) -> list[str]:
+        out = [f"    boundary:  {self.boundary}"]
+        if self.summary:
+            out.append(f"    arguments: {self.summary}")
+        out.append(f"    call site: {self.site}")
+        return out
+
+
+HINTS = {
+    "boundary": "the program took a different path than when it was recorded. Common causes: "
+    "the code in run/ was edited, or a value the program computed did not come from a "
+    "boundary (an unpatched source of non-determinism).",
+    "arguments": "the same call was made with different arguments. Common causes: an edited "
+    "run/, or an argument built from something not recorded (e.g. a clock read through an "
+    "alias retrace does not patch).",
+    "extra": "the program made a call the recording does not have: it runs longer than the "
+    "recorded run did.",
+    "missing": "the program finished before using every recorded event: it took a shorter "
+    "path than when it was recorded.",
+    "exit": "every event matched, but the program ended with a different exit status.",
+    "stuck": "no thread can go on: each waits for a turn the recording gives to another "
+    "thread. A thread was not started, or took a different path.",
+    "output": "the program wrote something different from what it wrote when recorded.",
+}
+
+
+def report(
+    kind: str,
+    event: int,
+    thread: int | str,
+    expected: Side | None,
+    actual: Side | None,
+    detail: str = "",
+) -> str:
+    """Format a divergence report; ``kind`` is a key of :data:`HINTS`."""
+    lines = [f"retrace: replay diverged at event #{event} (thread {thread})"]
+    if detail:
+        lines.append(f"  {detail}")
+    if expected is not None:
+        lines.append("  the recording expected:")
+        lines += expected.lines()
+    if actual is not None:
+        lines.append("  the program did:")
+        lines += actual.lines()
+    lines.append(f"  hint: {HINTS[kind]}")
+    lines.append("  (see docs/troubleshooting.md, 'Replay diverges')")
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""The hash seed: ``hash()`` of str and bytes, and so set order, must be the recorded one.
+
+``PYTHONHASHSEED`` is read once, when the interpreter starts, so the only way
+to choose it is to start the interpreter again with it set. The launcher and
+the autoenable hook both do that (once, before any program code runs), and
+remove the variable again if the program's environment did not have it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+
+MARKER = "RETRACE_HASHSEED_SET"
+
+
+def _valid(value: str | None) -> bool:
+    return value is not None and value.isdigit() and 0 <= int(value) <= 4294967295
+
+
+def choose() -> str:
+    """The seed to record with: the user's fixed one, or a fresh random one."""
+    given = os.environ.get("PYTHONHASHSEED")
+    if _valid(given):
+        return given  # type: ignore[return-value]
+    return str(random.SystemRandom().randint(1, 4294967295))
+
+
+def ensure(seed: str) -> None:
+    """Make this process run with ``seed``, re-executing it if it does not."""
+    if os.environ.get("PYTHONHASHSEED") == seed:
+        return
+    if not _valid(os.environ.get("PYTHONHASHSEED")):
+        os.environ[MARKER] = "1"
+    os.environ["PYTHONHASHSEED"] = seed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, list(sys.orig_argv))
+
+
+def forget_ours() -> None:
+    """Remove the variable again if retrace, not the user, set it."""
+    if os.environ.pop(MARKER, None):
+        os.environ.pop("PYTHONHASHSEED", None)

@@ -1,0 +1,127 @@
+"""Running the program the way ``python`` would, and ending it the way ``python`` would.
+
+The program runs under :mod:`runpy` as ``__main__``. Its exit status, its
+uncaught exception (printed with retrace's own frames left out, and on replay
+with ``run/`` paths shown as the recorded paths, so record and replay print
+the same thing), its non-daemon threads and its ``atexit`` callbacks are all
+dealt with here, before the session ends, so that their boundary calls are
+part of the trace.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import runpy
+import sys
+import threading
+import traceback
+from typing import Any
+
+_HIDDEN_MODULE_FILES = (
+    os.sep + "runpy.py",
+    os.sep + "retrace" + os.sep,
+)
+_OWN_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
+    for d in ("core", "adapters", "plugins", "retrace")
+)
+
+
+def _hidden(filename: str) -> bool:
+    return filename.startswith(_OWN_DIRS) or filename.endswith(_HIDDEN_MODULE_FILES) or (
+        os.sep + "wrapt" + os.sep in filename
+    ) or filename.startswith("<frozen runpy")
+
+
+def run(main: dict[str, Any], argv: list[str]) -> int:
+    """Run the program described by ``main``; return its exit status."""
+    sys.argv[:] = argv
+    try:
+        if main["kind"] == "module":
+            runpy.run_module(main["name"], run_name="__main__", alter_sys=True)
+        elif main["kind"] == "code":
+            namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+            exec(compile(main["code"], "<string>", "exec"), namespace)
+        else:
+            runpy.run_path(main["path"], run_name="__main__")
+        status = 0
+    except SystemExit as exc:
+        status = exit_status_of(exc)
+    except BaseException as exc:
+        report_uncaught(exc)
+        status = 1
+    return finish_like_python(status)
+
+
+def exit_status_of(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def finish_like_python(status: int) -> int:
+    """Join non-daemon threads and run atexit callbacks, as interpreter exit would."""
+    main = threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not main and not thread.daemon:
+            try:
+                thread.join()
+            except BaseException as exc:
+                report_uncaught(exc)
+    try:
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        status = exit_status_of(exc)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    return status
+
+
+_path_map: tuple[str, str] | None = None
+
+
+def show_paths_as(replay_root: str, recorded_root: str) -> None:
+    """Print ``replay_root/...`` paths in tracebacks as ``recorded_root/...``."""
+    global _path_map
+    _path_map = (replay_root.rstrip(os.sep) + os.sep, recorded_root.rstrip(os.sep) + os.sep)
+
+
+def _clean(te: traceback.TracebackException) -> None:
+    kept = traceback.StackSummary()
+    for frame in te.stack:
+        if _hidden(frame.filename):
+            continue
+        if _path_map and frame.filename.startswith(_path_map[0]):
+            _ = frame.line  # read the source from run/ before the name changes
+            frame.filename = _path_map[1] + frame.filename[len(_path_map[0]) :]
+        kept.append(frame)
+    te.stack = kept
+    for linked in (te.__cause__, te.__context__):
+        if linked is not None:
+            _clean(linked)
+
+
+def report_uncaught(exc: BaseException) -> None:
+    """Print ``exc`` like the interpreter does, without retrace's frames."""
+    if sys.excepthook is not sys.__excepthook__:
+        try:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+            return
+        except Exception:
+            pass
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+    _clean(te)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.stderr.write("".join(te.format()))
+    sys.stderr.flush()

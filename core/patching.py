@@ -1,0 +1,133 @@
+"""Applying and removing patches: wrapt wrappers installed through post-import hooks.
+
+Three details make patches hold everywhere a program can reach a target:
+
+- **post-import hooks**: a patch waits until the program imports its module,
+  so an adapter never imports its library first;
+- **the alias sweep**: ``from time import time`` and ``threading._time``
+  copied the function before we patched it; after installing, every loaded
+  module's namespace is searched once for the original and pointed at the
+  wrapper (and restored on uninstall);
+- **immutable builtin types**: ``datetime.datetime.now`` cannot be set with
+  ``setattr``; the wrapper is written into the type's own dict and the type's
+  method cache invalidated, so ``type(x) is datetime`` stays true for every
+  datetime, including ones made by C code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import wrapt
+
+from .boundary import Patch
+
+Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
+
+# Modules whose references to originals are deliberate (ours and our dependencies).
+_SWEEP_SKIP = ("retrace", "wrapt", "cbor2", "pluggy", "attrs", "attr", "_pytest", "pytest")
+_MISSING = object()
+
+
+def _type_dict(cls: type) -> dict[str, Any]:
+    proxy_referents = gc.get_referents(cls.__dict__)
+    return next(r for r in proxy_referents if isinstance(r, dict))
+
+
+def _set_attribute(parent: Any, name: str, value: Any) -> None:
+    try:
+        setattr(parent, name, value)
+    except TypeError:
+        if not isinstance(parent, type):
+            raise
+        namespace = _type_dict(parent)
+        if value is _MISSING:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = value
+        ctypes.pythonapi.PyType_Modified(ctypes.py_object(parent))
+
+
+def _del_attribute(parent: Any, name: str) -> None:
+    try:
+        delattr(parent, name)
+    except TypeError:
+        _set_attribute(parent, name, _MISSING)
+
+
+class Patcher:
+    """Installs a set of patches and removes exactly what it installed."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[Any, str, Any]] = []
+        self._patched: set[tuple[str, str]] = set()
+        self._sweep_map: dict[int, tuple[Any, Any]] = {}
+        self._active = False
+
+    def install(self, patches: list[tuple[Patch, Wrapper]]) -> None:
+        """Register every patch; those whose module is loaded apply at once."""
+        self._active = True
+        for patch, wrapper in patches:
+            wrapt.register_post_import_hook(self._hook(patch, wrapper), patch.module)
+        self._sweep()
+
+    def _hook(self, patch: Patch, wrapper: Wrapper) -> Callable[[ModuleType], None]:
+        def apply(module: ModuleType) -> None:
+            if self._active:
+                self._apply(module, patch, wrapper)
+
+        return apply
+
+    def _apply(self, module: ModuleType, patch: Patch, wrapper: Wrapper) -> None:
+        key = (patch.module, patch.target)
+        if key in self._patched:
+            return
+        *path, name = patch.target.split(".")
+        parent: Any = module
+        for part in path:
+            parent = getattr(parent, part)
+        if isinstance(parent, type):
+            own = parent.__dict__.get(name, _MISSING)
+            original = own if own is not _MISSING else getattr(parent, name)
+        else:
+            own = original = getattr(parent, name)
+        wrapped = wrapt.FunctionWrapper(original, wrapper)
+        _set_attribute(parent, name, wrapped)
+        self._undo.append((parent, name, own))
+        self._patched.add(key)
+        if not isinstance(parent, type):
+            self._sweep_map[id(original)] = (original, wrapped)
+
+    def _sweep(self) -> None:
+        """Point module-level aliases of patched functions at their wrappers."""
+        targets = self._sweep_map
+        if not targets:
+            return
+        for mod_name, module in list(sys.modules.items()):
+            if mod_name.startswith(_SWEEP_SKIP) or module is None:
+                continue
+            namespace = getattr(module, "__dict__", None)
+            if not isinstance(namespace, dict):
+                continue
+            for name, value in list(namespace.items()):
+                found = targets.get(id(value))
+                if found is not None and found[0] is value:
+                    namespace[name] = found[1]
+                    self._undo.append((module, name, value))
+        self._sweep_map = {}
+
+    def uninstall(self) -> None:
+        """Restore every original, newest first. Safe to call twice."""
+        self._active = False
+        while self._undo:
+            parent, name, original = self._undo.pop()
+            if original is _MISSING:
+                _del_attribute(parent, name)
+            else:
+                _set_attribute(parent, name, original)
+        self._patched.clear()

@@ -1,0 +1,74 @@
+"""The rules that keep secrets out of recordings, shared by every adapter.
+
+The core holds the rules and knows no library; the ``redaction`` plugin fills
+in the defaults and the project's ``[tool.retrace.redact]`` settings, and
+adapters ask the rules about the names they see (an environment variable, a
+header, a body field). A redacted value is replaced by :data:`PLACEHOLDER` in
+the trace and left out of argument fingerprints.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+PLACEHOLDER = "<retrace:redacted>"
+
+
+@attrs.define
+class RedactionRules:
+    """Names and patterns (case-insensitive) whose values never reach a trace."""
+
+    env_patterns: list[str] = attrs.Factory(list)
+    headers: set[str] = attrs.Factory(set)
+    header_patterns: list[str] = attrs.Factory(list)
+    fields: set[str] = attrs.Factory(set)
+    query_params: set[str] = attrs.Factory(set)
+    _env_re: re.Pattern[str] | None = None
+    _header_re: re.Pattern[str] | None = None
+
+    def add_env_pattern(self, pattern: str) -> None:
+        self.env_patterns.append(pattern)
+        self._env_re = None
+
+    def add_header(self, name: str) -> None:
+        self.headers.add(name.lower())
+
+    def add_header_pattern(self, pattern: str) -> None:
+        self.header_patterns.append(pattern)
+        self._header_re = None
+
+    def add_field(self, name: str) -> None:
+        self.fields.add(name.lower())
+
+    def add_query_param(self, name: str) -> None:
+        self.query_params.add(name.lower())
+
+    def secret_env(self, name: str) -> bool:
+        """Whether the environment variable ``name`` holds a secret."""
+        if self._env_re is None:
+            self._env_re = _compile(self.env_patterns)
+        return self._env_re.search(name) is not None
+
+    def secret_header(self, name: str) -> bool:
+        """Whether the HTTP header ``name`` holds a secret."""
+        lowered = name.lower()
+        if lowered in self.headers:
+            return True
+        if self._header_re is None:
+            self._header_re = _compile(self.header_patterns)
+        return self._header_re.search(lowered) is not None
+
+    def secret_field(self, name: str) -> bool:
+        """Whether a body field (JSON key, form field) named ``name`` holds a secret."""
+        return name.lower() in self.fields
+
+    def secret_query_param(self, name: str) -> bool:
+        return name.lower() in self.query_params or name.lower() in self.fields
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!x)x")
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

@@ -1,0 +1,136 @@
+"""Finding adapters and plugins: one pluggy manager, two entry-point groups.
+
+Adapters (``retrace.adapters``) and lifecycle plugins (``retrace.plugins``)
+are found the same way for first-party and third-party code; the entry
+point's distribution is kept so a trace header can name it. Selection by
+``RETRACE_ADAPTERS`` / ``RETRACE_DISABLE_ADAPTERS`` happens here, and so does
+the version check: an adapter whose library is installed outside its
+supported range is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .boundary import Adapter
+from .errors import UnsupportedLibrary, UsageError
+from .versions import in_range
+
+ADAPTER_GROUP = "retrace.adapters"
+PLUGIN_GROUP = "retrace.plugins"
+
+
+@attrs.frozen
+class AdapterEntry:
+    """An adapter as found: the object, where it came from, and its library's state."""
+
+    name: str
+    adapter: Adapter
+    provided_by: str
+    library_version: str | None
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``not installed`` or ``unsupported``."""
+        dist = self.adapter.distribution
+        if dist is None:
+            return "ok"
+        if self.library_version is None:
+            return "not installed"
+        if self.adapter.supported and not in_range(self.library_version, self.adapter.supported):
+            return "unsupported"
+        return "ok"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.adapter.distribution,
+            "version": self.library_version,
+            "supported": self.adapter.supported,
+            "provided_by": self.provided_by,
+        }
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """A manager with our hookspecs and every installed lifecycle plugin."""
+    pm = pluggy.PluginManager("retrace")
+    pm.add_hookspecs(hookspecs)
+    for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        if pm.get_plugin(ep.name) is None:
+            pm.register(ep.load(), name=ep.name)
+    pm.check_pending()
+    return pm
+
+
+def _library_version(distribution: str | None) -> str | None:
+    if distribution is None:
+        return None
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _names(variable: str) -> set[str] | None:
+    raw = os.environ.get(variable)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def discover_adapters() -> list[AdapterEntry]:
+    """Every installed adapter, loaded, in entry-point name order."""
+    found = []
+    seen = set()
+    for ep in sorted(importlib.metadata.entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)
+        adapter = ep.load()
+        dist = ep.dist
+        provided_by = f"{dist.name} {dist.version}" if dist is not None else "?"
+        found.append(AdapterEntry(ep.name, adapter, provided_by,
+                                  _library_version(adapter.distribution)))
+    return found
+
+
+def select_adapters(
+    entries: list[AdapterEntry], only: set[str] | None = None
+) -> list[AdapterEntry]:
+    """The adapters a session installs, after the environment's selection.
+
+    ``only`` (a replay's recorded list) overrides ``RETRACE_ADAPTERS``. Raises
+    for unknown names and for libraries outside an adapter's range.
+    """
+    by_name = {e.name: e for e in entries}
+    wanted = only if only is not None else _names("RETRACE_ADAPTERS")
+    disabled = _names("RETRACE_DISABLE_ADAPTERS") or set()
+    unknown = ((wanted or set()) | disabled) - set(by_name)
+    if unknown:
+        raise UsageError(
+            f"unknown adapter(s): {', '.join(sorted(unknown))}; installed: "
+            f"{', '.join(sorted(by_name))} (see `retrace adapters`)"
+        )
+    chosen = [e for e in entries if (wanted is None or e.name in wanted) and e.name not in disabled]
+    for entry in chosen:
+        if entry.status == "unsupported":
+            raise UnsupportedLibrary(
+                f"adapter {entry.name!r} supports {entry.adapter.distribution} "
+                f"{entry.adapter.supported}, but {entry.library_version} is installed. Install a "
+                f"supported version, or leave the adapter out with "
+                f"RETRACE_DISABLE_ADAPTERS={entry.name} (its calls will then not be recorded)."
+            )
+    return [e for e in chosen if e.status == "ok"]
+
+
+def register_adapters(pm: pluggy.PluginManager, entries: list[AdapterEntry]) -> None:
+    """Let adapters implement hooks too."""
+    for entry in entries:
+        if pm.get_plugin(f"adapter:{entry.name}") is None:
+            pm.register(entry.adapter, name=f"adapter:{entry.name}")

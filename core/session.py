@@ -1,0 +1,242 @@
+"""A session: one recording or one replay of one program, from start to end.
+
+It ties the parts together in a fixed order: plugins and redaction rules,
+adapters (selected, version-checked, codecs registered), the trace, patches,
+the mode switch, then the program; and at the end the footer or the
+consumption check, then everything removed in reverse.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from . import __version__, recording, runtime, trace
+from .codecs import CodecRegistry
+from .cursor import Cursor
+from .errors import BadRecording, UsageError
+from .patching import Patcher
+from .redaction import RedactionRules
+from .registry import (
+    AdapterEntry,
+    discover_adapters,
+    plugin_manager,
+    register_adapters,
+    select_adapters,
+)
+from .snapshot import Snapshot
+
+_wall_clock = time.time  # taken before any patch: retrace's own timestamps are not events
+
+
+def warn(message: str) -> None:
+    """One line on stderr, the way retrace talks to a user during a run."""
+    try:
+        sys.stderr.write(f"retrace: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class Session:
+    """The state of one record or replay run; adapters receive it in ``start``."""
+
+    def __init__(
+        self,
+        mode: str,
+        directory: Path,
+        header: dict[str, Any],
+        pm: pluggy.PluginManager,
+        adapters: list[AdapterEntry],
+        codecs: CodecRegistry,
+        redaction: RedactionRules,
+    ) -> None:
+        self.mode = mode
+        self.directory = directory
+        self.header = header
+        self.pm = pm
+        self.adapters = adapters
+        self.codecs = codecs
+        self.redaction = redaction
+        self.patcher = Patcher()
+        self.recorder: runtime.Recorder | None = None
+        self.cursor: Cursor | None = None
+        self.snapshot: Snapshot | None = None
+        self.ended = False
+
+    @property
+    def recording(self) -> bool:
+        return self.mode == "record"
+
+    @property
+    def replaying(self) -> bool:
+        return self.mode == "replay"
+
+    def _install(self, mode: runtime.Recorder | runtime.Replayer) -> None:
+        patches = [
+            (patch, patch.make_wrapper())
+            for entry in self.adapters
+            for patch in entry.adapter.patches()
+        ]
+        self.patcher.install(patches)
+        runtime.set_mode(mode)
+        for entry in self.adapters:
+            entry.adapter.start(self)
+        self.pm.hook.retrace_session_start(session=self)
+
+    def end(self, exit_status: int | None) -> None:
+        """Finish the trace (or check it was used up) and remove every patch."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if self.recorder is not None:
+                self._finish_recording(exit_status)
+            elif self.cursor is not None:
+                self.cursor.finish(exit_status)
+            self.pm.hook.retrace_session_end(session=self, exit_status=exit_status)
+        finally:
+            for entry in reversed(self.adapters):
+                entry.adapter.stop(self)
+            runtime.set_mode(runtime.Passthrough())
+            self.patcher.uninstall()
+
+    def _finish_recording(self, exit_status: int | None) -> None:
+        recorder = self.recorder
+        assert recorder is not None
+        if self.snapshot is not None:
+            self.snapshot.add_loaded_modules()
+        footer = {
+            "events": recorder.events,
+            "exit_status": exit_status,
+            "complete": recorder.stopped is None,
+            "end_time": _wall_clock(),
+        }
+        with recorder._lock:
+            if recorder.stopped is None:
+                recorder.writer.items += (0, trace.FOOTER, recorder.events, None, footer)
+            recorder.writer.close()
+        if recorder.writer.failure and recorder.stopped is None:
+            warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
+
+
+def _base(directory: Path) -> tuple[pluggy.PluginManager, RedactionRules]:
+    pm = plugin_manager()
+    rules = RedactionRules()
+    pm.hook.retrace_configure_redaction(rules=rules)
+    return pm, rules
+
+
+def _codecs(adapters: list[AdapterEntry]) -> CodecRegistry:
+    codecs = CodecRegistry()
+    for entry in adapters:
+        entry.adapter.register_codecs(codecs)
+    return codecs
+
+
+def begin_recording(
+    directory: Path,
+    main: dict[str, Any],
+    argv: list[str],
+    hash_seed: str | None,
+    overwrite: bool = False,
+) -> Session:
+    """Create the recording, install adapters in record mode; the program runs next."""
+    pm, rules = _base(directory)
+    adapters = select_adapters(discover_adapters())
+    register_adapters(pm, adapters)
+    codecs = _codecs(adapters)
+    cwd = os.getcwd()
+    header: dict[str, Any] = {
+        "format": trace.FORMAT_VERSION,
+        "retrace": __version__,
+        "python": list(sys.version_info[:3]),
+        "implementation": sys.implementation.name,
+        "platform": platform.platform(),
+        "argv": list(argv),
+        "cwd": cwd,
+        "main": main,
+        "sys_path": [p for p in sys.path if isinstance(p, str)],
+        "adapters": [entry.describe() for entry in adapters],
+        "hash_seed": hash_seed,
+        "start_time": _wall_clock(),
+        "pid": os.getpid(),
+    }
+    pm.hook.retrace_recording_header(header=header)
+    recording.create(directory, overwrite=overwrite)
+    writer = trace.TraceWriter(str(recording.trace_path(directory)), header)
+    session = Session("record", directory, header, pm, adapters, codecs, rules)
+    session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    session.snapshot = Snapshot(recording.run_path(directory), cwd)
+    if main.get("path"):
+        session.snapshot.add(main["path"])
+    session._install(session.recorder)
+    return session
+
+
+def _warn_stopped(directory: Path) -> Callable[[str], None]:
+    def stopped(reason: str) -> None:
+        warn(f"recording stopped, the program goes on unrecorded: {reason}")
+        warn(f"the recording in {directory} is incomplete; it replays up to this point")
+        runtime.set_mode(runtime.Passthrough())
+
+    return stopped
+
+
+def read_header(directory: Path) -> dict[str, Any]:
+    reader = trace.TraceReader(str(recording.trace_path(directory)))
+    try:
+        return reader.header
+    finally:
+        reader.close()
+
+
+def check_compatible(header: dict[str, Any], path: Path) -> None:
+    """Stop on a recording this retrace or this Python cannot replay faithfully."""
+    if header.get("format") != trace.FORMAT_VERSION:
+        raise BadRecording(
+            f"{path}: trace format {header.get('format')} is not supported by retrace "
+            f"{__version__} (format {trace.FORMAT_VERSION}); replay it with the retrace "
+            f"version that recorded it ({header.get('retrace')})"
+        )
+    recorded = tuple(header.get("python", ()))[:2]
+    if recorded != tuple(sys.version_info[:2]):
+        raise BadRecording(
+            f"{path}: recorded with Python {'.'.join(map(str, recorded))}, this is Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}; replay with the same minor version"
+        )
+
+
+def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) -> Session:
+    """Open the recording, install its adapters in replay mode; the program runs next."""
+    path = recording.trace_path(directory)
+    reader = trace.TraceReader(str(path))
+    check_compatible(reader.header, path)
+    pm, rules = _base(directory)
+    recorded = {a["name"]: a for a in reader.header.get("adapters", [])}
+    available = {e.name: e for e in discover_adapters()}
+    missing = sorted(set(recorded) - set(available))
+    if missing:
+        raise UsageError(
+            f"{path} was recorded with adapter(s) {', '.join(missing)}, which are not installed "
+            "here; install them (e.g. pip install 'retrace[all]') to replay"
+        )
+    adapters = [available[name] for name in sorted(recorded)]
+    for entry in adapters:
+        was = recorded[entry.name].get("version")
+        if was and entry.library_version and was != entry.library_version:
+            warn(f"{entry.adapter.distribution} was {was} when recorded and is "
+                 f"{entry.library_version} here; replay may diverge")
+    register_adapters(pm, adapters)
+    codecs = _codecs(adapters)
+    session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
+    session.cursor = Cursor(reader, codecs, on_divergence)
+    session._install(runtime.Replayer(session.cursor, codecs))
+    return session

@@ -1,0 +1,87 @@
+"""Copying the program's own source files into ``run/`` as they were executed.
+
+Replay runs from ``run/``, so editing the working tree after recording
+changes nothing. The program's own files are those outside the standard
+library, site-packages and retrace itself. Paths under the recorded working
+directory keep their relative place; others go under ``run/_abs/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+_RETRACE_ROOTS = tuple(
+    str(Path(p).resolve()) + os.sep
+    for p in {os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)}
+)
+
+
+def _system_roots() -> tuple[str, ...]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.update(v for k, v in sysconfig.get_paths().items() if k != "scripts")
+    return tuple(str(Path(r).resolve()) + os.sep for r in roots if r)
+
+
+_SYSTEM_ROOTS = _system_roots()
+ABS_DIR = "_abs"
+
+
+def is_program_file(path: str) -> bool:
+    """Whether ``path`` is part of the program rather than its environment."""
+    if not path.endswith(".py"):
+        return False
+    real = str(Path(path).resolve())
+    if "site-packages" in real or "dist-packages" in real:
+        return False
+    own = Path(__file__).resolve().parent.parent
+    if real.startswith(str(own / "core") + os.sep) or real.startswith(
+        (str(own / "adapters") + os.sep, str(own / "plugins") + os.sep)
+    ):
+        return False
+    return not real.startswith(_SYSTEM_ROOTS)
+
+
+def relative_place(path: str, cwd: str) -> str:
+    """Where ``path`` goes under ``run/``."""
+    absolute = os.path.abspath(os.path.join(cwd, path))
+    if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, cwd)
+    return os.path.join(ABS_DIR, absolute.lstrip(os.sep))
+
+
+class Snapshot:
+    """Copies program files once each; safe to call repeatedly."""
+
+    def __init__(self, run_dir: Path, cwd: str) -> None:
+        self.run_dir = run_dir
+        self.cwd = cwd
+        self._copied: set[str] = set()
+        self._modules_seen = 0
+
+    def add(self, path: str) -> None:
+        absolute = os.path.abspath(os.path.join(self.cwd, path))
+        if absolute in self._copied:
+            return
+        self._copied.add(absolute)
+        target = self.run_dir / relative_place(absolute, self.cwd)
+        try:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copyfile(absolute, target)
+            os.chmod(target, 0o600)
+        except OSError:
+            return
+
+    def add_loaded_modules(self) -> None:
+        """Copy every program module imported since the last call."""
+        modules = list(sys.modules.values())
+        if len(modules) == self._modules_seen:
+            return
+        self._modules_seen = len(modules)
+        for module in modules:
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str) and is_program_file(path):
+                self.add(path)

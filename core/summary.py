@@ -1,0 +1,99 @@
+"""``retrace inspect``: what a recording holds, read in one streaming pass."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from . import recording, trace
+from .codecs import to_cbor
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(cbor2.dumps(to_cbor(value)))
+    except Exception:
+        return 0
+
+
+def summarize_recording(directory: Path) -> dict[str, Any]:
+    """Header, footer state and per-boundary event counts and bytes."""
+    directory = recording.locate(directory)
+    path = recording.trace_path(directory)
+    reader = trace.TraceReader(str(path))
+    names: dict[int, str] = {}
+    counts: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    threads: set[int] = set()
+    footer = stopped = None
+    try:
+        for _offset, items in reader.blocks():
+            for i in range(0, len(items), trace.RECORD_WIDTH):
+                thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
+                if code == trace.DEF_BOUNDARY:
+                    names[ident] = value
+                elif code == trace.FOOTER:
+                    footer = value
+                elif code == trace.STOPPED:
+                    stopped = value
+                elif code >= 0:
+                    name = names.get(code >> 1, f"<{code >> 1}>")
+                    counts[name] += 1
+                    sizes[name] += _size([thread, code, ident, fp, value])
+                    threads.add(thread)
+    finally:
+        reader.close()
+    if footer is not None:
+        state = "complete" if footer.get("complete") else "incomplete"
+    elif stopped is not None:
+        state = f"incomplete (recording stopped: {stopped})"
+    else:
+        state = "partial (the recorded process did not exit normally)"
+        if reader.truncated_at is not None:
+            state += f"; torn block at byte {reader.truncated_at}"
+    return {
+        "directory": str(directory),
+        "trace_bytes": path.stat().st_size,
+        "header": reader.header,
+        "state": state,
+        "exit_status": footer.get("exit_status") if footer else None,
+        "events": sum(counts.values()),
+        "threads": len(threads),
+        "boundaries": [
+            {"boundary": name, "events": counts[name], "bytes": sizes[name]}
+            for name in sorted(counts, key=lambda n: (-counts[n], n))
+        ],
+    }
+
+
+def inspect_recording(directory: Path, as_json: bool = False) -> int:
+    info = summarize_recording(directory)
+    if as_json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    header = info["header"]
+    main = header.get("main", {})
+    target = main.get("path") or main.get("name") or "<code>"
+    print(f"recording   {info['directory']}")
+    print(f"program     {target}  argv={header.get('argv')}")
+    print(f"python      {'.'.join(map(str, header.get('python', [])))} "
+          f"({header.get('implementation')}) on {header.get('platform')}")
+    print(f"retrace     {header.get('retrace')} (trace format {header.get('format')})")
+    adapters = ", ".join(
+        a["name"] + (f" ({a['distribution']} {a['version']})" if a.get("distribution") else "")
+        for a in header.get("adapters", [])
+    )
+    print(f"adapters    {adapters}")
+    print(f"state       {info['state']}; exit status {info['exit_status']}")
+    print(f"events      {info['events']} in {info['trace_bytes']} bytes, "
+          f"{info['threads']} thread(s)")
+    if info["boundaries"]:
+        print()
+        print(f"  {'boundary':<32} {'events':>10} {'bytes':>12}")
+        for row in info["boundaries"]:
+            print(f"  {row['boundary']:<32} {row['events']:>10} {row['bytes']:>12}")
+    return 0

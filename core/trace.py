@@ -1,0 +1,182 @@
+"""``trace.bin``: a framed, append-only CBOR stream, and a reader that trusts nothing.
+
+The file is a CBOR sequence. It opens with the self-describe tag, then every
+item is a *frame*: the array ``[crc32, bytes]`` whose byte string is the
+CBOR encoding of one block. The first block is the header (a map); every
+later block is a flat array of records, five items each::
+
+    thread, code, site, fingerprint, value
+
+``code >= 0`` is an event: ``boundary_id * 2 + raised``. Negative codes are
+definitions and markers (see ``DEF_*``, ``FOOTER``, ``STOPPED``): boundary
+names and call sites are written once and referred to by number after that.
+Records are flat because cbor2 6 encodes and decodes scalars ten times faster
+than small arrays, and an event is the hot path.
+
+Frames have a fixed 11-byte prefix, so the reader finds block boundaries
+without decoding, bounds every length by what the file holds, and checks
+each CRC before it decodes anything: a torn last frame is a truncated tail
+(the process died while writing), any other damage is corruption reported
+with its byte offset.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import cbor2
+
+from .codecs import safe_loads
+from .errors import BadRecording
+
+FORMAT_VERSION = 1
+MAGIC = b"\xd9\xd9\xf7"
+_PREFIX = struct.Struct(">BBIBI")
+PREFIX_SIZE = _PREFIX.size
+MAX_BLOCK = 1 << 30
+RECORD_WIDTH = 5
+
+DEF_BOUNDARY = -1
+DEF_SITE = -2
+FOOTER = -3
+STOPPED = -4
+DEF_SUMMARY = -5
+
+FLUSH_INTERVAL = 0.010
+FLUSH_ITEMS = 8192 * RECORD_WIDTH
+
+
+def frame(payload: bytes) -> bytes:
+    """One frame: ``[crc32, payload]`` as CBOR with fixed-width lengths."""
+    return _PREFIX.pack(0x82, 0x1A, zlib.crc32(payload), 0x5A, len(payload)) + payload
+
+
+class TraceWriter:
+    """Appends records to a trace file; flushes by size, by time, and on demand.
+
+    Writing goes straight to the file descriptor, so what a flush wrote
+    survives SIGKILL. A failed write (disk full, the file gone) is kept in
+    :attr:`failure` instead of raised: the recorder decides what the program
+    sees, and it must never be an error from us.
+    """
+
+    def __init__(self, path: str, header: dict[str, Any]) -> None:
+        self.path = path
+        self.items: list[Any] = []
+        self.failure: str | None = None
+        self._clock = time.perf_counter
+        self._last_flush = self._clock()
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._write(MAGIC + frame(cbor2.dumps(header)))
+
+    def due(self) -> bool:
+        """Whether buffered records should be written now."""
+        return len(self.items) >= FLUSH_ITEMS or self._clock() - self._last_flush >= FLUSH_INTERVAL
+
+    def flush(self) -> None:
+        """Write every buffered record as one frame."""
+        self._last_flush = self._clock()
+        if not self.items or self.failure is not None:
+            self.items.clear()
+            return
+        try:
+            payload = cbor2.dumps(self.items)
+        except Exception as exc:  # an adapter gave us a value cbor2 refuses
+            self.failure = f"a value could not be encoded ({exc})"
+            self.items.clear()
+            return
+        self.items.clear()
+        self._write(frame(payload))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self.failure = f"{self.path}: {exc.strerror or exc}"
+
+    def close(self) -> None:
+        self.flush()
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+
+
+class TraceReader:
+    """Reads a trace block by block, never holding more than one block.
+
+    ``truncated_at`` is set when the file ends inside a frame: everything
+    before that offset is good, the rest was never completely written.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.truncated_at: int | None = None
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        except FileNotFoundError:
+            raise BadRecording(f"{path}: no trace here; is this a recording directory?") from None
+        except OSError as exc:
+            raise BadRecording(f"{path}: cannot read the trace ({exc.strerror})") from None
+        self.size = os.fstat(self._file.fileno()).st_size
+        if self._file.read(len(MAGIC)) != MAGIC:
+            raise BadRecording(f"{path}: not a retrace trace (bad magic at byte 0)")
+        header_block = self._next_payload()
+        if header_block is None:
+            raise BadRecording(f"{path}: the trace is truncated inside its header (byte 3)")
+        header = self._decode(header_block, len(MAGIC))
+        if not isinstance(header, dict) or "format" not in header:
+            raise BadRecording(f"{path}: the header at byte 3 is not a retrace header")
+        self.header: dict[str, Any] = header
+
+    def _next_payload(self) -> bytes | None:
+        offset = self._file.tell()
+        prefix = self._file.read(PREFIX_SIZE)
+        if not prefix:
+            return None
+        if len(prefix) < PREFIX_SIZE:
+            self.truncated_at = offset
+            return None
+        array, crc_head, crc, bytes_head, length = _PREFIX.unpack(prefix)
+        if (array, crc_head, bytes_head) != (0x82, 0x1A, 0x5A) or length > MAX_BLOCK:
+            raise BadRecording(f"{self.path}: corrupt frame at byte {offset}")
+        if length > self.size - offset - PREFIX_SIZE:
+            self.truncated_at = offset
+            return None
+        payload = self._file.read(length)
+        if len(payload) != length:
+            self.truncated_at = offset
+            return None
+        if zlib.crc32(payload) != crc:
+            raise BadRecording(f"{self.path}: corrupt block at byte {offset} (checksum mismatch)")
+        self._offset = offset
+        return payload
+
+    def _decode(self, payload: bytes, offset: int) -> Any:
+        try:
+            return safe_loads(payload)
+        except Exception as exc:
+            raise BadRecording(f"{self.path}: undecodable block at byte {offset} ({exc})") from None
+
+    def blocks(self) -> Iterator[tuple[int, list[Any]]]:
+        """Yield ``(byte offset, flat record list)`` for every complete block."""
+        while True:
+            payload = self._next_payload()
+            if payload is None:
+                return
+            items = self._decode(payload, self._offset)
+            if not isinstance(items, list) or len(items) % RECORD_WIDTH:
+                raise BadRecording(f"{self.path}: malformed block at byte {self._offset}")
+            yield self._offset, items
+
+    def close(self) -> None:
+        self._file.close()

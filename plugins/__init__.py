@@ -1,0 +1,1 @@
+"""First-party lifecycle plugins: they patch no library (entry-point group ``retrace.plugins``)."""
