@@ -71,12 +71,13 @@ class ClockAdapter(Adapter):
             for name in READINGS
             if hasattr(time, name)
         ]
-        struct_codec = {"encode": _struct_time_encode, "decode": _struct_time_decode}
         found += [
             Patch("time", "localtime", Boundary("time.localtime", passthrough=_with_time_argument(0),
-                                                library=LIBRARY, **struct_codec)),
+                                                library=LIBRARY, encode=_struct_time_encode,
+                                                decode=_struct_time_decode)),
             Patch("time", "gmtime", Boundary("time.gmtime", passthrough=_with_time_argument(0),
-                                             library=LIBRARY, **struct_codec)),
+                                             library=LIBRARY, encode=_struct_time_encode,
+                                                decode=_struct_time_decode)),
             Patch("time", "ctime", Boundary("time.ctime", passthrough=_with_time_argument(0),
                                             library=LIBRARY)),
             Patch("time", "asctime", Boundary("time.asctime", passthrough=_with_time_argument(0),

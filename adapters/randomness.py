@@ -63,7 +63,7 @@ class RandomnessAdapter(Adapter):
         return found
 
     def start(self, session: Any) -> None:
-        random._inst.seed(call(ENTROPY, _fresh_entropy))  # type: ignore[attr-defined]
+        random._inst.seed(call(ENTROPY, _fresh_entropy))
 
 
 adapter = RandomnessAdapter()

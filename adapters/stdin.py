@@ -43,31 +43,36 @@ class BoundaryStdin(io.TextIOBase):
         self._real = real
 
     def read(self, size: int | None = -1) -> str:
-        return call(READ, self._real.read, size)  # type: ignore[no-any-return]
+        text: str = call(READ, self._real.read, size)
+        return text
 
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
-        return call(READLINE, self._real.readline, size)  # type: ignore[no-any-return]
+        line: str = call(READLINE, self._real.readline, size)
+        return line
 
     def readlines(self, hint: int | None = -1) -> list[str]:  # type: ignore[override]
-        return call(READLINES, self._real.readlines, hint)  # type: ignore[no-any-return]
+        lines: list[str] = call(READLINES, self._real.readlines, hint)
+        return lines
 
-    def __iter__(self) -> BoundaryStdin:
+    def __iter__(self) -> BoundaryStdin:  # type: ignore[override]
         return self
 
-    def __next__(self) -> str:
+    def __next__(self) -> str:  # type: ignore[override]
         line = self.readline()
         if not line:
             raise StopIteration
         return line
 
     def isatty(self) -> bool:
-        return call(ISATTY, self._real.isatty)  # type: ignore[no-any-return]
+        tty: bool = call(ISATTY, self._real.isatty)
+        return tty
 
     def readable(self) -> bool:
         return True
 
     def fileno(self) -> int:
-        return self._real.fileno()  # type: ignore[no-any-return]
+        number: int = self._real.fileno()
+        return number
 
     @property
     def encoding(self) -> str:  # type: ignore[override]

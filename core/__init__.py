@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .boundary import Adapter, Boundary, Patch  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
+from .boundary import Adapter, Boundary, Patch
+from .hookspecs import hookimpl
 
 __all__ = ["Adapter", "Boundary", "Patch", "__version__", "hookimpl"]

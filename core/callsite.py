@@ -31,13 +31,21 @@ class CallSites:
             self._internal[key] = known
         return known
 
-    def find(self, frame: FrameType | None, library: tuple[str, ...]) -> tuple[str, int]:
+    def first_outside(self, frame: FrameType | None, library: tuple[str, ...]) -> FrameType | None:
         """The first frame at or above ``frame`` that belongs to the program."""
         while frame is not None and self._is_internal(frame, library):
             frame = frame.f_back
+        return frame
+
+    @staticmethod
+    def site_of(frame: FrameType | None) -> tuple[str, int]:
         if frame is None:
             return ("<unknown>", 0)
         return (frame.f_code.co_filename, frame.f_lineno)
+
+    def find(self, frame: FrameType | None, library: tuple[str, ...]) -> tuple[str, int]:
+        """The call site: file and line of the first program frame."""
+        return self.site_of(self.first_outside(frame, library))
 
 
 def caller(depth: int) -> FrameType | None:

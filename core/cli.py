@@ -172,9 +172,10 @@ def _stop_replay(error: Exception) -> None:
         except (OSError, ValueError, AttributeError):
             pass
     text = str(error)
-    sys.__stderr__.write(text if text.startswith("retrace:") else f"retrace: {text}")
-    sys.__stderr__.write("\n")
-    sys.__stderr__.flush()
+    stream = sys.__stderr__ or sys.stderr
+    stream.write(text if text.startswith("retrace:") else f"retrace: {text}")
+    stream.write("\n")
+    stream.flush()
     os._exit(getattr(error, "exit_status", EXIT_USAGE))
 
 

@@ -161,7 +161,7 @@ class CodecRegistry:
         return found
 
     def _exception_from_plain(self, payload: Any) -> BaseException:
-        module, qualname, args, fields, message = payload
+        module, qualname, args, fields, _message = payload
         cls = self._exception_class(module, qualname)
         args = tuple(self.materialize(a) for a in args)
         try:
@@ -266,8 +266,8 @@ def _datetime_to_plain(v: _dt.datetime) -> Any:
 
 
 def _datetime_from_plain(p: Any) -> _dt.datetime:
-    *fields, fold, tz = p
-    return _dt.datetime(*fields, tzinfo=_tz_from_plain(tz), fold=fold)
+    return _dt.datetime(p[0], p[1], p[2], p[3], p[4], p[5], p[6], tzinfo=_tz_from_plain(p[8]),
+                        fold=p[7])
 
 
 def _time_to_plain(v: _dt.time) -> Any:
@@ -275,8 +275,7 @@ def _time_to_plain(v: _dt.time) -> Any:
 
 
 def _time_from_plain(p: Any) -> _dt.time:
-    *fields, fold, tz = p
-    return _dt.time(*fields, tzinfo=_tz_from_plain(tz), fold=fold)
+    return _dt.time(p[0], p[1], p[2], p[3], tzinfo=_tz_from_plain(p[5]), fold=p[4])
 
 
 def _register_builtin_codecs(reg: CodecRegistry) -> None:

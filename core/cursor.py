@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -21,9 +22,10 @@ from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import Side, report
 from .errors import BadRecording, Divergence, RecordingEnds
-from .runtime import digest, summarize
+from .runtime import LOCAL, digest, summarize
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
+_monotonic = time.monotonic  # taken before any patch
 
 
 class Cursor:
@@ -52,6 +54,7 @@ class Cursor:
         self._next: tuple[Any, ...] | None = None
         self._exhausted = False
         self._cond = threading.Condition()
+        self._local = LOCAL
         self._threads: dict[int, int] = {}
         self._waiting: dict[int, str] = {}
         self._sites = CallSites()
@@ -95,65 +98,90 @@ class Cursor:
 
     # -- threads -----------------------------------------------------------
     def thread_key(self) -> int:
-        ident = threading.get_ident()
-        key = self._threads.get(ident)
+        local = self._local
+        key = local.key
         if key is None:
-            key = self._threads[ident] = len(self._threads)
+            with self._cond:
+                key = local.key = self._threads[threading.get_ident()] = len(self._threads)
         return key
 
     # -- serving -----------------------------------------------------------
     def take(
         self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs, frame: FrameType | None
     ) -> tuple[int, Any]:
-        """The recorded ``(raised, value)`` for this call, after checking it matches."""
-        with self._cond:
+        """The recorded ``(raised, value)`` for this call, after checking it matches.
+
+        Only the thread an event belongs to can take it, so taking needs no
+        lock; the taker alone advances the cursor, and publishes the next
+        event only after absorbing the definitions before it. Threads whose
+        turn it is not wait on the condition.
+        """
+        key = self._local.key
+        if key is None:
             key = self.thread_key()
-            rec = self._peek()
-            if rec is not None and rec[0] != key:
-                rec = self._wait_turn(key, b)
+        rec = self._next
+        if rec is None or rec[0] != key:
+            rec = self._wait_turn(key, b)
             if rec is None:
                 self._fail(self._ended(b, instance, args, kwargs, frame, key))
-            thread, code, site, fp, value = rec  # type: ignore[misc]
-            name = self.names.get(code >> 1)
-            if name != b.name:
-                self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame, key))
-            if fp is not None:
-                recorded = fp[0] if type(fp) is list else fp
-                if b.fingerprint is None or recorded != digest(
-                    self.codecs, b.fingerprint(instance, args, kwargs)
-                ):
-                    self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
-            self.consumed += 1
-            self._next = None
-            self._peek()
-            if self._waiting:
+        assert rec is not None
+        _thread, code, _site, fp, value = rec
+        if self.names.get(code >> 1) != b.name:
+            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame, key))
+        if fp is not None:
+            recorded = fp[0] if type(fp) is list else fp
+            if b.fingerprint is None or recorded != digest(
+                self.codecs, b.fingerprint(instance, args, kwargs)
+            ):
+                self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
+        self.consumed += 1
+        self._next = None
+        self._peek()
+        if self._waiting:
+            with self._cond:
                 self._cond.notify_all()
-            return code & 1, value
+        return code & 1, value
 
     def _wait_turn(self, key: int, b: Boundary) -> tuple[Any, ...] | None:
-        self._waiting[key] = b.name
+        """Block until the next event is this thread's, or the trace ends."""
+
+        def my_turn() -> bool:
+            rec = self._next
+            return (rec is None and self._exhausted) or (rec is not None and rec[0] == key)
+
+        deadline = _monotonic() + self.turn_timeout
+        local = self._local
+        busy, local.busy = local.busy, True  # our own waiting reads the clock for real
         try:
-            ok = self._cond.wait_for(
-                lambda: (self._peek() is None) or self._peek()[0] == key,  # type: ignore[index]
-                timeout=self.turn_timeout,
-            )
+            with self._cond:
+                self._waiting[key] = b.name
+                try:
+                    while not my_turn():
+                        left = deadline - _monotonic()
+                        if left <= 0:
+                            self._stuck(key, b)
+                        self._cond.wait(min(left, 0.05))
+                finally:
+                    self._waiting.pop(key, None)
         finally:
-            self._waiting.pop(key, None)
-        if not ok:
-            rec = self._peek()
-            waiting = ", ".join(f"thread {k} waits to call {n}" for k, n in self._waiting.items())
-            detail = (
-                f"thread {key} waited {self.turn_timeout:g}s to call {b.name}; the next recorded "
-                f"event belongs to thread {rec[0] if rec else '?'}"
-                + (f"; {waiting}" if waiting else "")
-            )
-            self._fail(Divergence(report("stuck", self.consumed + 1, key, self._side(rec), None, detail)))
-        return self._peek()
+            local.busy = busy
+        return self._next
+
+    def _stuck(self, key: int, b: Boundary) -> None:
+        rec = self._next
+        others = ", ".join(
+            f"thread {k} waits to call {n}" for k, n in self._waiting.items() if k != key
+        )
+        detail = (
+            f"thread {key} waited {self.turn_timeout:g}s to call {b.name}; the next recorded "
+            f"event belongs to thread {rec[0] if rec else '?'}" + (f"; {others}" if others else "")
+        )
+        self._fail(Divergence(report("stuck", self.consumed + 1, key, self._side(rec), None, detail)))
 
     def finish(self, exit_status: int | None) -> None:
         """Check the program used every event and ended as recorded."""
         with self._cond:
-            rec = self._peek()
+            rec = self._next
             if rec is not None:
                 self._fail(Divergence(report(
                     "missing", self.consumed + 1, rec[0], self._side(rec), None,

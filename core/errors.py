@@ -36,7 +36,7 @@ class RecordingEnds(RetraceError):
     exit_status = EXIT_RECORDING_ENDS
 
 
-class Divergence(RetraceError):  # noqa: N818 - the user-facing name of the event
+class Divergence(RetraceError):
     """The replayed program asked for something the recording does not hold."""
 
     exit_status = EXIT_DIVERGENCE

@@ -17,6 +17,7 @@ tuple and appends to a flat list; encoding and writing happen per block.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import zlib
@@ -38,6 +39,13 @@ MAX_SUMMARY = 160
 
 class _Local(threading.local):
     busy = False
+    key: int | None = None
+
+
+#: Per-thread state shared by every mode: ``busy`` is true while a boundary
+#: call (or retrace's own waiting) is in flight, so boundaries reached
+#: meanwhile pass through; ``key`` is the thread's stable key in the trace.
+LOCAL = _Local()
 
 
 def digest(codecs: CodecRegistry, data: Any) -> int:
@@ -66,7 +74,14 @@ class Passthrough:
 
 
 class Recorder:
-    """Calls through and appends an event per boundary call."""
+    """Calls through and appends an event per boundary call.
+
+    Per boundary the recorder keeps its id and a call-site cache (code object
+    -> instruction offset -> site id), so the common event costs a few
+    dictionary lookups and one deque append. Definitions are appended before
+    the id they define is published, so no thread can use an id whose
+    definition is not already in the stream.
+    """
 
     name = "record"
 
@@ -74,22 +89,28 @@ class Recorder:
                  on_stop: Callable[[str], None]) -> None:
         self.writer = writer
         self.codecs = codecs
-        self.events = 0
         self._on_stop = on_stop
-        self._local = _Local()
-        self._lock = threading.Lock()
-        self._boundary_ids: dict[Boundary, int] = {}
+        self._local = LOCAL
+        self._lock = threading.RLock()
+        self._counter = itertools.count()
+        self._boundaries: dict[Boundary, tuple[int, dict[Any, dict[int, int]]]] = {}
         self._site_ids: dict[tuple[str, int], int] = {}
         self._summary_ids: dict[str, int] = {}
         self._threads: dict[int, int] = {}
         self._sites = CallSites()
         self.stopped: str | None = None
 
+    @property
+    def events(self) -> int:
+        """Events recorded so far."""
+        return int(repr(self._counter)[6:-1])  # "count(N)": read without advancing
+
     def thread_key(self) -> int:
-        ident = threading.get_ident()
-        key = self._threads.get(ident)
+        local = self._local
+        key = local.key
         if key is None:
-            key = self._threads[ident] = len(self._threads)
+            with self._lock:
+                key = local.key = self._threads[threading.get_ident()] = len(self._threads)
         return key
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
@@ -101,8 +122,7 @@ class Recorder:
         if b.fingerprint is not None:
             fp = self._fingerprint(b, instance, args, kwargs)
         if b.blocking:
-            with self._lock:
-                self.writer.flush()
+            self.writer.flush()
         local.busy = True
         try:
             result = wrapped(*args, **kwargs)
@@ -111,6 +131,20 @@ class Recorder:
             self._event(b, fp, 1, exc, sys._getframe(1), instance, args, kwargs)
             raise
         local.busy = False
+        # The common case, inlined: a scalar outcome, a known boundary and call site.
+        known = self._boundaries.get(b)
+        if known is not None and b.encode is None and type(result) in SCALARS:
+            frame = sys._getframe(2)
+            by_offset = known[1].get(frame.f_code)
+            sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
+            if sid is not None and self.stopped is None:
+                key = local.key
+                writer = self.writer
+                writer.records.append((key, known[0] * 2, sid, fp, result))
+                next(self._counter)
+                if writer.due():
+                    self._flush()
+                return result
         self._event(b, fp, 0, result, sys._getframe(1), instance, args, kwargs)
         return result
 
@@ -131,9 +165,12 @@ class Recorder:
         if len(self._summary_ids) >= 65536:
             return text
         with self._lock:
-            new = self._summary_ids[text] = len(self._summary_ids)
-            self.writer.items += (0, trace.DEF_SUMMARY, new, None, text)
-        return new
+            known = self._summary_ids.get(text)
+            if known is None:
+                known = len(self._summary_ids)
+                self.writer.records.append((0, trace.DEF_SUMMARY, known, None, text))
+                self._summary_ids[text] = known
+        return known
 
     def _event(self, b: Boundary, fp: Any, raised: int, outcome: Any, frame: Any,
                instance: Any, args: Args, kwargs: Kwargs) -> None:
@@ -152,41 +189,45 @@ class Recorder:
         except Exception as exc:
             self.stop(f"encoding the outcome of {b.name} failed: {exc!r}")
             return
-        site = self._sites.find(frame, b.library)
+        user_frame = self._sites.first_outside(frame, b.library)
+        key = self.thread_key()
+        records = self.writer.records
         with self._lock:
-            writer = self.writer
-            items = writer.items
-            bid = self._boundary_ids.get(b)
-            if bid is None:
-                bid = self._boundary_ids[b] = len(self._boundary_ids)
-                items += (0, trace.DEF_BOUNDARY, bid, None, b.name)
+            known = self._boundaries.get(b)
+            if known is None:
+                known = (len(self._boundaries), {})
+                records.append((0, trace.DEF_BOUNDARY, known[0], None, b.name))
+                self._boundaries[b] = known
+            site = self._sites.site_of(user_frame)
             sid = self._site_ids.get(site)
             if sid is None:
-                sid = self._site_ids[site] = len(self._site_ids)
-                items += (0, trace.DEF_SITE, sid, None, [site[0], site[1]])
-            items += (self.thread_key(), bid * 2 + raised, sid, fp, value)
-            self.events += 1
-            if writer.due():
-                writer.flush()
-                if writer.failure is not None:
-                    self._stop_locked(f"writing the trace failed: {writer.failure}")
+                sid = len(self._site_ids)
+                records.append((0, trace.DEF_SITE, sid, None, [site[0], site[1]]))
+                self._site_ids[site] = sid
+            if user_frame is not None and user_frame is frame.f_back:
+                known[1].setdefault(user_frame.f_code, {})[user_frame.f_lasti] = sid
+            records.append((key, known[0] * 2 + raised, sid, fp, value))
+            next(self._counter)
+        if self.writer.due():
+            self._flush()
+
+    def _flush(self) -> None:
+        self.writer.flush()
+        if self.writer.failure is not None:
+            self.stop(f"writing the trace failed: {self.writer.failure}")
 
     def stop(self, reason: str) -> None:
         """Stop recording for good: the trace ends here, marked incomplete."""
         with self._lock:
-            self._stop_locked(reason)
-
-    def _stop_locked(self, reason: str) -> None:
-        if self.stopped is not None:
-            return
-        self.stopped = reason
-        self.writer.items += (0, trace.STOPPED, self.events, None, reason)
+            if self.stopped is not None:
+                return
+            self.stopped = reason
+            self.writer.records.append((0, trace.STOPPED, self.events, None, reason))
         self.writer.flush()
         self._on_stop(reason)
 
     def flush(self) -> None:
-        with self._lock:
-            self.writer.flush()
+        self.writer.flush()
 
 
 class Replayer:
@@ -197,7 +238,7 @@ class Replayer:
     def __init__(self, cursor: Cursor, codecs: CodecRegistry) -> None:
         self.cursor = cursor
         self.codecs = codecs
-        self._local = _Local()
+        self._local = LOCAL
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:

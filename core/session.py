@@ -119,10 +119,9 @@ class Session:
             "complete": recorder.stopped is None,
             "end_time": _wall_clock(),
         }
-        with recorder._lock:
-            if recorder.stopped is None:
-                recorder.writer.items += (0, trace.FOOTER, recorder.events, None, footer)
-            recorder.writer.close()
+        if recorder.stopped is None:
+            recorder.writer.records.append((0, trace.FOOTER, recorder.events, None, footer))
+        recorder.writer.close()
         if recorder.writer.failure and recorder.stopped is None:
             warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
 

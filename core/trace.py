@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 import cbor2
@@ -48,7 +51,7 @@ STOPPED = -4
 DEF_SUMMARY = -5
 
 FLUSH_INTERVAL = 0.010
-FLUSH_ITEMS = 8192 * RECORD_WIDTH
+FLUSH_RECORDS = 8192
 
 
 def frame(payload: bytes) -> bytes:
@@ -59,7 +62,9 @@ def frame(payload: bytes) -> bytes:
 class TraceWriter:
     """Appends records to a trace file; flushes by size, by time, and on demand.
 
-    Writing goes straight to the file descriptor, so what a flush wrote
+    Records are 5-tuples appended to a deque (one atomic append per record,
+    so threads need no lock to record); a flush drains what is there into one
+    frame. Writing goes straight to the file descriptor, so what a flush wrote
     survives SIGKILL. A failed write (disk full, the file gone) is kept in
     :attr:`failure` instead of raised: the recorder decides what the program
     sees, and it must never be an error from us.
@@ -67,31 +72,38 @@ class TraceWriter:
 
     def __init__(self, path: str, header: dict[str, Any]) -> None:
         self.path = path
-        self.items: list[Any] = []
+        self.records: deque[tuple[Any, ...]] = deque()
         self.failure: str | None = None
         self._clock = time.perf_counter
-        self._last_flush = self._clock()
+        self.last_flush = self._clock()
+        self._flushing = threading.Lock()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC + frame(cbor2.dumps(header)))
 
     def due(self) -> bool:
         """Whether buffered records should be written now."""
-        return len(self.items) >= FLUSH_ITEMS or self._clock() - self._last_flush >= FLUSH_INTERVAL
+        return (
+            len(self.records) >= FLUSH_RECORDS
+            or self._clock() - self.last_flush >= FLUSH_INTERVAL
+        )
 
     def flush(self) -> None:
-        """Write every buffered record as one frame."""
-        self._last_flush = self._clock()
-        if not self.items or self.failure is not None:
-            self.items.clear()
-            return
-        try:
-            payload = cbor2.dumps(self.items)
-        except Exception as exc:  # an adapter gave us a value cbor2 refuses
-            self.failure = f"a value could not be encoded ({exc})"
-            self.items.clear()
-            return
-        self.items.clear()
-        self._write(frame(payload))
+        """Write every buffered record as one frame (one flusher at a time)."""
+        with self._flushing:
+            self.last_flush = self._clock()
+            records = self.records
+            count = len(records)
+            if not count:
+                return
+            batch = [records.popleft() for _ in range(count)]
+            if self.failure is not None:
+                return
+            try:
+                payload = cbor2.dumps(list(chain.from_iterable(batch)))
+            except Exception as exc:  # an adapter gave us a value cbor2 refuses
+                self.failure = f"a value could not be encoded ({exc})"
+                return
+            self._write(frame(payload))
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

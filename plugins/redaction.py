@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,9 @@ DEFAULT_QUERY = ["access_token", "api_key", "apikey", "token", "key", "signature
 
 
 def _project_settings() -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - 3.10
+    try:
+        tomllib = importlib.import_module("tomllib")
+    except ImportError:  # Python 3.10 has no TOML reader; defaults only
         return {}
     here = Path(os.getcwd())
     for folder in (here, *here.parents):

@@ -1,0 +1,97 @@
+"""Per-event cost of a clock boundary, and the start-up cost of ``retrace record``.
+
+Live, record and replay of the same loop of ``time.time()`` calls run in one
+process, one after the other, timed with a reference to the real
+``perf_counter`` taken before anything is patched. Start-up is the wall time
+of ``retrace record`` on an empty script minus ``python`` on the same script.
+
+    python bench/bench_clock.py [--events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from retrace.session import begin_recording, begin_replay
+
+CLOCK = [time.perf_counter]  # in a list: the alias sweep rewrites module globals, not this
+
+
+def _loop(n: int) -> float:
+    read = time.time
+    start = CLOCK[0]()
+    for _ in range(n):
+        read()
+    return CLOCK[0]() - start
+
+
+def _fail(error: Exception) -> None:
+    raise error
+
+
+def per_event(n: int) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="retrace-bench-"))
+    directory = folder / "rec"
+    main = {"kind": "code", "code": ""}
+    try:
+        live = min(_loop(n) for _ in range(3))
+        session = begin_recording(directory, main, ["bench"], None)
+        recorded = _loop(n)
+        session.end(0)
+        size = (directory / "trace.bin").stat().st_size
+        session = begin_replay(directory, on_divergence=_fail)
+        replayed = _loop(n)
+        session.end(0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"live": live, "record": recorded, "replay": replayed, "bytes": size}
+
+
+def startup(repeats: int = 7) -> tuple[float, float]:
+    folder = Path(tempfile.mkdtemp(prefix="retrace-bench-"))
+    script = folder / "empty.py"
+    script.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
+    plain, recorded = [], []
+    try:
+        for i in range(repeats):
+            t0 = CLOCK[0]()
+            subprocess.run([sys.executable, str(script)], check=True, env=env)
+            t1 = CLOCK[0]()
+            subprocess.run([sys.executable, "-m", "retrace", "record", "-o",
+                            str(folder / f"r{i}"), str(script)], check=True, env=env)
+            t2 = CLOCK[0]()
+            plain.append(t1 - t0)
+            recorded.append(t2 - t1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return statistics.median(plain), statistics.median(recorded)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    n = parser.parse_args().events
+    r = per_event(n)
+    us = {k: r[k] / n * 1e6 for k in ("live", "record", "replay")}
+    print(f"clock: {n} time.time() calls")
+    print(f"  live    {us['live']:.3f} us/call")
+    print(f"  record  {us['record']:.3f} us/call  ({r['record'] / r['live']:.1f}x live, "
+          f"+{us['record'] - us['live']:.3f} us/event)")
+    print(f"  replay  {us['replay']:.3f} us/call  ({r['replay'] / r['live']:.1f}x live)")
+    print(f"  trace   {r['bytes'] / n:.2f} bytes/event")
+    plain, rec = startup()
+    print(f"start-up: python {plain * 1e3:.1f} ms, retrace record {rec * 1e3:.1f} ms "
+          f"(+{(rec - plain) * 1e3:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
