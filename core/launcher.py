@@ -110,13 +110,18 @@ def _clean(te: traceback.TracebackException) -> None:
 
 
 def report_uncaught(exc: BaseException) -> None:
-    """Print ``exc`` like the interpreter does, without retrace's frames."""
+    """Report ``exc`` through the program's excepthook, or print it like the interpreter."""
     if sys.excepthook is not sys.__excepthook__:
         try:
             sys.excepthook(type(exc), exc, exc.__traceback__)
             return
         except Exception:
             pass
+    print_exception(exc)
+
+
+def print_exception(exc: BaseException) -> None:
+    """Print ``exc`` like the interpreter does, without retrace's frames."""
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
     _clean(te)
     try:

@@ -70,6 +70,7 @@ class Session:
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
         self.ended = False
+        self._mode: runtime.Recorder | runtime.Replayer | None = None
 
     @property
     def recording(self) -> bool:
@@ -79,14 +80,21 @@ class Session:
     def replaying(self) -> bool:
         return self.mode == "replay"
 
-    def _install(self, mode: runtime.Recorder | runtime.Replayer) -> None:
+    def _install(self, mode: runtime.Recorder | runtime.Replayer, defer: bool = False) -> None:
         patches = [
             (patch, patch.make_wrapper())
             for entry in self.adapters
             for patch in entry.adapter.patches()
         ]
         self.patcher.install(patches)
-        runtime.set_mode(mode)
+        self._mode = mode
+        if not defer:
+            self.activate()
+
+    def activate(self) -> None:
+        """Switch patched calls to this session; the program's first line comes next."""
+        assert self._mode is not None
+        runtime.set_mode(self._mode)
         for entry in self.adapters:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
@@ -112,6 +120,7 @@ class Session:
         recorder = self.recorder
         assert recorder is not None
         if self.snapshot is not None:
+            self.snapshot.unwatch_imports()
             self.snapshot.add_loaded_modules()
         footer = {
             "events": recorder.events,
@@ -146,8 +155,14 @@ def begin_recording(
     argv: list[str],
     hash_seed: str | None,
     overwrite: bool = False,
+    defer: bool = False,
 ) -> Session:
-    """Create the recording, install adapters in record mode; the program runs next."""
+    """Create the recording, install adapters in record mode; the program runs next.
+
+    With ``defer`` the patches are in place but calls pass through until
+    :meth:`Session.activate` (the autoenable hook activates at the program's
+    first line, after the interpreter's own start-up).
+    """
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
     register_adapters(pm, adapters)
@@ -176,7 +191,8 @@ def begin_recording(
     session.snapshot = Snapshot(recording.run_path(directory), cwd)
     if main.get("path"):
         session.snapshot.add(main["path"])
-    session._install(session.recorder)
+    session.snapshot.watch_imports()
+    session._install(session.recorder, defer=defer)
     return session
 
 

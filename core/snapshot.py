@@ -8,16 +8,14 @@ directory keep their relative place; others go under ``run/_abs/``.
 
 from __future__ import annotations
 
+import functools
+import importlib.machinery
 import os
 import shutil
 import sys
 import sysconfig
 from pathlib import Path
-
-_RETRACE_ROOTS = tuple(
-    str(Path(p).resolve()) + os.sep
-    for p in {os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)}
-)
+from typing import Any
 
 
 def _system_roots() -> tuple[str, ...]:
@@ -30,19 +28,23 @@ _SYSTEM_ROOTS = _system_roots()
 ABS_DIR = "_abs"
 
 
+_OWN = Path(__file__).resolve().parent.parent
+_OWN_ROOTS = tuple(str(_OWN / d) + os.sep for d in ("core", "adapters", "plugins"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _program_folder(folder: str) -> bool:
+    real = os.path.realpath(folder) + os.sep
+    if "site-packages" in real or "dist-packages" in real:
+        return False
+    return not real.startswith(_OWN_ROOTS) and not real.startswith(_SYSTEM_ROOTS)
+
+
 def is_program_file(path: str) -> bool:
     """Whether ``path`` is part of the program rather than its environment."""
     if not path.endswith(".py"):
         return False
-    real = str(Path(path).resolve())
-    if "site-packages" in real or "dist-packages" in real:
-        return False
-    own = Path(__file__).resolve().parent.parent
-    if real.startswith(str(own / "core") + os.sep) or real.startswith(
-        (str(own / "adapters") + os.sep, str(own / "plugins") + os.sep)
-    ):
-        return False
-    return not real.startswith(_SYSTEM_ROOTS)
+    return _program_folder(os.path.dirname(os.path.abspath(path)))
 
 
 def relative_place(path: str, cwd: str) -> str:
@@ -74,6 +76,32 @@ class Snapshot:
             os.chmod(target, 0o600)
         except OSError:
             return
+
+    def watch_imports(self) -> None:
+        """Copy each program module when the import system loads its source.
+
+        This catches what a scan of ``sys.modules`` at exit cannot: modules
+        run as ``__main__`` by ``-m`` (gone from ``sys.modules`` afterwards)
+        and anything imported by a process that is killed before it exits.
+        """
+        loader = importlib.machinery.SourceFileLoader
+        original = loader.get_code
+        snapshot = self
+
+        def get_code(self: Any, fullname: str) -> Any:
+            path = getattr(self, "path", None)
+            if isinstance(path, str) and is_program_file(path):
+                snapshot.add(path)
+            return original(self, fullname)
+
+        loader.get_code = get_code  # type: ignore[method-assign]
+        self._unwatch = lambda: setattr(loader, "get_code", original)
+
+    def unwatch_imports(self) -> None:
+        unwatch = getattr(self, "_unwatch", None)
+        if unwatch is not None:
+            unwatch()
+            self._unwatch = None
 
     def add_loaded_modules(self) -> None:
         """Copy every program module imported since the last call."""

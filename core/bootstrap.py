@@ -1,0 +1,177 @@
+"""What the autoenable ``.pth`` line runs in every Python process: record if asked to.
+
+It runs before the program's first line, so it must be cheap when nothing
+is asked (the ``.pth`` line only imports this module when a ``RETRACE*``
+variable exists) and it must never break the program: every failure becomes
+one warning and the program runs unrecorded. It also refuses to be silent: a
+path without ``RETRACE=1``, an unknown ``RETRACE_*`` name or value, an
+existing recording at the path are all reported in one line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+KNOWN = {
+    "RETRACE": "1 to record this process",
+    "RETRACE_RECORDING_PATH": "where to record (default ./retrace-recording)",
+    "RETRACE_ADAPTERS": "only these adapters (comma-separated)",
+    "RETRACE_DISABLE_ADAPTERS": "all adapters but these",
+    "RETRACE_REPLAY_TIMEOUT": "seconds a replayed thread waits for its turn",
+    "RETRACE_REAL_SLEEP": "1 to really sleep during replay",
+    "RETRACE_HASHSEED_SET": "internal",
+}
+ON = {"1", "true", "yes", "on", "record"}
+OFF = {"", "0", "false", "no", "off"}
+DEFAULT_PATH = "retrace-recording"
+_booted = False
+
+
+def _warn(message: str) -> None:
+    try:
+        sys.stderr.write(f"retrace: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+_TAKES_VALUE = {"-W", "-X", "--check-hash-based-pycs"}
+
+
+def program_of(orig_argv: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """The ``main`` description and argv of ``python [options] ...``, or None if interactive."""
+    i = 1
+    while i < len(orig_argv):
+        arg = orig_argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg in _TAKES_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-c") or arg.startswith("-m"):
+            value = arg[2:] or (orig_argv[i + 1] if i + 1 < len(orig_argv) else "")
+            rest = orig_argv[i + (1 if arg[2:] else 2):]
+            if arg.startswith("-c"):
+                return {"kind": "code", "code": value}, ["-c", *rest]
+            return {"kind": "module", "name": value}, [value, *rest]
+        if arg.startswith("-") and arg != "-":
+            i += 1
+            continue
+        break
+    if i >= len(orig_argv) or orig_argv[i] == "-":
+        return None
+    script = orig_argv[i]
+    return {"kind": "path", "path": script}, orig_argv[i:]
+
+
+def _is_retrace_itself(orig_argv: list[str]) -> bool:
+    joined = " ".join(orig_argv[1:3])
+    return joined.startswith("-m retrace") or (
+        len(orig_argv) > 1 and os.path.basename(orig_argv[1]) == "retrace"
+    )
+
+
+def boot() -> None:
+    """Start recording this process if the environment asks for it."""
+    global _booted
+    if _booted:
+        return
+    _booted = True
+    try:
+        _boot()
+    except Exception as exc:
+        _warn(f"recording could not start, the program runs unrecorded: {exc}")
+
+
+def _boot() -> None:
+    env = os.environ
+    unknown = sorted(k for k in env if k.startswith("RETRACE") and k not in KNOWN)
+    if unknown:
+        _warn(f"unknown variable(s) {', '.join(unknown)} ignored; known: {', '.join(KNOWN)}")
+    value = env.get("RETRACE", "")
+    if value.lower() in OFF:
+        if env.get("RETRACE_RECORDING_PATH") and "RETRACE" not in env:
+            _warn("RETRACE_RECORDING_PATH is set but RETRACE is not: nothing is recorded "
+                  "(set RETRACE=1 to record)")
+        return
+    if value.lower() not in ON:
+        _warn(f"RETRACE={value!r} is not understood: nothing is recorded (use RETRACE=1)")
+        return
+    orig_argv = list(sys.orig_argv)
+    if _is_retrace_itself(orig_argv):
+        return
+    program = program_of(orig_argv)
+    if program is None:
+        _warn("RETRACE=1 but no program to record (interactive or stdin): nothing is recorded")
+        return
+    main, argv = program
+    from . import hashseed
+
+    seed = hashseed.choose()
+    hashseed.ensure(seed)
+    hashseed.forget_ours()
+    _start(main, argv, seed)
+
+
+def _start(main: dict[str, Any], argv: list[str], seed: str) -> None:
+    from . import launcher, recording
+    from .errors import RetraceError
+    from .session import begin_recording
+
+    asked = Path(os.environ.get("RETRACE_RECORDING_PATH") or DEFAULT_PATH).expanduser().resolve()
+    directory = recording.free_sibling(asked)
+    if directory != asked:
+        _warn(f"{asked} already holds a recording; recording to {directory} instead")
+    elif "RETRACE_RECORDING_PATH" not in os.environ:
+        _warn(f"RETRACE_RECORDING_PATH is not set; recording to {directory}")
+    try:
+        session = begin_recording(directory, main, argv, seed, defer=True)
+    except RetraceError as exc:
+        _warn(f"not recording: {exc}")
+        return
+    except OSError as exc:
+        _warn(f"cannot record to {directory} ({exc.strerror or exc}); the program runs unrecorded")
+        return
+    outcome = {"status": 0}
+
+    def uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        outcome["status"] = 1
+        launcher.print_exception(exc)
+
+    sys.excepthook = uncaught
+
+    def finish() -> None:
+        try:
+            session.end(outcome["status"] if outcome["status"] else None)
+        except Exception as exc:
+            _warn(f"finishing the recording failed: {exc}")
+
+    atexit.register(finish)
+    _activate_at_first_program_line(session)
+
+
+def _activate_at_first_program_line(session: Any) -> None:
+    """Record from the program's first frame on, not the interpreter's own start-up.
+
+    A replay starts at the program's first line too, so what the ``site``
+    module does after this hook runs must not be in the trace.
+    """
+    from .snapshot import is_program_file
+
+    code_main = session.header["main"]["kind"] == "code"
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        filename = frame.f_code.co_filename
+        top_level_code = code_main and filename == "<string>" and frame.f_back is None
+        if top_level_code or is_program_file(filename):
+            sys.setprofile(None)
+            session.activate()
+
+    sys.setprofile(watch)
