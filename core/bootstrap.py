@@ -24,14 +24,18 @@ KNOWN = {
     "RETRACE_REPLAY_TIMEOUT": "seconds a replayed thread waits for its turn",
     "RETRACE_REAL_SLEEP": "1 to really sleep during replay",
     "RETRACE_HASHSEED_SET": "internal",
+    "RETRACE_WARNED": "internal",
 }
 ON = {"1", "true", "yes", "on", "record"}
 OFF = {"", "0", "false", "no", "off"}
 DEFAULT_PATH = "retrace-recording"
 _booted = False
+_quiet = False
 
 
 def _warn(message: str) -> None:
+    if _quiet:
+        return
     try:
         sys.stderr.write(f"retrace: {message}\n")
         sys.stderr.flush()
@@ -78,10 +82,11 @@ def _is_retrace_itself(orig_argv: list[str]) -> bool:
 
 def boot() -> None:
     """Start recording this process if the environment asks for it."""
-    global _booted
+    global _booted, _quiet
     if _booted:
         return
     _booted = True
+    _quiet = os.environ.pop("RETRACE_WARNED", None) == "1"
     try:
         _boot()
     except Exception as exc:

@@ -13,6 +13,7 @@ import random
 import sys
 
 MARKER = "RETRACE_HASHSEED_SET"
+WARNED = "RETRACE_WARNED"
 
 
 def _valid(value: str | None) -> bool:
@@ -34,6 +35,7 @@ def ensure(seed: str) -> None:
     if not _valid(os.environ.get("PYTHONHASHSEED")):
         os.environ[MARKER] = "1"
     os.environ["PYTHONHASHSEED"] = seed
+    os.environ[WARNED] = "1"  # the new process must not repeat our warnings
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, list(sys.orig_argv))

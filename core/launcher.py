@@ -11,11 +11,14 @@ part of the trace.
 from __future__ import annotations
 
 import atexit
+import builtins
+import importlib.machinery
 import os
 import runpy
 import sys
 import threading
 import traceback
+import types
 from typing import Any
 
 _HIDDEN_MODULE_FILES = (
@@ -44,7 +47,7 @@ def run(main: dict[str, Any], argv: list[str]) -> int:
             namespace = {"__name__": "__main__", "__builtins__": __builtins__}
             exec(compile(main["code"], "<string>", "exec"), namespace)
         else:
-            runpy.run_path(main["path"], run_name="__main__")
+            run_script(main["path"])
         status = 0
     except SystemExit as exc:
         status = exit_status_of(exc)
@@ -52,6 +55,23 @@ def run(main: dict[str, Any], argv: list[str]) -> int:
         report_uncaught(exc)
         status = 1
     return finish_like_python(status)
+
+
+def run_script(path: str) -> None:
+    """Run a script as ``python path`` does: a fresh ``__main__``, ``sys.argv`` untouched.
+
+    (``runpy.run_path`` would rewrite ``sys.argv[0]``, which on replay is the
+    recorded value and must stay so.)
+    """
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec")
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    module.__spec__ = None
+    sys.modules["__main__"] = module
+    exec(code, module.__dict__)
 
 
 def exit_status_of(exc: SystemExit) -> int:

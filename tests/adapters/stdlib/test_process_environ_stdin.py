@@ -1,0 +1,77 @@
+"""Process facts, environment reads and standard input replay from the trace."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from pathlib import Path
+
+from retrace.testing import record, record_and_replay, replay
+
+PROCESS_PROGRAM = textwrap.dedent(
+    """
+    import os, socket, sys
+    print("pid", os.getpid(), "ppid", os.getppid(), "host", socket.gethostname())
+    print("argv", sys.argv)
+    print("home", os.environ.get("HOME"), "missing", os.getenv("APP_TEST_MISSING", "dflt"))
+    print("shell" in os.environ, "APP_TEST_PLAIN" in os.environ, os.environ["APP_TEST_PLAIN"])
+    print("names", sorted(k for k in os.environ if k.startswith("APP_TEST")))
+    print("count", len(os.environ) > 0)
+    try:
+        os.environ["APP_TEST_ABSENT"]
+    except KeyError as exc:
+        print("KeyError", exc)
+    """
+)
+
+
+def test_process_facts_and_environment_replay(tmp_path: Path) -> None:
+    program = tmp_path / "proc.py"
+    program.write_text(PROCESS_PROGRAM)
+    env = {"APP_TEST_PLAIN": "hello"}
+    recorded, replayed = record_and_replay(program, tmp_path / "rec", "--flag", "value",
+                                           env=env, replay_env={"APP_TEST_PLAIN": "changed"})
+    assert "argv ['" in recorded.stdout and "'--flag', 'value']" in recorded.stdout
+    assert "hello" in replayed.stdout and "changed" not in replayed.stdout
+
+
+def test_secret_environment_values_never_reach_the_recording(tmp_path: Path) -> None:
+    secret = "s3cr3t-Zq9-value"
+    program = tmp_path / "secret.py"
+    program.write_text(textwrap.dedent(
+        """
+        import hashlib, os
+        token = os.environ["MY_SERVICE_TOKEN"].encode()
+        print(hashlib.sha256(token).hexdigest() == os.environ.get("EXPECTED_SHA", ""))
+        print(os.environ["DB_URL"].split("@")[-1])
+        print(os.environ["DB_URL"].startswith("postgres://app:"))
+        print(os.environ["MY_SERVICE_TOKEN"])
+        """
+    ))
+    env = {"MY_SERVICE_TOKEN": secret, "EXPECTED_SHA": hashlib.sha256(secret.encode()).hexdigest(),
+           "DB_URL": f"postgres://app:{secret}@db/x"}
+    recorded = record(program, tmp_path / "rec", env=env)
+    assert recorded.stdout.splitlines()[0] == "True"
+    for path in (tmp_path / "rec").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    replayed = replay(tmp_path / "rec")
+    lines = replayed.stdout.splitlines()
+    assert lines == ["False", "db/x", "True", "<retrace:redacted>"]
+
+
+def test_stdin_and_input_replay_without_input(tmp_path: Path) -> None:
+    program = tmp_path / "ask.py"
+    program.write_text(textwrap.dedent(
+        """
+        import sys
+        name = input("name? ")
+        rest = sys.stdin.readline()
+        tail = sys.stdin.read()
+        print(f"hello {name}; next={rest!r}; tail={tail!r}")
+        """
+    ))
+    recorded = record(program, tmp_path / "rec", stdin="Ada\nsecond line\nthird\nfourth\n")
+    assert "hello Ada; next='second line\\n'; tail='third\\nfourth\\n'" in recorded.stdout
+    replayed = replay(tmp_path / "rec")
+    assert replayed.observable() == recorded.observable()
