@@ -34,6 +34,10 @@ def _arguments(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return list(args) + sorted(kwargs.items())
 
 
+def _size(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    return f"{args[0] if args else kwargs.get('size')} bytes"
+
+
 def _seed_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """``seed()`` / ``seed(None)`` draws recorded entropy; an explicit seed runs as is."""
     explicit = (args and args[0] is not None) or kwargs.get("a") is not None
@@ -50,7 +54,7 @@ class RandomnessAdapter(Adapter):
 
     def patches(self) -> list[Patch]:
         found = [
-            Patch("os", "urandom", Boundary("os.urandom", fingerprint=_arguments,
+            Patch("os", "urandom", Boundary("os.urandom", fingerprint=_arguments, summary=_size,
                                             library=LIBRARY)),
             Patch("random", "Random.seed", wrapper=_seed_wrapper),
             Patch("random", "seed", wrapper=_seed_wrapper),
@@ -59,7 +63,7 @@ class RandomnessAdapter(Adapter):
         ]
         if hasattr(os, "getrandom"):
             found.append(Patch("os", "getrandom", Boundary("os.getrandom", fingerprint=_arguments,
-                                                           library=LIBRARY)))
+                                                           summary=_size, library=LIBRARY)))
         return found
 
     def start(self, session: Any) -> None:
