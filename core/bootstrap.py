@@ -124,12 +124,12 @@ def _boot() -> None:
 
 
 def _start(main: dict[str, Any], argv: list[str], seed: str) -> None:
-    from . import launcher, recording
+    from . import launcher, layout
     from .errors import RetraceError
     from .session import begin_recording
 
     asked = Path(os.environ.get("RETRACE_RECORDING_PATH") or DEFAULT_PATH).expanduser().resolve()
-    directory = recording.free_sibling(asked)
+    directory = layout.free_sibling(asked)
     if directory != asked:
         _warn(f"{asked} already holds a recording; recording to {directory} instead")
     elif "RETRACE_RECORDING_PATH" not in os.environ:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, hashseed, launcher, recording
+from . import __version__, hashseed, launcher, layout
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
 
@@ -101,7 +101,7 @@ def _record(options: argparse.Namespace) -> int:
     else:
         raise UsageError("nothing to record: give a script or -m MODULE")
     directory = Path(options.output).expanduser().resolve()
-    if recording.holds_recording(directory) and not options.overwrite:
+    if layout.holds_recording(directory) and not options.overwrite:
         raise UsageError(
             f"{directory} already holds a recording; choose another directory with -o, "
             "or pass --overwrite to replace it"
@@ -122,13 +122,13 @@ def _record(options: argparse.Namespace) -> int:
 def _replay(path: str) -> int:
     from .session import begin_replay, check_compatible, read_header
 
-    directory = recording.locate(path)
+    directory = layout.locate(path)
     header = read_header(directory)
-    check_compatible(header, recording.trace_path(directory))
+    check_compatible(header, layout.trace_path(directory))
     if header.get("hash_seed"):
         hashseed.ensure(header["hash_seed"])
     hashseed.forget_ours()
-    run_dir = recording.run_path(directory)
+    run_dir = layout.run_path(directory)
     main = dict(header["main"])
     cwd = header["cwd"]
     from .snapshot import relative_place

@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, recording, runtime, trace
+from . import __version__, layout, runtime, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
@@ -99,15 +99,19 @@ class Session:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
 
-    def end(self, exit_status: int | None) -> None:
-        """Finish the trace (or check it was used up) and remove every patch."""
+    def end(self, exit_status: int | None, check: bool = True) -> None:
+        """Finish the trace (or check it was used up) and remove every patch.
+
+        ``check=False`` skips the replay's end-of-trace checks (a scoped
+        replay whose block already failed must not hide that failure).
+        """
         if self.ended:
             return
         self.ended = True
         try:
             if self.recorder is not None:
                 self._finish_recording(exit_status)
-            elif self.cursor is not None:
+            elif self.cursor is not None and check:
                 self.cursor.finish(exit_status)
             self.pm.hook.retrace_session_end(session=self, exit_status=exit_status)
         finally:
@@ -184,11 +188,11 @@ def begin_recording(
         "pid": os.getpid(),
     }
     pm.hook.retrace_recording_header(header=header)
-    recording.create(directory, overwrite=overwrite)
-    writer = trace.TraceWriter(str(recording.trace_path(directory)), header)
+    layout.create(directory, overwrite=overwrite)
+    writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
     session = Session("record", directory, header, pm, adapters, codecs, rules)
     session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
-    session.snapshot = Snapshot(recording.run_path(directory), cwd)
+    session.snapshot = Snapshot(layout.run_path(directory), cwd)
     if main.get("path"):
         session.snapshot.add(main["path"])
     session.snapshot.watch_imports()
@@ -206,7 +210,7 @@ def _warn_stopped(directory: Path) -> Callable[[str], None]:
 
 
 def read_header(directory: Path) -> dict[str, Any]:
-    reader = trace.TraceReader(str(recording.trace_path(directory)))
+    reader = trace.TraceReader(str(layout.trace_path(directory)))
     try:
         return reader.header
     finally:
@@ -231,7 +235,7 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
 
 def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) -> Session:
     """Open the recording, install its adapters in replay mode; the program runs next."""
-    path = recording.trace_path(directory)
+    path = layout.trace_path(directory)
     reader = trace.TraceReader(str(path))
     check_compatible(reader.header, path)
     pm, rules = _base(directory)

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class Snapshot:
         self.cwd = cwd
         self._copied: set[str] = set()
         self._modules_seen = 0
+        self._unwatch: Callable[[], None] | None = None
 
     def add(self, path: str) -> None:
         absolute = os.path.abspath(os.path.join(self.cwd, path))
@@ -98,9 +100,8 @@ class Snapshot:
         self._unwatch = lambda: setattr(loader, "get_code", original)
 
     def unwatch_imports(self) -> None:
-        unwatch = getattr(self, "_unwatch", None)
-        if unwatch is not None:
-            unwatch()
+        if self._unwatch is not None:
+            self._unwatch()
             self._unwatch = None
 
     def add_loaded_modules(self) -> None:

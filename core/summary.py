@@ -9,7 +9,7 @@ from typing import Any
 
 import cbor2
 
-from . import recording, trace
+from . import layout, trace
 from .codecs import to_cbor
 
 
@@ -22,8 +22,8 @@ def _size(value: Any) -> int:
 
 def summarize_recording(directory: Path) -> dict[str, Any]:
     """Header, footer state and per-boundary event counts and bytes."""
-    directory = recording.locate(directory)
-    path = recording.trace_path(directory)
+    directory = layout.locate(directory)
+    path = layout.trace_path(directory)
     reader = trace.TraceReader(str(path))
     names: dict[int, str] = {}
     counts: Counter[str] = Counter()

@@ -1,0 +1,47 @@
+"""``with retrace.recording(path)`` / ``with retrace.replaying(path)`` inside one process."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import retrace
+from retrace.errors import Divergence, RecordingEnds
+
+
+def _observe() -> list[object]:
+    return [time.time(), random.random(), uuid.uuid4(), os.environ.get("HOME"), os.urandom(4)]
+
+
+def test_a_block_replays_the_values_it_recorded(tmp_path: Path) -> None:
+    with retrace.recording(tmp_path / "rec"):
+        recorded = _observe()
+    with retrace.replaying(tmp_path / "rec"):
+        replayed = _observe()
+    assert replayed == recorded
+    assert _observe() != recorded  # patches are gone after the block
+
+
+def test_a_scoped_divergence_raises(tmp_path: Path) -> None:
+    with retrace.recording(tmp_path / "rec"):
+        time.time()
+    with pytest.raises(Divergence, match=r"boundary:  time\.monotonic"), \
+            retrace.replaying(tmp_path / "rec"):
+        time.monotonic()
+
+
+def test_a_call_past_the_end_of_a_scoped_recording_raises(tmp_path: Path) -> None:
+    with retrace.recording(tmp_path / "rec"):
+        time.time()
+    with pytest.raises(Divergence, match="does not have"), retrace.replaying(tmp_path / "rec"):
+        time.time()
+        time.time()
+
+
+def test_recording_ends_is_an_error_type() -> None:
+    assert issubclass(RecordingEnds, retrace.errors.RetraceError)
