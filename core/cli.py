@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, hashseed, launcher, layout
+from . import __version__, hashseed, layout
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
 
@@ -113,6 +113,8 @@ def _record(options: argparse.Namespace) -> int:
         sys.path[0] = os.path.dirname(os.path.abspath(main["path"]))
     else:
         sys.path[0] = os.getcwd()
+    from . import launcher
+
     session = begin_recording(directory, main, argv, seed, overwrite=options.overwrite)
     status = launcher.run(main, argv)
     session.end(status)
@@ -120,6 +122,7 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str) -> int:
+    from . import launcher
     from .session import begin_replay, check_compatible, read_header
 
     directory = layout.locate(path)

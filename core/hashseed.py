@@ -9,7 +9,6 @@ remove the variable again if the program's environment did not have it.
 from __future__ import annotations
 
 import os
-import random
 import sys
 
 MARKER = "RETRACE_HASHSEED_SET"
@@ -25,7 +24,7 @@ def choose() -> str:
     given = os.environ.get("PYTHONHASHSEED")
     if _valid(given):
         return given  # type: ignore[return-value]
-    return str(random.SystemRandom().randint(1, 4294967295))
+    return str(int.from_bytes(os.urandom(4), "big") or 1)
 
 
 def ensure(seed: str) -> None:
