@@ -6,7 +6,6 @@ dictionary lookups per event.
 
 from __future__ import annotations
 
-import sys
 from types import CodeType, FrameType
 
 _OWN_PREFIXES = ("retrace.", "wrapt.", "runpy", "importlib.")
@@ -46,11 +45,3 @@ class CallSites:
     def find(self, frame: FrameType | None, library: tuple[str, ...]) -> tuple[str, int]:
         """The call site: file and line of the first program frame."""
         return self.site_of(self.first_outside(frame, library))
-
-
-def caller(depth: int) -> FrameType | None:
-    """The frame ``depth`` levels above the caller of this function."""
-    try:
-        return sys._getframe(depth + 1)
-    except ValueError:
-        return None

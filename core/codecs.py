@@ -178,14 +178,6 @@ class CodecRegistry:
             exc.__class__ = cls
         return exc
 
-    def dumps(self, value: Any) -> bytes:
-        """Encode already-plain data (see :meth:`to_plain`)."""
-        return cbor2.dumps(value)
-
-    def loads(self, data: bytes) -> Any:
-        """Decode one CBOR item safely into plain data and :class:`Pending` values."""
-        return safe_loads(data)
-
 
 def to_cbor(value: Any) -> Any:
     """Decoded data back into encodable form (``Pending`` -> its tag)."""
