@@ -99,11 +99,11 @@ class Cursor:
     # -- threads -----------------------------------------------------------
     def thread_key(self) -> int:
         local = self._local
-        key = local.key
-        if key is None:
+        if local.owner is not self:
             with self._cond:
-                key = local.key = self._threads[threading.get_ident()] = len(self._threads)
-        return key
+                local.key = self._threads[threading.get_ident()] = len(self._threads)
+                local.owner = self
+        return local.key  # type: ignore[return-value]
 
     # -- serving -----------------------------------------------------------
     def take(
@@ -116,9 +116,8 @@ class Cursor:
         event only after absorbing the definitions before it. Threads whose
         turn it is not wait on the condition.
         """
-        key = self._local.key
-        if key is None:
-            key = self.thread_key()
+        local = self._local
+        key = local.key if local.owner is self else self.thread_key()
         rec = self._next
         if rec is None or rec[0] != key:
             rec = self._wait_turn(key, b)

@@ -40,11 +40,13 @@ MAX_SUMMARY = 160
 class _Local(threading.local):
     busy = False
     key: int | None = None
+    owner: object = None
 
 
 #: Per-thread state shared by every mode: ``busy`` is true while a boundary
 #: call (or retrace's own waiting) is in flight, so boundaries reached
-#: meanwhile pass through; ``key`` is the thread's stable key in the trace.
+#: meanwhile pass through; ``key`` is the thread's key in the trace of the
+#: session ``owner`` (a key from an earlier session in the process is stale).
 LOCAL = _Local()
 
 
@@ -107,11 +109,11 @@ class Recorder:
 
     def thread_key(self) -> int:
         local = self._local
-        key = local.key
-        if key is None:
+        if local.owner is not self:
             with self._lock:
-                key = local.key = self._threads[threading.get_ident()] = len(self._threads)
-        return key
+                local.key = self._threads[threading.get_ident()] = len(self._threads)
+                local.owner = self
+        return local.key  # type: ignore[return-value]
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
@@ -138,7 +140,7 @@ class Recorder:
             by_offset = known[1].get(frame.f_code)
             sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
             if sid is not None and self.stopped is None:
-                key = local.key
+                key = local.key if local.owner is self else self.thread_key()
                 writer = self.writer
                 writer.records.append((key, known[0] * 2, sid, fp, result))
                 next(self._counter)

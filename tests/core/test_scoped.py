@@ -45,3 +45,19 @@ def test_a_call_past_the_end_of_a_scoped_recording_raises(tmp_path: Path) -> Non
 
 def test_recording_ends_is_an_error_type() -> None:
     assert issubclass(RecordingEnds, retrace.errors.RetraceError)
+
+
+def test_threads_get_fresh_keys_in_each_session(tmp_path: Path) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with retrace.recording(tmp_path / "a"):
+            pool.submit(time.time).result()
+        with retrace.recording(tmp_path / "b"):
+            time.time()
+            pool.submit(time.time).result()
+        with retrace.replaying(tmp_path / "b"):
+            time.time()
+            pool.submit(time.time).result()
+    assert threading.active_count() >= 1
