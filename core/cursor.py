@@ -117,7 +117,9 @@ class Cursor:
         turn it is not wait on the condition.
         """
         local = self._local
-        key = local.key if local.owner is self else self.thread_key()
+        key = local.key if local.owner is self else None
+        if key is None:
+            key = self.thread_key()
         rec = self._next
         if rec is None or rec[0] != key:
             rec = self._wait_turn(key, b)

@@ -140,7 +140,9 @@ class Recorder:
             by_offset = known[1].get(frame.f_code)
             sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
             if sid is not None and self.stopped is None:
-                key = local.key if local.owner is self else self.thread_key()
+                key = local.key if local.owner is self else None
+                if key is None:
+                    key = self.thread_key()
                 writer = self.writer
                 writer.records.append((key, known[0] * 2, sid, fp, result))
                 next(self._counter)
