@@ -1,14 +1,24 @@
-"""Facts about the process and its machine: pid, parent pid, host name.
+"""Facts about the process and its machine (pid, parent pid, host name), and forks.
 
 ``sys.argv`` needs no boundary: replay restores the recorded argv before the
-program starts.
+program starts. ``os.fork`` is a boundary: the parent records the child's
+pid and replays it without forking (the child's own run is not recorded: it
+runs unrecorded when recording, and does not exist on replay), and
+``os.waitpid``/``os.wait`` return the recorded status.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from retrace import Adapter, Boundary, Patch
+from retrace.boundary import Args, Kwargs
 
 LIBRARY = ("logging", "platform", "tempfile", "multiprocessing")
+
+
+def _arguments(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return [list(args), sorted(kwargs.items())]
 
 
 class ProcessAdapter(Adapter):
@@ -20,6 +30,10 @@ class ProcessAdapter(Adapter):
             Patch("os", "getpid", Boundary("os.getpid", library=LIBRARY)),
             Patch("os", "getppid", Boundary("os.getppid", library=LIBRARY)),
             Patch("socket", "gethostname", Boundary("socket.gethostname", library=LIBRARY)),
+            Patch("os", "fork", Boundary("os.fork", blocking=True, library=LIBRARY)),
+            Patch("os", "waitpid", Boundary("os.waitpid", fingerprint=_arguments, blocking=True,
+                                            library=LIBRARY)),
+            Patch("os", "wait", Boundary("os.wait", blocking=True, library=LIBRARY)),
         ]
 
 

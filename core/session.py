@@ -120,6 +120,18 @@ class Session:
             runtime.set_mode(runtime.Passthrough())
             self.patcher.uninstall()
 
+    def _forked(self) -> None:
+        """A forked child must not write into its parent's trace: it runs on unrecorded.
+
+        (Recording children into traces of their own is not done yet; see
+        docs/troubleshooting.md.)
+        """
+        if self.ended or self.recorder is None:
+            return
+        self.ended = True
+        self.recorder.writer.detach()
+        runtime.set_mode(runtime.Passthrough())
+
     def _finish_recording(self, exit_status: int | None) -> None:
         recorder = self.recorder
         assert recorder is not None
@@ -197,6 +209,7 @@ def begin_recording(
         session.snapshot.add(main["path"])
     session.snapshot.watch_imports()
     session._install(session.recorder, defer=defer)
+    os.register_at_fork(after_in_child=session._forked)
     return session
 
 

@@ -113,6 +113,12 @@ class TraceWriter:
         except OSError as exc:
             self.failure = f"{self.path}: {exc.strerror or exc}"
 
+    def detach(self) -> None:
+        """Forget the file without writing to it (in a forked child)."""
+        self.records = deque()
+        self.failure = "detached"
+        self._fd = -1
+
     def close(self) -> None:
         self.flush()
         if self._fd >= 0:
