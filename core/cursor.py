@@ -136,7 +136,10 @@ class Cursor:
                 self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
         self.consumed += 1
         self._next = None
-        self._peek()
+        try:
+            self._peek()
+        except BadRecording as exc:  # a damaged block: stop the replay, never raise into the program
+            self._fail(exc)
         if self._waiting:
             with self._cond:
                 self._cond.notify_all()
