@@ -199,6 +199,13 @@ class Cursor:
                     )))
 
     # -- reports -----------------------------------------------------------
+    def unreadable(self, b: Boundary, error: Exception) -> None:
+        """Stop: the event just taken holds a value no installed codec can rebuild."""
+        self._fail(BadRecording(
+            f"{self.reader.path}: event #{self.consumed} ({b.name}) holds a value replay "
+            f"cannot rebuild: {error}"
+        ))
+
     def _fail(self, error: Exception) -> None:
         self.on_divergence(error)
         raise error
