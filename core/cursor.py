@@ -79,7 +79,9 @@ class Cursor:
 
     def _absorb(self, rec: tuple[Any, ...]) -> None:
         thread, code, ident, _fp, value = rec
-        if type(code) is not int or type(thread) is not int:
+        if type(code) is not int or type(thread) is not int or (
+            code < 0 and not trace.valid_marker(code, ident, value)
+        ):
             raise BadRecording(f"{self.reader.path}: malformed record in block at byte {self._offset}")
         if code >= 0:
             self._next = rec

@@ -11,6 +11,7 @@ import cbor2
 
 from . import recording, trace
 from .codecs import to_cbor
+from .errors import BadRecording
 
 
 def _size(value: Any) -> int:
@@ -31,9 +32,13 @@ def summarize_recording(directory: Path) -> dict[str, Any]:
     threads: set[int] = set()
     footer = stopped = None
     try:
-        for _offset, items in reader.blocks():
+        for offset, items in reader.blocks():
             for i in range(0, len(items), trace.RECORD_WIDTH):
                 thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
+                if type(code) is not int or type(thread) is not int or (
+                    code < 0 and not trace.valid_marker(code, ident, value)
+                ):
+                    raise BadRecording(f"{path}: malformed record in block at byte {offset}")
                 if code == trace.DEF_BOUNDARY:
                     names[ident] = value
                 elif code == trace.FOOTER:

@@ -54,6 +54,20 @@ FLUSH_INTERVAL = 0.010
 FLUSH_RECORDS = 8192
 
 
+def valid_marker(code: int, ident: Any, value: Any) -> bool:
+    """Whether a definition or marker record (``code < 0``) has the shape the writer gives it."""
+    if code in (DEF_BOUNDARY, DEF_SUMMARY):
+        return type(ident) is int and type(value) is str
+    if code == DEF_SITE:
+        return (type(ident) is int and type(value) is list and len(value) == 2
+                and type(value[0]) is str and type(value[1]) is int)
+    if code == FOOTER:
+        return type(value) is dict
+    if code == STOPPED:
+        return type(value) is str
+    return True
+
+
 def frame(payload: bytes) -> bytes:
     """One frame: ``[crc32, payload]`` as CBOR with fixed-width lengths."""
     return _PREFIX.pack(0x82, 0x1A, zlib.crc32(payload), 0x5A, len(payload)) + payload
