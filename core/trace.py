@@ -91,6 +91,7 @@ class TraceWriter:
         self._clock = time.perf_counter
         self.last_flush = self._clock()
         self._flushing = threading.Lock()
+        self._end = 0  # bytes of whole frames in the file
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC + frame(cbor2.dumps(header)))
 
@@ -110,8 +111,10 @@ class TraceWriter:
             if not count:
                 return
             batch = [records.popleft() for _ in range(count)]
-            if self.failure is not None:
-                return
+            if self.failure is not None:  # broken off: only the marker saying so still goes in
+                batch = [record for record in batch if record[1] == STOPPED]
+                if not batch:
+                    return
             try:
                 payload = cbor2.dumps(list(chain.from_iterable(batch)))
             except Exception as exc:  # an adapter gave us a value cbor2 refuses
@@ -125,7 +128,15 @@ class TraceWriter:
             while view:
                 view = view[os.write(self._fd, view) :]
         except OSError as exc:
-            self.failure = f"{self.path}: {exc.strerror or exc}"
+            if self.failure is None:
+                self.failure = f"{self.path}: {exc.strerror or exc}"
+            if len(view) < len(data):  # take back the torn frame (disk full), so a marker fits
+                try:
+                    os.ftruncate(self._fd, self._end)
+                except OSError:
+                    pass
+            return
+        self._end += len(data)
 
     def close(self) -> None:
         self.flush()
