@@ -238,3 +238,41 @@ def test_unencodable_value_warns_once_and_marks_the_recording_incomplete(tmp_pat
     ]
     assert info["exit_status"] is None
     assert os.stat(directory / "trace.bin").st_mode & 0o777 == 0o600
+
+
+def test_hook_never_replaces_an_earlier_recording(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    env = _env({"RETRACE": "1", "RETRACE_RECORDING_PATH": str(tmp_path / "rec")})
+    runs = [subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                           env=env, cwd=tmp_path, timeout=60) for _ in range(2)]
+    first = (tmp_path / "rec" / "trace.bin").read_bytes()
+    assert [(r.returncode, r.stdout) for r in runs] == [(0, "hello float\nbye\n")] * 2
+    assert runs[0].stderr == ""
+    assert runs[1].stderr == (f"retrace: {tmp_path / 'rec'} already holds a recording; "
+                              f"recording to {tmp_path / 'rec-2'} instead\n")
+    assert (tmp_path / "rec" / "trace.bin").read_bytes() == first
+    assert replay(tmp_path / "rec-2").stdout == "hello float\nbye\n"
+
+
+def test_hook_without_a_path_says_where_it_records(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          env=_env({"RETRACE": "1"}), cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hello float\nbye\n")
+    assert done.stderr == (f"retrace: RETRACE_RECORDING_PATH is not set; recording to "
+                           f"{tmp_path / 'retrace-recording'}\n")
+    assert (tmp_path / "retrace-recording" / "trace.bin").is_file()
+
+
+def test_hook_with_a_path_but_no_retrace_says_nothing_is_recorded(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    env = _env({"RETRACE_RECORDING_PATH": str(tmp_path / "rec")})
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hello float\nbye\n")
+    assert done.stderr == ("retrace: RETRACE_RECORDING_PATH is set but RETRACE is not: nothing is "
+                           "recorded (set RETRACE=1 to record)\n")
+    assert not (tmp_path / "rec").exists()
