@@ -6,6 +6,7 @@ frame; never a crash, a silent wrong read or a big allocation. In-process throug
 from __future__ import annotations
 
 import re
+import resource
 import struct
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from retrace.errors import BadRecording
-from retrace.testing import replay, run_retrace
+from retrace.testing import _env, replay, run_retrace
 from retrace.trace import MAGIC, MAX_BLOCK, PREFIX_SIZE, TraceReader, frame
 
 FAST = settings(max_examples=120, deadline=None,
@@ -388,3 +389,31 @@ def test_a_header_that_is_not_a_map(craft):
     assert (run.status, run.stdout) == (88, "")
     assert run.stderr == (f"retrace: {directory.resolve()}/trace.bin: the header at byte 3 is "
                           "not a retrace header\n")
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.parametrize("claim", ["frame length 2**30", "CBOR byte string of 2**60"])
+def test_cli_replay_of_huge_claims_fits_in_one_gib(loop_recording, craft, claim):
+    rec = loop_recording
+    start = rec.starts[5]
+    if claim == "frame length 2**30":
+        body = struct.pack(">BBIBI", 0x82, 0x1A, 0, 0x5A, MAX_BLOCK) + b"\0" * 64
+    else:
+        body = frame(b"\x5b" + struct.pack(">Q", 2**60))
+    directory = craft(f"huge-{claim[:5]}", data=rec.data[:start] + body)
+    done = subprocess.run([sys.executable, "-m", "retrace", "replay", str(directory)],
+                          capture_output=True, text=True, env=_env(None), timeout=120,
+                          preexec_fn=_limit_address_space)
+    trace = directory.resolve() / "trace.bin"
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == rec.stdout.splitlines()[: len(lines)] and len(lines) >= 1
+    if claim == "frame length 2**30":
+        assert done.returncode == 87, done
+        assert f"{trace} ends in an incomplete block at byte {start}" in done.stderr
+    else:
+        assert done.returncode == 88, done
+        assert done.stderr.startswith(f"retrace: {trace}: undecodable block at byte {start} (")
