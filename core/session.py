@@ -130,6 +130,10 @@ class Session:
         }
         if recorder.stopped is None:
             recorder.writer.records.append((0, trace.FOOTER, recorder.events, None, footer))
+        recorder.writer.flush()
+        if recorder.writer.failure and recorder.stopped is None:  # the footer did not make it
+            recorder.writer.records.append((0, trace.STOPPED, recorder.events, None,
+                                            f"writing the trace failed: {recorder.writer.failure}"))
         recorder.writer.close()
         if recorder.writer.failure and recorder.stopped is None:
             warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
