@@ -276,3 +276,72 @@ def test_hook_with_a_path_but_no_retrace_says_nothing_is_recorded(autoenable_hoo
     assert done.stderr == ("retrace: RETRACE_RECORDING_PATH is set but RETRACE is not: nothing is "
                            "recorded (set RETRACE=1 to record)\n")
     assert not (tmp_path / "rec").exists()
+
+
+# -- the writer itself, under a file size limit --------------------------------------------------
+
+WRITER_UNDER_LIMIT = """
+import os, resource, signal, sys
+from retrace.trace import STOPPED, TraceReader, TraceWriter
+path = sys.argv[1]
+writer = TraceWriter(path, {"format": 1})
+writer.records.extend((0, 0, 0, None, i) for i in range(10))
+writer.flush()
+whole = os.path.getsize(path)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (whole + 1000, whole + 1000))
+writer.records.extend((0, 0, 0, None, "x" * 100) for i in range(100))
+writer.flush()
+print(writer.failure)
+print(os.path.getsize(path) == whole)
+writer.records.append((0, 0, 0, None, "lost"))
+writer.records.append((0, STOPPED, 110, None, "it stopped"))
+writer.close()
+reader = TraceReader(path)
+print([items for _offset, items in reader.blocks()], reader.truncated_at)
+"""
+
+
+def test_a_failed_write_leaves_whole_frames_and_the_stop_marker(tmp_path):
+    path = tmp_path / "trace.bin"
+    done = subprocess.run([sys.executable, "-c", WRITER_UNDER_LIMIT, str(path)],
+                          capture_output=True, text=True, env=_env(None), timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.splitlines() == [
+        f"{path}: File too large",
+        "True",  # the torn frame was taken back
+        str([[v for i in range(10) for v in (0, 0, 0, None, i)], [0, -4, 110, None, "it stopped"]])
+        + " None",
+    ]
+
+
+AT_EXIT_UNDER_LIMIT = """
+import os, resource, signal, sys
+from pathlib import Path
+from retrace import runtime, session
+from retrace.boundary import Boundary
+directory = Path(sys.argv[1])
+s = session.begin_recording(directory, {"kind": "code", "code": ""}, ["x"], None)
+s.recorder.flush()
+size = os.path.getsize(directory / "trace.bin")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 200, size + 200))
+thing = Boundary("thirdparty.thing")
+for i in range(20):
+    assert runtime.call(thing, lambda: "y" * 50) == "y" * 50
+s.end(0)
+print("program went on")
+"""
+
+
+def test_a_write_failing_at_exit_marks_the_recording_incomplete(tmp_path):
+    directory = tmp_path / "rec"
+    done = subprocess.run([sys.executable, "-c", AT_EXIT_UNDER_LIMIT, str(directory)],
+                          capture_output=True, text=True, env=_env(None), timeout=60)
+    trace = directory / "trace.bin"
+    assert (done.returncode, done.stdout) == (0, "program went on\n"), done.stderr
+    assert done.stderr == (f"retrace: the recording in {directory} is incomplete: "
+                           f"{trace}: File too large\n")
+    info = json.loads(run_retrace(["inspect", "--json", str(directory)]).stdout)
+    assert info["state"] == (f"incomplete (recording stopped: writing the trace failed: "
+                             f"{trace}: File too large)")
