@@ -97,6 +97,7 @@ def craft(loop_recording: Recorded, tmp_path: Path) -> Craft:
     def make(name: str, header: dict[str, Any] | None = None, blocks: Any = None,
              data: bytes | None = None) -> Path:
         directory = tmp_path / name
+        shutil.rmtree(directory, ignore_errors=True)  # hypothesis may try an example twice
         shutil.copytree(loop_recording.directory, directory)
         if data is None:
             header = loop_recording.header if header is None else header
