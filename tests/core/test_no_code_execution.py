@@ -166,6 +166,7 @@ MALFORMED_HEADERS = {
     "unknown main kind": (lambda h: dict(h, main={"kind": "shell", "code": "true"}), "main"),
     "argv not a list": (lambda h: dict(h, argv="loop.py"), "argv"),
     "python not a list": (lambda h: dict(h, python=5), "python"),
+    "adapter not a map": (lambda h: dict(h, adapters=[5]), "adapters"),
 }
 
 
@@ -177,6 +178,11 @@ def test_cli_refuses_malformed_headers(loop_recording, craft, name):
     assert_refused(run, directory, f"the header at byte 3 is malformed (its {field!r} field)",
                    loop_recording)
     assert run.stdout == ""
+    # inspect still shows what the header holds, as far as it makes sense
+    inspected = run_retrace(["inspect", str(directory)])
+    assert (inspected.status, inspected.stderr) == (0, "")
+    assert inspected.stdout.startswith(f"recording   {directory.resolve()}\nprogram     ")
+    assert "\nstate       complete; exit status 0\n" in inspected.stdout
 
 
 @pytest.mark.parametrize("module", LOADING_MODULES)
