@@ -26,7 +26,7 @@ from retrace.trace import MAGIC, MAX_BLOCK, PREFIX_SIZE, TraceReader, frame
 
 FAST = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
-SLOW = settings(max_examples=8, deadline=None,
+SLOW = settings(max_examples=6, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
