@@ -79,7 +79,9 @@ class Cursor:
 
     def _absorb(self, rec: tuple[Any, ...]) -> None:
         thread, code, ident, _fp, value = rec
-        if type(code) is not int or type(thread) is not int:
+        if type(code) is not int or type(thread) is not int or (
+            code < 0 and not trace.valid_marker(code, ident, value)
+        ):
             raise BadRecording(f"{self.reader.path}: malformed record in block at byte {self._offset}")
         if code >= 0:
             self._next = rec
@@ -137,7 +139,10 @@ class Cursor:
                 self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
         self.consumed += 1
         self._next = None
-        self._peek()
+        try:
+            self._peek()
+        except BadRecording as exc:  # a damaged block: stop the replay, never raise into the program
+            self._fail(exc)
         if self._waiting:
             with self._cond:
                 self._cond.notify_all()
@@ -197,6 +202,13 @@ class Cursor:
                     )))
 
     # -- reports -----------------------------------------------------------
+    def unreadable(self, b: Boundary, error: Exception) -> None:
+        """Stop: the event just taken holds a value no installed codec can rebuild."""
+        self._fail(BadRecording(
+            f"{self.reader.path}: event #{self.consumed} ({b.name}) holds a value replay "
+            f"cannot rebuild: {error}"
+        ))
+
     def _fail(self, error: Exception) -> None:
         self.on_divergence(error)
         raise error

@@ -254,10 +254,13 @@ class Replayer:
         try:
             if b.on_replay is not None:
                 b.on_replay(instance, args, kwargs)
-            if type(value) not in SCALARS:
-                value = self.codecs.materialize(value)
-            if not raised and b.decode is not None:
-                value = b.decode(value, instance, args, kwargs)
+            try:
+                if type(value) not in SCALARS:
+                    value = self.codecs.materialize(value)
+                if not raised and b.decode is not None:
+                    value = b.decode(value, instance, args, kwargs)
+            except Exception as exc:  # the trace's fault: stop, never raise it into the program
+                self.cursor.unreadable(b, exc)
         finally:
             local.busy = False
         if raised:

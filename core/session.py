@@ -146,6 +146,10 @@ class Session:
         }
         if recorder.stopped is None:
             recorder.writer.records.append((0, trace.FOOTER, recorder.events, None, footer))
+        recorder.writer.flush()
+        if recorder.writer.failure and recorder.stopped is None:  # the footer did not make it
+            recorder.writer.records.append((0, trace.STOPPED, recorder.events, None,
+                                            f"writing the trace failed: {recorder.writer.failure}"))
         recorder.writer.close()
         if recorder.writer.failure and recorder.stopped is None:
             warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
@@ -230,6 +234,34 @@ def read_header(directory: Path) -> dict[str, Any]:
         reader.close()
 
 
+_MAIN_FIELD = {"path": "path", "module": "name", "code": "code"}
+
+
+def _malformed_field(header: dict[str, Any]) -> str | None:
+    """The first header field replay relies on whose shape is not the one recording gives it."""
+
+    def strings(v: Any) -> bool:
+        return type(v) is list and all(type(x) is str for x in v)
+
+    main = header.get("main")
+    kind = main.get("kind") if type(main) is dict else None
+    checks = {
+        "python": lambda v: type(v) is list and len(v) >= 2 and all(type(x) is int for x in v),
+        "main": lambda v: type(kind) is str and type(v.get(_MAIN_FIELD.get(kind, ""))) is str,
+        "argv": strings,
+        "cwd": lambda v: type(v) is str,
+        "sys_path": lambda v: v is None or strings(v),
+        "hash_seed": lambda v: v is None or type(v) is str,
+        "adapters": lambda v: v is None or (
+            type(v) is list and all(type(a) is dict and type(a.get("name")) is str for a in v)
+        ),
+    }
+    for field, ok in checks.items():
+        if not ok(header.get(field)):
+            return field
+    return None
+
+
 def check_compatible(header: dict[str, Any], path: Path) -> None:
     """Stop on a recording this retrace or this Python cannot replay faithfully."""
     if header.get("format") != trace.FORMAT_VERSION:
@@ -238,6 +270,9 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
             f"{__version__} (format {trace.FORMAT_VERSION}); replay it with the retrace "
             f"version that recorded it ({header.get('retrace')})"
         )
+    field = _malformed_field(header)
+    if field is not None:
+        raise BadRecording(f"{path}: the header at byte 3 is malformed (its {field!r} field)")
     recorded = tuple(header.get("python", ()))[:2]
     if recorded != tuple(sys.version_info[:2]):
         raise BadRecording(

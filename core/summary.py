@@ -11,6 +11,7 @@ import cbor2
 
 from . import layout, trace
 from .codecs import to_cbor
+from .errors import BadRecording
 
 
 def _size(value: Any) -> int:
@@ -31,9 +32,13 @@ def summarize_recording(directory: Path) -> dict[str, Any]:
     threads: set[int] = set()
     footer = stopped = None
     try:
-        for _offset, items in reader.blocks():
+        for offset, items in reader.blocks():
             for i in range(0, len(items), trace.RECORD_WIDTH):
                 thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
+                if type(code) is not int or type(thread) is not int or (
+                    code < 0 and not trace.valid_marker(code, ident, value)
+                ):
+                    raise BadRecording(f"{path}: malformed record in block at byte {offset}")
                 if code == trace.DEF_BOUNDARY:
                     names[ident] = value
                 elif code == trace.FOOTER:
@@ -76,16 +81,20 @@ def inspect_recording(directory: Path, as_json: bool = False) -> int:
         print(json.dumps(info, indent=2, default=str))
         return 0
     header = info["header"]
-    main = header.get("main", {})
+    # a header from another format (or a damaged one) is shown as far as it makes sense
+    main = header.get("main") if isinstance(header.get("main"), dict) else {}
+    python = header.get("python") if isinstance(header.get("python"), list) else []
+    listed = header.get("adapters") if isinstance(header.get("adapters"), list) else []
     target = main.get("path") or main.get("name") or "<code>"
     print(f"recording   {info['directory']}")
     print(f"program     {target}  argv={header.get('argv')}")
-    print(f"python      {'.'.join(map(str, header.get('python', [])))} "
+    print(f"python      {'.'.join(map(str, python))} "
           f"({header.get('implementation')}) on {header.get('platform')}")
     print(f"retrace     {header.get('retrace')} (trace format {header.get('format')})")
     adapters = ", ".join(
-        a["name"] + (f" ({a['distribution']} {a['version']})" if a.get("distribution") else "")
-        for a in header.get("adapters", [])
+        f"{a.get('name')}" + (f" ({a['distribution']} {a.get('version')})"
+                              if a.get("distribution") else "")
+        for a in listed if isinstance(a, dict)
     )
     print(f"adapters    {adapters}")
     print(f"state       {info['state']}; exit status {info['exit_status']}")

@@ -54,6 +54,20 @@ FLUSH_INTERVAL = 0.010
 FLUSH_RECORDS = 8192
 
 
+def valid_marker(code: int, ident: Any, value: Any) -> bool:
+    """Whether a definition or marker record (``code < 0``) has the shape the writer gives it."""
+    if code in (DEF_BOUNDARY, DEF_SUMMARY):
+        return type(ident) is int and type(value) is str
+    if code == DEF_SITE:
+        return (type(ident) is int and type(value) is list and len(value) == 2
+                and type(value[0]) is str and type(value[1]) is int)
+    if code == FOOTER:
+        return type(value) is dict
+    if code == STOPPED:
+        return type(value) is str
+    return True
+
+
 def frame(payload: bytes) -> bytes:
     """One frame: ``[crc32, payload]`` as CBOR with fixed-width lengths."""
     return _PREFIX.pack(0x82, 0x1A, zlib.crc32(payload), 0x5A, len(payload)) + payload
@@ -77,6 +91,7 @@ class TraceWriter:
         self._clock = time.perf_counter
         self.last_flush = self._clock()
         self._flushing = threading.Lock()
+        self._end = 0  # bytes of whole frames in the file
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC + frame(cbor2.dumps(header)))
 
@@ -96,8 +111,10 @@ class TraceWriter:
             if not count:
                 return
             batch = [records.popleft() for _ in range(count)]
-            if self.failure is not None:
-                return
+            if self.failure is not None:  # broken off: only the marker saying so still goes in
+                batch = [record for record in batch if record[1] == STOPPED]
+                if not batch:
+                    return
             try:
                 payload = cbor2.dumps(list(chain.from_iterable(batch)))
             except Exception as exc:  # an adapter gave us a value cbor2 refuses
@@ -111,7 +128,15 @@ class TraceWriter:
             while view:
                 view = view[os.write(self._fd, view) :]
         except OSError as exc:
-            self.failure = f"{self.path}: {exc.strerror or exc}"
+            if self.failure is None:
+                self.failure = f"{self.path}: {exc.strerror or exc}"
+            if len(view) < len(data):  # take back the torn frame (disk full), so a marker fits
+                try:
+                    os.ftruncate(self._fd, self._end)
+                except OSError:
+                    pass
+            return
+        self._end += len(data)
 
     def detach(self) -> None:
         """Forget the file without writing to it (in a forked child)."""

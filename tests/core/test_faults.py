@@ -1,0 +1,347 @@
+"""Faults while recording: the recorded process killed with SIGKILL, a recording path that
+cannot be written, a file size limit reached mid-run, a value no codec can hold. Recording never
+breaks the program; the partial recording replays up to where it stops and then says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from retrace import autoenable, runtime, session
+from retrace.boundary import Boundary
+from retrace.testing import _env, replay, run_retrace
+from retrace.trace import TraceReader
+
+# -- SIGKILL mid-run ---------------------------------------------------------------------------
+
+TICKER = """\
+import os
+import random
+import sys
+import time
+
+pause = float(sys.argv[1])
+for i in range(1_000_000):
+    print(i, time.time(), random.random(), os.urandom(2).hex(), flush=True)
+    if pause:
+        time.sleep(pause)
+"""
+
+
+def events_in(trace: Path) -> int:
+    reader = TraceReader(str(trace))
+    try:
+        return sum(1 for _o, items in reader.blocks() for code in items[1::5] if code >= 0)
+    finally:
+        reader.close()
+
+
+def record_and_kill(program: Path, directory: Path, pause: str, lines: int) -> list[str]:
+    """Record ``program``; SIGKILL the recorder once it has printed ``lines`` lines."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program), pause],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None),
+        cwd=program.parent,
+    )
+    try:
+        seen = [proc.stdout.readline() for _ in range(lines)]
+        assert all(seen), seen
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        rest, err = proc.stdout.read(), proc.stderr.read()  # what readline() buffered too
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert err == ""
+    return "".join([*seen, rest]).splitlines()
+
+
+@pytest.mark.parametrize(("pause", "lines"), [("0.002", 1), ("0.002", 6), ("0.002", 30), ("0", 400)])
+def test_sigkill_mid_run_replays_up_to_the_last_event(tmp_path, pause, lines):
+    program = tmp_path / "ticker.py"
+    program.write_text(TICKER)
+    directory = tmp_path / "rec"
+    recorded = record_and_kill(program, directory, pause, lines)
+    assert len(recorded) >= lines
+    kept = events_in(directory / "trace.bin")
+
+    run = replay(directory)
+    assert run.status == 87, run
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"retrace: the recording ends here, after event #{kept}: "
+                                 "the recorded process died"), run.stderr
+    replayed = run.stdout.splitlines()
+    # The replay prints what the recorded run printed, line for line, as far as the trace goes.
+    common = min(len(replayed), len(recorded))
+    assert replayed[:common] == recorded[:common]
+    # It may print one line more: the events of a line can reach the trace (10 ms flush) just
+    # before the kill stops the print.
+    assert len(replayed) <= len(recorded) + 1
+    if pause != "0":
+        # Every sleep writes the trace first: all events before the last sleep are there.
+        assert len(replayed) >= len(recorded) - 1, (len(replayed), len(recorded))
+
+    inspected = run_retrace(["inspect", str(directory)])
+    assert inspected.status == 0
+    assert re.search(r"^state       partial \(the recorded process did not exit normally\)",
+                     inspected.stdout, re.M), inspected.stdout
+
+
+# -- an unwritable RETRACE_RECORDING_PATH ------------------------------------------------------
+
+HELLO = """\
+import time
+print("hello", type(time.time()).__name__)
+print("bye")
+"""
+
+
+@pytest.fixture(scope="module")
+def autoenable_hook():
+    """The .pth hook in this environment; removed afterwards only if this module installed it."""
+    was_installed = autoenable.installed()
+    if not was_installed:
+        autoenable.install()
+    yield
+    if not was_installed:
+        autoenable.uninstall()
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "proc"])
+def test_unwritable_recording_path_warns_once_and_runs_on(autoenable_hook, tmp_path, where):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("I am a file, not a directory\n")
+    target = blocker / "rec" if where == "under-a-file" else Path("/proc/retrace-rec")
+    env = _env({"RETRACE": "1", "RETRACE_RECORDING_PATH": str(target)})
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hello float\nbye\n")
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"retrace: cannot record to {target} ("), lines
+    assert lines[0].endswith("); the program runs unrecorded")
+    assert blocker.read_text() == "I am a file, not a directory\n"
+
+
+def test_the_hook_records_when_the_path_is_writable(autoenable_hook, tmp_path):
+    """The control for the test above: the same run with a good path records, silently."""
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    env = _env({"RETRACE": "1", "RETRACE_RECORDING_PATH": str(tmp_path / "rec")})
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "hello float\nbye\n", "")
+    assert (tmp_path / "rec" / "trace.bin").is_file()
+
+
+# -- a file size limit reached mid-run ---------------------------------------------------------
+
+CLOCKS = """\
+import sys
+import time
+
+total = 0.0
+for _ in range(200_000):
+    total += time.time()
+print("sum is positive:", total > 0)
+sys.exit(3)
+"""
+LIMIT = 64 * 1024
+
+
+def _limit_file_size() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def test_file_size_limit_stops_the_recording_not_the_program(tmp_path):
+    program = tmp_path / "clocks.py"
+    program.write_text(CLOCKS)
+    directory = tmp_path / "rec"
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                           env=_env(None), timeout=120)
+    assert (plain.returncode, plain.stdout, plain.stderr) == (3, "sum is positive: True\n", "")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program)],
+        capture_output=True, text=True, env=_env(None), cwd=tmp_path, preexec_fn=_limit_file_size,
+        timeout=120,
+    )
+    trace = directory / "trace.bin"
+    assert (done.returncode, done.stdout) == (3, "sum is positive: True\n")
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("retrace: ") for line in lines), lines
+    assert [line for line in lines if "incomplete" in line] == [
+        f"retrace: the recording in {directory} is incomplete; it replays up to this point"
+    ]
+    assert lines == [
+        "retrace: recording stopped, the program goes on unrecorded: writing the trace failed: "
+        f"{trace}: File too large",
+        f"retrace: the recording in {directory} is incomplete; it replays up to this point",
+    ]
+    assert trace.stat().st_size <= LIMIT
+
+    run = replay(directory)
+    assert run.status == 87, run
+    assert run.stderr.startswith(
+        "retrace: the recording ends here, after event #"
+    ), run.stderr
+    assert (": recording stopped while the program ran on: writing the trace failed: "
+            f"{trace}: File too large.\n") in run.stderr
+    inspected = run_retrace(["inspect", "--json", str(directory)])
+    assert json.loads(inspected.stdout)["state"] == (
+        f"incomplete (recording stopped: writing the trace failed: {trace}: File too large)"
+    )
+
+
+# -- a value no codec can hold -----------------------------------------------------------------
+
+
+def test_unencodable_value_warns_once_and_marks_the_recording_incomplete(tmp_path, capsys):
+    directory = tmp_path / "rec"
+    thing = Boundary("thirdparty.thing")
+    s = session.begin_recording(directory, {"kind": "code", "code": ""}, ["x"], None)
+    try:
+        assert runtime.call(thing, lambda: 5) == 5
+        first, second = object(), object()
+        assert runtime.call(thing, lambda: first) is first
+        assert runtime.call(thing, lambda: second) is second
+        assert runtime.call(thing, lambda: 6) == 6
+    finally:
+        s.end(0)
+    assert isinstance(runtime.active(), runtime.Passthrough)
+    assert time.time.__class__.__name__ == "builtin_function_or_method"
+    err = capsys.readouterr().err
+    reason = "thirdparty.thing returned a value retrace cannot record: no codec for builtins.object"
+    assert err.splitlines() == [
+        f"retrace: recording stopped, the program goes on unrecorded: {reason}",
+        f"retrace: the recording in {directory} is incomplete; it replays up to this point",
+    ]
+    inspected = run_retrace(["inspect", "--json", str(directory)])
+    info = json.loads(inspected.stdout)
+    assert info["state"] == f"incomplete (recording stopped: {reason})"
+    assert {"boundary": "thirdparty.thing", "events": 1} in [
+        {k: row[k] for k in ("boundary", "events")} for row in info["boundaries"]
+    ]
+    assert info["exit_status"] is None
+    assert os.stat(directory / "trace.bin").st_mode & 0o777 == 0o600
+
+
+def test_hook_never_replaces_an_earlier_recording(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    env = _env({"RETRACE": "1", "RETRACE_RECORDING_PATH": str(tmp_path / "rec")})
+    runs = [subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                           env=env, cwd=tmp_path, timeout=60) for _ in range(2)]
+    first = (tmp_path / "rec" / "trace.bin").read_bytes()
+    assert [(r.returncode, r.stdout) for r in runs] == [(0, "hello float\nbye\n")] * 2
+    assert runs[0].stderr == ""
+    assert runs[1].stderr == (f"retrace: {tmp_path / 'rec'} already holds a recording; "
+                              f"recording to {tmp_path / 'rec-2'} instead\n")
+    assert (tmp_path / "rec" / "trace.bin").read_bytes() == first
+    assert replay(tmp_path / "rec-2").stdout == "hello float\nbye\n"
+
+
+def test_hook_without_a_path_says_where_it_records(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          env=_env({"RETRACE": "1"}), cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hello float\nbye\n")
+    assert done.stderr == (f"retrace: RETRACE_RECORDING_PATH is not set; recording to "
+                           f"{tmp_path / 'retrace-recording'}\n")
+    assert (tmp_path / "retrace-recording" / "trace.bin").is_file()
+
+
+def test_hook_with_a_path_but_no_retrace_says_nothing_is_recorded(autoenable_hook, tmp_path):
+    program = tmp_path / "hello.py"
+    program.write_text(HELLO)
+    env = _env({"RETRACE_RECORDING_PATH": str(tmp_path / "rec")})
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hello float\nbye\n")
+    assert done.stderr == ("retrace: RETRACE_RECORDING_PATH is set but RETRACE is not: nothing is "
+                           "recorded (set RETRACE=1 to record)\n")
+    assert not (tmp_path / "rec").exists()
+
+
+# -- the writer itself, under a file size limit --------------------------------------------------
+
+WRITER_UNDER_LIMIT = """
+import os, resource, signal, sys
+from retrace.trace import STOPPED, TraceReader, TraceWriter
+path = sys.argv[1]
+writer = TraceWriter(path, {"format": 1})
+writer.records.extend((0, 0, 0, None, i) for i in range(10))
+writer.flush()
+whole = os.path.getsize(path)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (whole + 1000, whole + 1000))
+writer.records.extend((0, 0, 0, None, "x" * 100) for i in range(100))
+writer.flush()
+print(writer.failure)
+print(os.path.getsize(path) == whole)
+writer.records.append((0, 0, 0, None, "lost"))
+writer.records.append((0, STOPPED, 110, None, "it stopped"))
+writer.close()
+reader = TraceReader(path)
+print([items for _offset, items in reader.blocks()], reader.truncated_at)
+"""
+
+
+def test_a_failed_write_leaves_whole_frames_and_the_stop_marker(tmp_path):
+    path = tmp_path / "trace.bin"
+    done = subprocess.run([sys.executable, "-c", WRITER_UNDER_LIMIT, str(path)],
+                          capture_output=True, text=True, env=_env(None), timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.splitlines() == [
+        f"{path}: File too large",
+        "True",  # the torn frame was taken back
+        str([[v for i in range(10) for v in (0, 0, 0, None, i)], [0, -4, 110, None, "it stopped"]])
+        + " None",
+    ]
+
+
+AT_EXIT_UNDER_LIMIT = """
+import os, resource, signal, sys
+from pathlib import Path
+from retrace import runtime, session
+from retrace.boundary import Boundary
+directory = Path(sys.argv[1])
+s = session.begin_recording(directory, {"kind": "code", "code": ""}, ["x"], None)
+s.recorder.flush()
+size = os.path.getsize(directory / "trace.bin")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 200, size + 200))
+thing = Boundary("thirdparty.thing")
+for i in range(20):
+    assert runtime.call(thing, lambda: "y" * 50) == "y" * 50
+s.end(0)
+print("program went on")
+"""
+
+
+def test_a_write_failing_at_exit_marks_the_recording_incomplete(tmp_path):
+    directory = tmp_path / "rec"
+    done = subprocess.run([sys.executable, "-c", AT_EXIT_UNDER_LIMIT, str(directory)],
+                          capture_output=True, text=True, env=_env(None), timeout=60)
+    trace = directory / "trace.bin"
+    assert (done.returncode, done.stdout) == (0, "program went on\n"), done.stderr
+    assert done.stderr == (f"retrace: the recording in {directory} is incomplete: "
+                           f"{trace}: File too large\n")
+    info = json.loads(run_retrace(["inspect", "--json", str(directory)]).stdout)
+    assert info["state"] == (f"incomplete (recording stopped: writing the trace failed: "
+                             f"{trace}: File too large)")
