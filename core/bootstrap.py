@@ -30,12 +30,10 @@ ON = {"1", "true", "yes", "on", "record"}
 OFF = {"", "0", "false", "no", "off"}
 DEFAULT_PATH = "retrace-recording"
 _booted = False
-_quiet = False
+_warned_before_exec = False
 
 
 def _warn(message: str) -> None:
-    if _quiet:
-        return
     try:
         sys.stderr.write(f"retrace: {message}\n")
         sys.stderr.flush()
@@ -82,11 +80,11 @@ def _is_retrace_itself(orig_argv: list[str]) -> bool:
 
 def boot() -> None:
     """Start recording this process if the environment asks for it."""
-    global _booted, _quiet
+    global _booted, _warned_before_exec
     if _booted:
         return
     _booted = True
-    _quiet = os.environ.pop("RETRACE_WARNED", None) == "1"
+    _warned_before_exec = os.environ.pop("RETRACE_WARNED", None) == "1"
     try:
         _boot()
     except Exception as exc:
@@ -96,7 +94,7 @@ def boot() -> None:
 def _boot() -> None:
     env = os.environ
     unknown = sorted(k for k in env if k.startswith("RETRACE") and k not in KNOWN)
-    if unknown:
+    if unknown and not _warned_before_exec:
         _warn(f"unknown variable(s) {', '.join(unknown)} ignored; known: {', '.join(KNOWN)}")
     value = env.get("RETRACE", "")
     if value.lower() in OFF:

@@ -234,7 +234,7 @@ def read_header(directory: Path) -> dict[str, Any]:
         reader.close()
 
 
-_MAIN_FIELD = {"path": "path", "module": "name", "code": "code"}
+_MAIN_FIELD = {"path": "path", "module": "name", "code": "code", "scope": "name"}
 
 
 def _malformed_field(header: dict[str, Any]) -> str | None:

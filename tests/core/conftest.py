@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import cbor2
 import pytest
+
 from retrace.testing import record
 from retrace.trace import MAGIC, PREFIX_SIZE, TraceReader, frame
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from retrace import autoenable, runtime, session
 from retrace.boundary import Boundary
 from retrace.testing import _env, replay, run_retrace

@@ -11,6 +11,7 @@ from typing import Any
 
 import cbor2
 import pytest
+
 import retrace
 from retrace.codecs import CODEC_TAG, CodecRegistry, Pending, Unencodable, safe_loads
 from retrace.testing import replay, run_retrace

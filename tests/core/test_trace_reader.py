@@ -20,6 +20,7 @@ import cbor2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from retrace.errors import BadRecording
 from retrace.testing import _env, replay, run_retrace
 from retrace.trace import MAGIC, MAX_BLOCK, PREFIX_SIZE, TraceReader, frame
