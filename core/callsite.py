@@ -6,9 +6,16 @@ dictionary lookups per event.
 
 from __future__ import annotations
 
+import os
 from types import CodeType, FrameType
 
 _OWN_PREFIXES = ("retrace.", "wrapt.", "runpy", "importlib.")
+# retrace's own files, whatever their module name (``python -m retrace`` runs as __main__).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_OWN_DIRS = (
+    _HERE + os.sep,
+    *(os.path.join(os.path.dirname(_HERE), d) + os.sep for d in ("adapters", "plugins")),
+)
 
 
 class CallSites:
@@ -25,6 +32,7 @@ class CallSites:
             known = (
                 module == "retrace"
                 or module.startswith(_OWN_PREFIXES)
+                or frame.f_code.co_filename.startswith(_OWN_DIRS)
                 or any(module == p or module.startswith(p + ".") for p in library)
             )
             self._internal[key] = known

@@ -219,8 +219,8 @@ def begin_recording(
 
 def _warn_stopped(directory: Path) -> Callable[[str], None]:
     def stopped(reason: str) -> None:
-        warn(f"recording stopped, the program goes on unrecorded: {reason}")
-        warn(f"the recording in {directory} is incomplete; it replays up to this point")
+        warn(f"recording stopped, the program goes on unrecorded: {reason} "
+             f"(the recording in {directory} is incomplete; it replays up to this point)")
         runtime.set_mode(runtime.Passthrough())
 
     return stopped
