@@ -1,0 +1,98 @@
+"""``open()`` as a boundary: what is recorded when a file is opened, and what replay hands back.
+
+Recording opens the file for real first (so every error is the real one),
+then, for modes that can read (``r``, ``+``), copies the content into the
+blob store. The program gets the real file object. The event holds the
+blob digest, the size, and the encoding the real file chose; for ``a``
+only the size (appending never reads, and logs grow large).
+
+Character devices, FIFOs and sockets are streams (see :mod:`.streams`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+import attrs
+
+from . import state
+from .handles import in_memory, reopen, writes
+from .streams import StreamFile
+
+_stat = os.stat
+_OPEN_PARAMETERS = ("file", "mode", "buffering", "encoding", "errors", "newline", "closefd", "opener")
+
+
+@attrs.frozen
+class Opened:
+    """What the boundary returns: the file object and the recorded facts about it."""
+
+    file: Any
+    info: dict[str, Any]
+
+
+def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``open()``'s arguments by name."""
+    bound = dict(zip(_OPEN_PARAMETERS, args, strict=False))
+    bound.update(kwargs)
+    return bound
+
+
+def options_of(bound: dict[str, Any]) -> dict[str, Any]:
+    return {"buffering": bound.get("buffering", -1), "encoding": bound.get("encoding"),
+            "errors": bound.get("errors"), "newline": bound.get("newline")}
+
+
+def _is_stream(absolute: str) -> bool:
+    try:
+        mode = _stat(absolute).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def recorded_open(real_open: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  absolute: str, mode: str) -> Opened:
+    """Open for real and capture what replay needs."""
+    files = state.current
+    assert files is not None
+    bound = bind(args, kwargs)
+    if _is_stream(absolute):
+        real = real_open(*args, **kwargs)
+        return Opened(StreamFile(real, getattr(real, "name", bound["file"]), mode), {"stream": True})
+    before = 0
+    if "a" in mode and "+" not in mode:
+        try:
+            before = _stat(absolute).st_size
+        except OSError:
+            before = 0
+    real = real_open(*args, **kwargs)
+    info: dict[str, Any] = {"encoding": getattr(real, "encoding", None), "size": before}
+    if "r" in mode or ("+" in mode and "a" in mode):
+        try:
+            info["blob"], info["size"] = files.blobs.store_file(absolute)
+        except OSError as exc:
+            files.give_up(f"the content of {absolute} could not be stored ({exc})")
+    return Opened(real, info)
+
+
+def replayed_open(info: Any, args: tuple[Any, ...]) -> Opened:
+    """The file object replay hands back, built from the recorded facts."""
+    files = state.current
+    assert files is not None
+    _absolute, mode, options, name = args
+    if info.get("stream"):
+        return Opened(StreamFile(None, name, mode), info)
+    if info.get("encoding") and "b" not in mode:
+        options = dict(options, encoding=info["encoding"])
+    blob = info.get("blob")
+    if not writes(mode):
+        return Opened(reopen(str(files.blobs.existing(blob)), name, mode, options), info)
+    content = b""
+    if blob is not None:
+        with open(files.blobs.existing(blob), "rb") as handle:
+            content = handle.read()
+    base = info.get("size", 0) if blob is None and "a" in mode else 0
+    return Opened(in_memory(content, base, name, mode, options), info)

@@ -1,0 +1,29 @@
+"""The files adapter's state for the running session (one session per process at a time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .blobs import BlobStore
+from .policy import FilePolicy
+
+
+@attrs.define
+class FilesState:
+    """What every file wrapper consults: the path policy and the blob store."""
+
+    policy: FilePolicy
+    blobs: BlobStore
+    session: Any
+
+    def give_up(self, reason: str) -> None:
+        """Stop recording (the program goes on) when file contents cannot be stored."""
+        recorder = getattr(self.session, "recorder", None)
+        if recorder is not None:
+            recorder.stop(reason)
+
+
+#: Set by the adapter's ``start`` and cleared by ``stop``; None means every call passes through.
+current: FilesState | None = None
