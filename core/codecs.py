@@ -213,8 +213,11 @@ def _tag_hook(tag: cbor2.CBORTag, immutable: bool = False) -> Any:
 
 
 def _thaw(value: Any) -> Any:
-    if type(value) is tuple:
+    kind = type(value)
+    if kind is tuple or kind is list:
         return [_thaw(v) for v in value]
+    if kind is dict or kind is cbor2.frozendict:
+        return {k: _thaw(v) for k, v in value.items()}
     return value
 
 
