@@ -229,3 +229,4 @@ def test_contents_are_stored_once_and_owner_only(tmp_path: Path) -> None:
     info = json.loads(run_retrace(["inspect", "--json", str(rec)]).stdout)
     counts = {row["boundary"]: row["events"] for row in info["boundaries"]}
     assert counts.get("open") == 6, counts  # helper.py, the program and the trace are not events
+    assert info["folders"]["blobs"] == {"files": 1, "bytes": 13000}
