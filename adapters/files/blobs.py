@@ -1,8 +1,11 @@
-"""File contents stored once, by digest, in ``DIR/blobs/``.
+"""File contents stored once, by digest: small ones in the trace, large ones in ``DIR/blobs/``.
 
-A file read during recording is copied (streamed, never held whole in
-memory) into ``blobs/<first two hex digits>/<sha256>``, owner-only; the
-trace holds only the digest and the size. A content read twice, or by two
+A file read during recording is hashed (sha256). Up to :data:`INLINE_MAX`
+bytes, the content travels in the trace itself, the first time that digest
+is seen (creating a file per small content costs more than reading it);
+larger contents are copied (streamed, never held whole in memory) into
+``blobs/<first two hex digits>/<sha256>``, owner-only, and the trace holds
+only the digest and the size. Either way a content read twice, or by two
 names, is stored once. Within a session a file whose identity and change
 times have not moved since its last copy is not read again.
 
@@ -17,11 +20,13 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 from retrace.errors import BadRecording
 
 BLOBS = "blobs"
 CHUNK = 1 << 20
+INLINE_MAX = 64 * 1024
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _open = open
 
@@ -47,32 +52,51 @@ class BlobStore:
             raise BadRecording(f"{path}: a file content the recording needs is missing")
         return path
 
-    def store_file(self, source: str) -> tuple[str, int]:
-        """Copy the content of ``source`` in; ``(digest, size)``. Raises what reading raises."""
+    def store_file(self, source: str) -> tuple[str, int, bytes | None]:
+        """Take in the content of ``source``: ``(digest, size, content if small)``.
+
+        Raises what reading raises.
+        """
         with _open(source, "rb") as handle:
             st = os.fstat(handle.fileno())
             identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             known = self._seen.get(identity) if st.st_size else None
             if known is not None:
                 return known
-            self.root.mkdir(mode=0o700, exist_ok=True)
-            temporary = self.root / f".incoming-{os.getpid()}-{threading.get_ident()}"
-            digest = hashlib.sha256()
-            size = 0
-            with _open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-                while True:
-                    chunk = handle.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-        hexdigest = digest.hexdigest()
-        self._publish(temporary, hexdigest)
-        result = (hexdigest, size)
-        if st.st_size:  # /proc files say 0 and differ at every read: never cached
+            if st.st_size <= INLINE_MAX:
+                content = handle.read(INLINE_MAX + 1)
+                if len(content) <= INLINE_MAX:
+                    return self._remember(identity, hashlib.sha256(content).hexdigest(), content)
+                handle.seek(0)
+            hexdigest, size = self._copy(handle)
+        return self._remember(identity, hexdigest, size)
+
+    def _remember(self, identity: tuple[int, ...], hexdigest: str,
+                  content: bytes | int) -> tuple[str, int, bytes | None]:
+        if isinstance(content, bytes):
+            result = (hexdigest, len(content), content)
+        else:
+            result = (hexdigest, content, None)
+        if identity[2]:  # /proc files say 0 and differ at every read: never cached
             self._seen[identity] = result
         return result
+
+    def _copy(self, handle: Any) -> tuple[str, int]:
+        self.root.mkdir(mode=0o700, exist_ok=True)
+        temporary = self.root / f".incoming-{os.getpid()}-{threading.get_ident()}"
+        digest = hashlib.sha256()
+        size = 0
+        with _open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        hexdigest = digest.hexdigest()
+        self._publish(temporary, hexdigest)
+        return hexdigest, size
 
     def _publish(self, temporary: Path, hexdigest: str) -> None:
         target = self.path(hexdigest)

@@ -4,9 +4,12 @@ They are the io stack's own classes, so ``type()``, ``isinstance``,
 ``read(n)``, ``readline``, iteration, ``seek``/``tell`` (text cookies
 included), ``name``, ``mode``, ``encoding`` and ``with`` behave as they did:
 
-- **read-only**: the real ``open()`` of the recorded content's blob (a real
-  ``FileIO``, so even ``fileno()`` and ``mmap`` work), renamed to the
-  recorded name;
+- **read-only, large**: the real ``open()`` of the recorded content's blob
+  (a real ``FileIO``, so even ``fileno()`` and ``mmap`` work), renamed to
+  the recorded name;
+- **read-only, small** (content carried in the trace): the same, on an
+  anonymous in-memory file (``os.memfd_create``; :class:`MemoryRaw` where
+  the OS has none);
 - **writing** (``w``, ``a``, ``x``, ``+``): :class:`MemoryRaw`, an in-memory
   raw file under the usual ``BufferedWriter``/``BufferedRandom`` and
   ``TextIOWrapper``. Writes go nowhere on disk; a ``+`` mode starts from
@@ -16,6 +19,7 @@ included), ``name``, ``mode``, ``encoding`` and ``with`` behave as they did:
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 _open = open
@@ -117,8 +121,21 @@ class MemoryRaw(io.RawIOBase):
         return False
 
 
-def reopen(blob: str, name: Any, mode: str, options: dict[str, Any]) -> Any:
-    """A read-only file object on ``blob``, looking like ``open(name, mode)``."""
+def from_memory(content: bytes, name: Any, mode: str, options: dict[str, Any]) -> Any:
+    """A read-only file object over ``content``: a real file in memory where the OS has them."""
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is None:
+        return in_memory(content, 0, name, mode, options)
+    fd = memfd_create("retrace-replay", getattr(os, "MFD_CLOEXEC", 0))
+    view = memoryview(content)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return reopen(fd, name, mode, options)
+
+
+def reopen(blob: str | int, name: Any, mode: str, options: dict[str, Any]) -> Any:
+    """A read-only file object on ``blob`` (a path or a descriptor), looking like ``open(name, mode)``."""
     binary = "b" in mode
     handle = _open(blob, "rb" if binary else "r", options.get("buffering", -1),
                    encoding=None if binary else options.get("encoding"),
@@ -134,14 +151,19 @@ def reopen(blob: str, name: Any, mode: str, options: dict[str, Any]) -> Any:
 
 
 def in_memory(content: bytes, base: int, name: Any, mode: str, options: dict[str, Any]) -> Any:
-    """A writable file object that writes to memory, looking like ``open(name, mode)``."""
+    """A file object over memory (small contents, writing modes), looking like ``open(name, mode)``."""
     raw = MemoryRaw(name, mode, content, base)
     buffering = options.get("buffering", -1)
     if buffering == 0:
         return raw
     size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
     buffered: Any
-    buffered = io.BufferedRandom(raw, size) if "+" in mode else io.BufferedWriter(raw, size)
+    if "+" in mode:
+        buffered = io.BufferedRandom(raw, size)
+    elif writes(mode):
+        buffered = io.BufferedWriter(raw, size)
+    else:
+        buffered = io.BufferedReader(raw, size)
     if "b" in mode:
         return buffered
     text = io.TextIOWrapper(buffered, encoding=options.get("encoding"), errors=options.get("errors"),

@@ -1,10 +1,11 @@
 """``open()`` as a boundary: what is recorded when a file is opened, and what replay hands back.
 
 Recording opens the file for real first (so every error is the real one),
-then, for modes that can read (``r``, ``+``), copies the content into the
-blob store. The program gets the real file object. The event holds the
-blob digest, the size, and the encoding the real file chose; for ``a``
-only the size (appending never reads, and logs grow large).
+then, for modes that can read (``r``, ``+``), takes in the content (see
+:mod:`.blobs`). The program gets the real file object. The event holds the
+digest, the size, the encoding the real file chose and, the first time a
+small content is met, the content itself; for ``a`` only the size
+(appending never reads, and logs grow large).
 
 Character devices, FIFOs and sockets are streams (see :mod:`.streams`).
 """
@@ -18,7 +19,7 @@ from typing import Any
 import attrs
 
 from . import state
-from .handles import in_memory, reopen, writes
+from .handles import from_memory, in_memory, reopen, writes
 from .streams import StreamFile
 
 _stat = os.stat
@@ -72,10 +73,24 @@ def recorded_open(real_open: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     info: dict[str, Any] = {"encoding": getattr(real, "encoding", None), "size": before}
     if "r" in mode or ("+" in mode and "a" in mode):
         try:
-            info["blob"], info["size"] = files.blobs.store_file(absolute)
+            info["blob"], info["size"], content = files.blobs.store_file(absolute)
         except OSError as exc:
             files.give_up(f"the content of {absolute} could not be stored ({exc})")
+        else:
+            if content is not None and info["blob"] not in files.contents:
+                files.contents[info["blob"]] = None
+                info["data"] = content
     return Opened(real, info)
+
+
+def _content(files: state.FilesState, info: dict[str, Any]) -> bytes | None:
+    """The recorded content if it travelled in the trace (now or at an earlier event)."""
+    digest = info.get("blob")
+    data = info.get("data")
+    if isinstance(data, bytes):
+        files.contents[digest] = data
+        return data
+    return files.contents.get(digest)
 
 
 def replayed_open(info: Any, args: tuple[Any, ...]) -> Opened:
@@ -88,11 +103,13 @@ def replayed_open(info: Any, args: tuple[Any, ...]) -> Opened:
     if info.get("encoding") and "b" not in mode:
         options = dict(options, encoding=info["encoding"])
     blob = info.get("blob")
+    content = _content(files, info)
     if not writes(mode):
+        if content is not None:
+            return Opened(from_memory(content, name, mode, options), info)
         return Opened(reopen(str(files.blobs.existing(blob)), name, mode, options), info)
-    content = b""
-    if blob is not None:
+    if blob is not None and content is None:
         with open(files.blobs.existing(blob), "rb") as handle:
             content = handle.read()
     base = info.get("size", 0) if blob is None and "a" in mode else 0
-    return Opened(in_memory(content, base, name, mode, options), info)
+    return Opened(in_memory(content or b"", base, name, mode, options), info)

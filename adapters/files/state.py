@@ -17,6 +17,8 @@ class FilesState:
     policy: FilePolicy
     blobs: BlobStore
     session: Any
+    #: Small contents by digest: sent in the trace (record) or met there (replay), once each.
+    contents: dict[str, bytes | None] = attrs.Factory(dict)
 
     def give_up(self, reason: str) -> None:
         """Stop recording (the program goes on) when file contents cannot be stored."""

@@ -207,14 +207,18 @@ def test_project_globs_choose_which_paths_are_boundaries(tmp_path: Path) -> None
 
 
 def test_contents_are_stored_once_and_owner_only(tmp_path: Path) -> None:
-    (tmp_path / "one.txt").write_text("same content\n" * 1000)
-    (tmp_path / "two.txt").write_text("same content\n" * 1000)
+    large = "".join(f"large line {i}\n" for i in range(8000))  # > 64 KiB: a blob file
+    small = "small and distinctive content\n" * 10  # travels in the trace
+    for name in ("one.txt", "two.txt"):
+        (tmp_path / name).write_text(large)
+    for name in ("s1.txt", "s2.txt"):
+        (tmp_path / name).write_text(small)
     program = tmp_path / "dedupe.py"
     program.write_text(textwrap.dedent(
         """
         import helper
         for _ in range(3):
-            for name in ("one.txt", "two.txt"):
+            for name in ("one.txt", "two.txt", "s1.txt", "s2.txt"):
                 with open(name) as f:
                     helper.show(len(f.read()))
         """
@@ -222,11 +226,27 @@ def test_contents_are_stored_once_and_owner_only(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text("def show(n):\n    print(n)\n")
     rec = tmp_path / "rec"
     recorded, _ = record_and_replay(program, rec)
-    assert recorded.stdout == "13000\n" * 6
+    assert recorded.stdout == f"{len(large)}\n{len(large)}\n{len(small)}\n{len(small)}\n" * 3
     blobs = [p for p in (rec / "blobs").rglob("*") if p.is_file()]
-    assert len(blobs) == 1
+    assert len(blobs) == 1 and blobs[0].read_text() == large
     assert all(p.stat().st_mode & 0o077 == 0 for p in blobs)
+    assert (rec / "trace.bin").read_bytes().count(small.encode()) == 1
     info = json.loads(run_retrace(["inspect", "--json", str(rec)]).stdout)
     counts = {row["boundary"]: row["events"] for row in info["boundaries"]}
-    assert counts.get("open") == 6, counts  # helper.py, the program and the trace are not events
-    assert info["folders"]["blobs"] == {"files": 1, "bytes": 13000}
+    assert counts.get("open") == 12, counts  # helper.py, the program and the trace are not events
+    assert info["folders"]["blobs"] == {"files": 1, "bytes": len(large)}
+
+
+def test_a_missing_blob_is_a_bad_recording_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("x" * 100_000)
+    program = tmp_path / "big.py"
+    program.write_text("print(len(open('big.txt').read()))\n")
+    rec = tmp_path / "rec"
+    record(program, rec, cwd=tmp_path)
+    for blob in (rec / "blobs").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    replayed = replay(rec)
+    assert replayed.status == 88, replayed
+    assert "Traceback" not in replayed.stderr
+    assert "missing" in replayed.stderr
