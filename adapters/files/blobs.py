@@ -37,7 +37,7 @@ class BlobStore:
     def __init__(self, recording: Path) -> None:
         self.root = recording / BLOBS
         self._lock = threading.Lock()
-        self._seen: dict[tuple[int, ...], tuple[str, int]] = {}
+        self._seen: dict[tuple[int, ...], tuple[str, int, bytes | None]] = {}
         self._stored: set[str] = set()
 
     def path(self, digest: str) -> Path:
@@ -73,10 +73,9 @@ class BlobStore:
 
     def _remember(self, identity: tuple[int, ...], hexdigest: str,
                   content: bytes | int) -> tuple[str, int, bytes | None]:
-        if isinstance(content, bytes):
-            result = (hexdigest, len(content), content)
-        else:
-            result = (hexdigest, content, None)
+        result: tuple[str, int, bytes | None] = (
+            (hexdigest, len(content), content) if isinstance(content, bytes)
+            else (hexdigest, content, None))
         if identity[2]:  # /proc files say 0 and differ at every read: never cached
             self._seen[identity] = result
         return result

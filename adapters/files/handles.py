@@ -67,7 +67,7 @@ class MemoryRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if not self.readable():
             raise io.UnsupportedOperation("File not open for reading")
         view = memoryview(buffer).cast("B")
@@ -77,7 +77,7 @@ class MemoryRaw(io.RawIOBase):
         return len(chunk)
 
     def write(self, data: Any) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if not self.writable():
             raise io.UnsupportedOperation("File not open for writing")
         view = memoryview(data).cast("B")
@@ -91,7 +91,7 @@ class MemoryRaw(io.RawIOBase):
         return len(view)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if whence == io.SEEK_SET:
             position = offset - self._base
         elif whence == io.SEEK_CUR:
@@ -106,7 +106,7 @@ class MemoryRaw(io.RawIOBase):
         return self._pos + self._base
 
     def tell(self) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return self._pos + self._base
 
     def truncate(self, size: int | None = None) -> int:
@@ -137,11 +137,11 @@ def from_memory(content: bytes, name: Any, mode: str, options: dict[str, Any]) -
 def reopen(blob: str | int, name: Any, mode: str, options: dict[str, Any]) -> Any:
     """A read-only file object on ``blob`` (a path or a descriptor), looking like ``open(name, mode)``."""
     binary = "b" in mode
-    handle = _open(blob, "rb" if binary else "r", options.get("buffering", -1),
+    handle: Any = _open(blob, "rb" if binary else "r", options.get("buffering", -1),
                    encoding=None if binary else options.get("encoding"),
                    errors=None if binary else options.get("errors"),
                    newline=None if binary else options.get("newline"))
-    raw = handle
+    raw: Any = handle
     while hasattr(raw, "buffer") or hasattr(raw, "raw"):
         raw = getattr(raw, "buffer", None) or raw.raw
     raw.name = name
@@ -166,7 +166,7 @@ def in_memory(content: bytes, base: int, name: Any, mode: str, options: dict[str
         buffered = io.BufferedReader(raw, size)
     if "b" in mode:
         return buffered
-    text = io.TextIOWrapper(buffered, encoding=options.get("encoding"), errors=options.get("errors"),
+    text: Any = io.TextIOWrapper(buffered, encoding=options.get("encoding"), errors=options.get("errors"),
                             newline=options.get("newline"), line_buffering=buffering == 1)
     text.mode = mode
     return text

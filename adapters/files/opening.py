@@ -85,7 +85,7 @@ def recorded_open(real_open: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
 
 def _content(files: state.FilesState, info: dict[str, Any]) -> bytes | None:
     """The recorded content if it travelled in the trace (now or at an earlier event)."""
-    digest = info.get("blob")
+    digest = str(info.get("blob"))
     data = info.get("data")
     if isinstance(data, bytes):
         files.contents[digest] = data

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 from retrace import runtime
@@ -104,7 +105,7 @@ def _plain(result: Any) -> Any:
 
 def _typed(result: Any, like: Any) -> Any:
     if isinstance(result, list) and len(result) == 2 and result[0] == "path":
-        return type(like)(result[1]) if isinstance(like, os.PathLike) else result[1]
+        return type(like)(result[1]) if isinstance(like, PurePath) else result[1]
     return result
 
 
