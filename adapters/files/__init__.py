@@ -17,6 +17,7 @@ answered from the trace. docs/adapters/files.md has every decision.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from .boundaries import (
     REALPATH,
     SHUTIL_CHANGES,
     STAT,
+    TOUCH,
 )
 from .policy import FilePolicy, project_globs
 from .wrappers import glob_wrapper, open_wrapper, paths_wrapper, scandir_wrapper, touch_wrapper
@@ -61,7 +63,28 @@ class FilesAdapter(Adapter):
                   for name, count in OS_CHANGES if hasattr(os, name)]
         found += [Patch("shutil", name, wrapper=paths_wrapper(CHANGES[f"shutil.{name}"], count))
                   for name, count in SHUTIL_CHANGES]
-        return found
+        return found + self._private_references()
+
+    def _private_references(self) -> list[Patch]:
+        """Class attributes that took their own reference to an ``os`` function at import.
+
+        On 3.10 ``pathlib`` reaches the filesystem through ``_NormalAccessor``;
+        on 3.13 ``Path.glob`` lists folders through ``glob._StringGlobber.scandir``.
+        """
+        if sys.version_info >= (3, 13):
+            return [Patch("glob", "_StringGlobber.scandir", wrapper=scandir_wrapper)]
+        if sys.version_info >= (3, 11):
+            return []
+        accessor = {"stat": paths_wrapper(STAT, 1), "open": open_wrapper,
+                    "listdir": paths_wrapper(LISTDIR, 1), "scandir": scandir_wrapper,
+                    "readlink": paths_wrapper(READLINK, 1), "realpath": paths_wrapper(REALPATH, 1),
+                    "touch": paths_wrapper(TOUCH, 1)}
+        accessor.update({name: paths_wrapper(CHANGES[f"os.{name}"], count)
+                         for name, count in OS_CHANGES
+                         if name in ("chmod", "mkdir", "unlink", "link", "rmdir", "rename",
+                                     "replace", "symlink")})
+        return [Patch("pathlib", f"_NormalAccessor.{name}", wrapper=wrapper)
+                for name, wrapper in accessor.items()]
 
     def start(self, session: Any) -> None:
         cwd = _getcwd()
