@@ -11,9 +11,9 @@ twice. On replay no process is started: ``Popen`` gets the recorded pid,
 pipes that answer from the trace and a ``stdin`` that swallows writes, and
 every method returns, raises and sets ``returncode`` as recorded.
 
-``os.system`` runs a shell with the program's own stdout and stderr: its
-exit status is recorded, but what the command printed went straight to the
-terminal and is not in the trace (use ``subprocess`` with pipes for that).
+A child that shares the program's stdout/stderr (no pipe asked for, and
+``os.system``) has that output relayed and recorded when the descriptor is
+not a terminal (see :mod:`.process_output`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any
 from retrace import Adapter, Boundary, Patch, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.runtime import LOCAL, call
+
+from .process_output import TARGETS, Relay, capturable, replay_chunks
 
 LIBRARY = ("subprocess", "os", "selectors", "io")
 PIPE_NAMES = ("stdout", "stderr")
@@ -201,15 +203,35 @@ def _internal_caller() -> bool:
     return False
 
 
+def _relayed(args: Args, kwargs: Kwargs) -> list[str]:
+    """The streams a recorded child would share with the program, to be captured instead."""
+    if len(args) > 1 or runtime.active().name != "record":
+        return []
+    return [name for name, fd in TARGETS.items()
+            if name in PIPE_NAMES and kwargs.get(name, None) is None and capturable(fd)]
+
+
 def spawn_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if not _active() or _internal_caller():
         return wrapped(*args, **kwargs)
     command = args[0] if args else kwargs.get("args")
     streams = [_describe_stream(kwargs.get(name)) for name in ("stdin", "stdout", "stderr")]
     shell = bool(kwargs.get("shell"))
+    relayed = _relayed(args, kwargs)
 
     def really(*_: Any) -> Any:
+        import subprocess
+
+        for name in relayed:
+            kwargs[name] = subprocess.PIPE
         wrapped(*args, **kwargs)
+        relays = []
+        for name in relayed:
+            pipe = getattr(instance, name)
+            relays.append(Relay(os.dup(pipe.fileno()), TARGETS[name]))
+            pipe.close()
+            setattr(instance, name, None)
+        instance._retrace_relays = relays
         return _facts(instance)
 
     facts = call(SPAWN, really, _command_of(command), streams, shell)
@@ -222,6 +244,15 @@ def spawn_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
         return None
     _replayed_popen(instance, command, facts)
     return None
+
+
+def _output(popen: Any) -> list[list[Any]]:
+    """Relayed output of a child that has ended, once."""
+    relays = getattr(popen, "_retrace_relays", None)
+    if not relays or popen.returncode is None:
+        return []
+    popen._retrace_relays = []
+    return [chunk for relay in relays for chunk in relay.finish()]
 
 
 def _replayed_popen(popen: Any, command: Any, facts: dict[str, Any]) -> None:
@@ -254,14 +285,17 @@ def _returning(boundary: Boundary, method: str) -> Any:
 
         def really(*_: Any) -> Any:
             result = wrapped(*args, **kwargs)
-            return [list(result) if isinstance(result, tuple) else result, instance.returncode]
+            return [list(result) if isinstance(result, tuple) else result, instance.returncode,
+                    _output(instance)]
 
         fingerprint = [instance.args if isinstance(instance.args, str) else _command_of(instance.args),
                        method, *(_digest(a) if isinstance(a, (bytes, str)) else a for a in args),
                        *sorted((k, _digest(v) if isinstance(v, (bytes, str)) else v)
                                for k, v in kwargs.items())]
-        result, returncode = call(boundary, really, *fingerprint)
+        result, returncode, output = call(boundary, really, *fingerprint)
         instance.returncode = returncode
+        if runtime.active().name == "replay":
+            replay_chunks(output)
         return tuple(result) if method == "communicate" else result
 
     return wrapper
@@ -276,7 +310,33 @@ def system_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
             stream.flush()
         except (OSError, ValueError, AttributeError):
             pass
-    return call(SYSTEM, lambda *_: wrapped(*args, **kwargs), _command_of(command))
+    relayed = [fd for fd in (1, 2) if runtime.active().name == "record" and capturable(fd)]
+
+    def really(*_: Any) -> Any:
+        if not relayed or not isinstance(command, (str, bytes)):
+            return [wrapped(*args, **kwargs), []]
+        return _system_relayed(command, relayed)
+
+    status, output = call(SYSTEM, really, _command_of(command))
+    if runtime.active().name == "replay":
+        replay_chunks(output)
+    return status
+
+
+def _system_relayed(command: str | bytes, relayed: list[int]) -> list[Any]:
+    """``os.system`` with the captured descriptors piped through relays; ``[status, chunks]``."""
+    import subprocess
+
+    pipes = {fd: subprocess.PIPE if fd in relayed else None for fd in (1, 2)}
+    child = subprocess.Popen(["/bin/sh", "-c", command], stdout=pipes[1], stderr=pipes[2])
+    relays = []
+    for pipe, fd in ((child.stdout, 1), (child.stderr, 2)):
+        if pipe is not None:
+            relays.append(Relay(os.dup(pipe.fileno()), fd))
+            pipe.close()
+    code = child.wait()
+    status = code << 8 if code >= 0 else -code
+    return [status, [chunk for relay in relays for chunk in relay.finish()]]
 
 
 class SubprocessAdapter(Adapter):

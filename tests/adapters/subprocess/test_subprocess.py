@@ -46,6 +46,8 @@ PIPELINE_PROGRAM = textwrap.dedent(
                 break
             chunks.append(chunk)
     print("chunks", b"".join(chunks), p.returncode)
+    print("inherited", subprocess.run(["sh", "-c", "echo to-stdout; echo to-stderr >&2"]).returncode)
+    print("system status", os.system("echo from-system; exit 2"))
     """
 )
 
@@ -67,6 +69,8 @@ def test_pipeline_replays_without_running_anything(tmp_path: Path) -> None:
     assert "3 'out\\n' 'err\\n'" in recorded.stdout
     assert "b'SHOUT'" in recorded.stdout and "popen ['one', 'two']" in recorded.stdout
     assert "timeout ['sleep', '5'] True" in recorded.stdout
+    assert "to-stdout\n" in recorded.stdout and "to-stderr\n" in recorded.stderr
+    assert "from-system\n" in recorded.stdout and "system status 512" in recorded.stdout
     assert after_recording["marker"] == "ran\nsystem\npopen\n"
     assert marker.read_text() == after_recording["marker"], "a process ran during replay"
     info = json.loads(run_retrace(["inspect", "--json", str(rec)]).stdout)
