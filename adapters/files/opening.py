@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from typing import Any
 
 import attrs
@@ -74,11 +75,12 @@ def recorded_open(real_open: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     if "r" in mode or ("+" in mode and "a" in mode):
         try:
             info["blob"], info["size"], content = files.blobs.store_file(absolute)
-        except OSError as exc:
-            files.give_up(f"the content of {absolute} could not be stored ({exc})")
+        except Exception as exc:  # recording must never break the program
+            files.give_up(f"the content of {absolute} could not be stored ({exc!r})")
         else:
-            if content is not None and info["blob"] not in files.contents:
-                files.contents[info["blob"]] = None
+            key = (threading.get_ident(), info["blob"])
+            if content is not None and key not in files.sent:
+                files.sent.add(key)
                 info["data"] = content
     return Opened(real, info)
 

@@ -17,8 +17,11 @@ class FilesState:
     policy: FilePolicy
     blobs: BlobStore
     session: Any
-    #: Small contents by digest: sent in the trace (record) or met there (replay), once each.
-    contents: dict[str, bytes | None] = attrs.Factory(dict)
+    #: Small contents already in the trace, per (thread, digest): a thread's events keep
+    #: their order, so the first event of each thread with a digest carries the content.
+    sent: set[tuple[int, str]] = attrs.Factory(set)
+    #: Small contents met in the trace so far (replay), by digest.
+    contents: dict[str, bytes] = attrs.Factory(dict)
 
     def give_up(self, reason: str) -> None:
         """Stop recording (the program goes on) when file contents cannot be stored."""
