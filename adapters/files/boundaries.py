@@ -13,6 +13,7 @@ from typing import Any
 
 from retrace import Boundary
 from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
 
 LIBRARY = ("os", "posixpath", "genericpath", "pathlib", "shutil", "glob", "fnmatch", "io",
            "codecs", "tempfile")
@@ -37,8 +38,11 @@ def stat_encode(value: Any, *_: Any) -> Any:
 
 
 def stat_decode(plain: Any, *_: Any) -> os.stat_result:
-    sequence, extras = plain
-    return os.stat_result(tuple(sequence), dict(extras))
+    try:
+        sequence, extras = plain
+        return os.stat_result(tuple(sequence), dict(extras))
+    except (TypeError, ValueError) as exc:
+        raise BadRecording(f"a stat result in the trace is malformed ({exc})") from None
 
 
 def stat_boundary(name: str) -> Boundary:

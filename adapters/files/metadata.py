@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from retrace.errors import BadRecording
 from retrace.runtime import call
 
 from .boundaries import DIRENTRY_STAT
@@ -100,5 +101,9 @@ class Listing:
         self.close()
 
 
-def listing(facts: list[list[Any]]) -> Listing:
+def listing(facts: Any) -> Listing:
+    """The listing of recorded entries; refuses facts a listing could not have produced."""
+    if not isinstance(facts, list) or not all(
+            isinstance(f, list) and len(f) == 8 and isinstance(f[0], (str, bytes)) for f in facts):
+        raise BadRecording("a directory listing in the trace is malformed")
     return Listing([Entry(f) for f in facts])

@@ -12,12 +12,15 @@ Character devices, FIFOs and sockets are streams (see :mod:`.streams`).
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import threading
 from typing import Any
 
 import attrs
+
+from retrace.errors import BadRecording
 
 from . import state
 from .handles import from_memory, in_memory, reopen, writes
@@ -95,11 +98,32 @@ def _content(files: state.FilesState, info: dict[str, Any]) -> bytes | None:
     return files.contents.get(digest)
 
 
+def _check(info: Any, files: state.FilesState) -> None:
+    """Refuse an ``open`` event that could not have been recorded (the trace is not trusted)."""
+    problem = None
+    if not isinstance(info, dict):
+        problem = "is not a map"
+    elif not isinstance(info.get("size", 0), int) or info.get("size", 0) < 0:
+        problem = "has a bad size"
+    elif not isinstance(info.get("data", b""), bytes):
+        problem = "has content that is not bytes"
+    elif info.get("encoding") is not None:
+        try:
+            codecs.lookup(info["encoding"])
+        except (TypeError, LookupError):
+            problem = f"names an unknown encoding {info['encoding']!r}"
+    if problem is None and info.get("blob") is not None:
+        files.blobs.path(info["blob"])  # raises BadRecording for anything but a digest
+    if problem is not None:
+        raise BadRecording(f"{files.blobs.root.parent}: an open event in the trace {problem}")
+
+
 def replayed_open(info: Any, args: tuple[Any, ...]) -> Opened:
     """The file object replay hands back, built from the recorded facts."""
     files = state.current
     assert files is not None
     _absolute, mode, options, name = args
+    _check(info, files)
     if info.get("stream"):
         return Opened(StreamFile(None, name, mode), info)
     if info.get("encoding") and "b" not in mode:

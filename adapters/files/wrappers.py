@@ -35,10 +35,13 @@ def _files() -> state.FilesState | None:
     return files
 
 
-def _served(files: state.FilesState, boundary: Any, function: Any, *args: Any) -> Any:
-    """``call`` that turns a broken recording into the replay's stop, not the program's exception."""
+def _served(files: state.FilesState, boundary: Any, function: Any, *args: Any,
+            convert: Callable[[Any], Any] | None = None) -> Any:
+    """``call`` (then ``convert``) that turns a broken recording into the replay's stop,
+    not the program's exception."""
     try:
-        return call(boundary, function, *args)
+        result = call(boundary, function, *args)
+        return convert(result) if convert is not None else result
     except BadRecording as exc:
         cursor = getattr(files.session, "cursor", None)
         if cursor is not None:
@@ -117,7 +120,8 @@ def scandir_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
     absolute = files.policy.boundary_path(given, sys._getframe(1))
     if absolute is None:
         return wrapped(*args, **kwargs)
-    return listing(_served(files, SCANDIR, lambda *_: scan(wrapped, *args, **kwargs), absolute))
+    return _served(files, SCANDIR, lambda *_: scan(wrapped, *args, **kwargs), absolute,
+                   convert=listing)
 
 
 def _glob_base(pattern: str) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from retrace import trace
+from retrace.codecs import to_cbor
 from retrace.testing import record, record_and_replay, replay, run_retrace
 
 REPORT_PROGRAM = textwrap.dedent(
@@ -250,3 +252,42 @@ def test_a_missing_blob_is_a_bad_recording_not_a_traceback(tmp_path: Path) -> No
     assert replayed.status == 88, replayed
     assert "Traceback" not in replayed.stderr
     assert "missing" in replayed.stderr
+
+
+@pytest.mark.parametrize("forged", [
+    {"blob": "../../../etc/passwd", "size": 3},
+    {"blob": "0" * 64, "size": 3, "encoding": "no-such-codec"},
+    ["not", "a", "map"],
+])
+def test_a_forged_open_event_is_a_bad_recording(tmp_path: Path, forged: object) -> None:
+    (tmp_path / "in.txt").write_text("abc")
+    program = tmp_path / "reader.py"
+    program.write_text("print(open('in.txt').read())\n")
+    rec = tmp_path / "rec"
+    record(program, rec, cwd=tmp_path)
+    _rewrite_open_events(rec / "trace.bin", forged)
+    replayed = replay(rec)
+    assert replayed.status == 88, replayed
+    assert replayed.stderr.startswith("retrace: ") and replayed.stderr.count("\n") == 1, replayed
+    assert "Traceback" not in replayed.stderr
+
+
+def _rewrite_open_events(path: Path, value: object) -> None:
+    """Replace the value of every ``open`` event, keeping the trace well framed."""
+    reader = trace.TraceReader(str(path))
+    header = reader.header
+    records = []
+    names: dict[int, str] = {}
+    for _offset, items in reader.blocks():
+        for i in range(0, len(items), trace.RECORD_WIDTH):
+            rec = list(items[i:i + trace.RECORD_WIDTH])
+            if rec[1] == trace.DEF_BOUNDARY:
+                names[rec[2]] = rec[4]
+            elif rec[1] >= 0 and names.get(rec[1] >> 1) == "open":
+                rec[4] = value
+            records.append(tuple(to_cbor(v) for v in rec))
+    reader.close()
+    path.unlink()
+    writer = trace.TraceWriter(str(path), header)
+    writer.records.extend(records)
+    writer.close()
