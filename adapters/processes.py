@@ -28,6 +28,7 @@ from typing import Any
 
 from retrace import Adapter, Boundary, Patch, runtime
 from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
 from retrace.runtime import LOCAL, call
 
 from .process_output import TARGETS, Relay, capturable, replay_chunks
@@ -56,6 +57,21 @@ POLL = _boundary("subprocess.Popen.poll")
 SIGNAL = _boundary("subprocess.Popen.send_signal")
 PIPE_READ = _boundary("subprocess.pipe.read", blocking=True)
 SYSTEM = _boundary("os.system", blocking=True)
+
+
+_session: Any = None
+
+
+def _checked(value: Any, kind: type, length: int | None = None) -> Any:
+    """A recorded value of the shape this adapter records; anything else is a bad recording."""
+    shaped = isinstance(value, kind) and (length is None or len(value) == length)
+    if shaped and (kind is not dict or {"pid", "pipes", "text"} <= set(value)):
+        return value
+    error = BadRecording("a subprocess event in the trace is malformed")
+    cursor = getattr(_session, "cursor", None)
+    if cursor is not None:
+        cursor.on_divergence(error)
+    raise error
 
 
 def _active() -> bool:
@@ -234,7 +250,7 @@ def spawn_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
         instance._retrace_relays = relays
         return _facts(instance)
 
-    facts = call(SPAWN, really, _command_of(command), streams, shell)
+    facts = _checked(call(SPAWN, really, _command_of(command), streams, shell), dict)
     if runtime.active().name == "record":
         for which in PIPE_NAMES:
             real = getattr(instance, which)
@@ -292,7 +308,7 @@ def _returning(boundary: Boundary, method: str) -> Any:
                        method, *(_digest(a) if isinstance(a, (bytes, str)) else a for a in args),
                        *sorted((k, _digest(v) if isinstance(v, (bytes, str)) else v)
                                for k, v in kwargs.items())]
-        result, returncode, output = call(boundary, really, *fingerprint)
+        result, returncode, output = _checked(call(boundary, really, *fingerprint), list, 3)
         instance.returncode = returncode
         if runtime.active().name == "replay":
             replay_chunks(output)
@@ -317,7 +333,7 @@ def system_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
             return [wrapped(*args, **kwargs), []]
         return _system_relayed(command, relayed)
 
-    status, output = call(SYSTEM, really, _command_of(command))
+    status, output = _checked(call(SYSTEM, really, _command_of(command)), list, 2)
     if runtime.active().name == "replay":
         replay_chunks(output)
     return status
@@ -354,6 +370,14 @@ class SubprocessAdapter(Adapter):
             Patch("subprocess", "Popen.kill", wrapper=_returning(SIGNAL, "kill")),
             Patch("os", "system", wrapper=system_wrapper),
         ]
+
+    def start(self, session: Any) -> None:
+        global _session
+        _session = session
+
+    def stop(self, session: Any) -> None:
+        global _session
+        _session = None
 
     def register_codecs(self, codecs: Any) -> None:
         codecs.allow_exceptions_from("subprocess")
