@@ -64,7 +64,8 @@ _session: Any = None
 
 def _checked(value: Any, kind: type, length: int | None = None) -> Any:
     """A recorded value of the shape this adapter records; anything else is a bad recording."""
-    shaped = isinstance(value, kind) and (length is None or len(value) == length)
+    shaped = (isinstance(value, (list, dict)) and type(value) is kind
+              and (length is None or len(value) == length))
     if shaped and (kind is not dict or {"pid", "pipes", "text"} <= set(value)):
         return value
     error = BadRecording("a subprocess event in the trace is malformed")
