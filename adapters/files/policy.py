@@ -3,8 +3,9 @@
 A path is data the program observes unless it is the program's environment
 or retrace's own: the recording directory (trace, blobs, ``run/``), the
 standard library and site-packages, retrace's sources, the program's own
-``.py`` files (snapshotted in ``run/``), and the devices whose content never
-changes (``/dev/null``, ``/dev/zero``, ``/dev/full``). Calls made by retrace
+``.py`` files (snapshotted in ``run/``), the devices whose content never
+changes (``/dev/null``, ``/dev/zero``, ``/dev/full``) and the program's own
+output (``/dev/stdout``, ``/dev/stderr``: replay must print it). Calls made by retrace
 itself or by the import system are never boundaries, whatever the path; the
 frame walk skips the stdlib modules that only carry a call on its way
 (``os.path.exists`` -> ``os.stat``).
@@ -38,7 +39,9 @@ CARRIERS = frozenset({
 INTERNAL = ("retrace", "importlib._bootstrap", "importlib.metadata", "_frozen_importlib", "zipimport",
             "linecache", "traceback", "tokenize", "site", "sysconfig", "pluggy", "cbor2", "_pytest",
             "pytest")
-UNCHANGING_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/full"})
+#: Devices whose content never changes, and the program's own output (replay must show it).
+PASS_THROUGH = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/stdout", "/dev/stderr",
+                          "/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2"})
 
 
 def _matches(path: str, patterns: Sequence[str]) -> bool:
@@ -98,7 +101,7 @@ class FilePolicy:
             return False
         if _matches(absolute, self.exclude):
             return False
-        if folder.startswith(_SYSTEM_ROOTS) or absolute in UNCHANGING_DEVICES:
+        if folder.startswith(_SYSTEM_ROOTS) or absolute in PASS_THROUGH:
             return False
         return not (absolute.endswith((".py", ".pyc")) and (
             absolute.endswith(".pyc") or is_program_file(absolute)))

@@ -184,10 +184,14 @@ def test_devices_and_proc_self(tmp_path: Path) -> None:
         print(pid_line.split()[1] == str(os.getpid()), pid_line)
         with open("/dev/null", "w") as f:
             print("null", f.write("discarded"))
+        import sys
+        sys.stdout.flush()
+        with open("/dev/stdout", "w") as f:
+            f.write("through /dev/stdout\\n")
         """
     ))
     recorded, _ = record_and_replay(program, tmp_path / "rec", times=2)
-    assert "True Pid:" in recorded.stdout
+    assert "True Pid:" in recorded.stdout and "through /dev/stdout" in recorded.stdout
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="[tool.retrace] needs tomllib (3.11+)")
