@@ -133,7 +133,11 @@ class CodecRegistry:
             except Unencodable:
                 args.append(str(arg))
         fields = {}
-        for key, val in getattr(exc, "__dict__", {}).items():
+        attributes = dict(getattr(exc, "__dict__", {}))
+        if isinstance(exc, OSError):  # C members, not in __dict__, yet part of str(exc)
+            extra = {"filename": exc.filename, "filename2": exc.filename2}
+            attributes.update({k: v for k, v in extra.items() if v is not None})
+        for key, val in attributes.items():
             if key.startswith("__"):
                 continue
             try:
@@ -201,8 +205,11 @@ def _tag_hook(tag: cbor2.CBORTag, immutable: bool = False) -> Any:
 
 
 def _thaw(value: Any) -> Any:
-    if type(value) is tuple:
+    kind = type(value)
+    if kind is tuple or kind is list:
         return [_thaw(v) for v in value]
+    if kind is dict or kind is cbor2.frozendict:
+        return {k: _thaw(v) for k, v in value.items()}
     return value
 
 

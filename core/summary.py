@@ -63,6 +63,7 @@ def summarize_recording(directory: Path) -> dict[str, Any]:
     return {
         "directory": str(directory),
         "trace_bytes": path.stat().st_size,
+        "folders": _folders(directory),
         "header": reader.header,
         "state": state,
         "exit_status": footer.get("exit_status") if footer else None,
@@ -73,6 +74,15 @@ def summarize_recording(directory: Path) -> dict[str, Any]:
             for name in sorted(counts, key=lambda n: (-counts[n], n))
         ],
     }
+
+
+def _folders(directory: Path) -> dict[str, dict[str, int]]:
+    """Files and bytes in each folder beside the trace (``run/``, adapters' ``blobs/``...)."""
+    found: dict[str, dict[str, int]] = {}
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()):
+        files = [f for f in folder.rglob("*") if f.is_file() and not f.is_symlink()]
+        found[folder.name] = {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+    return found
 
 
 def inspect_recording(directory: Path, as_json: bool = False) -> int:
@@ -100,6 +110,8 @@ def inspect_recording(directory: Path, as_json: bool = False) -> int:
     print(f"state       {info['state']}; exit status {info['exit_status']}")
     print(f"events      {info['events']} in {info['trace_bytes']} bytes, "
           f"{info['threads']} thread(s)")
+    for name, usage in info["folders"].items():
+        print(f"{name + '/':<11} {usage['files']} file(s), {usage['bytes']} bytes")
     if info["boundaries"]:
         print()
         print(f"  {'boundary':<32} {'events':>10} {'bytes':>12}")

@@ -1,0 +1,105 @@
+"""Files: reads of the program's data files, their metadata, and changes to the filesystem.
+
+Reads are boundaries (``open()`` in every mode, so ``pathlib``'s
+``read_text``/``read_bytes``/``open`` too; ``os.stat``/``lstat``, hence
+``os.path.exists/isfile/isdir/getsize/getmtime`` and ``Path.exists``;
+``os.listdir``, ``os.scandir``, hence ``os.walk`` and ``Path.glob``;
+``glob.glob``/``iglob``; ``os.readlink``; ``os.path.realpath``, hence
+``Path.resolve``). Contents go to the recording's
+content-addressed ``blobs/``. Changes (``os.remove``, ``rename``,
+``mkdir``, ``makedirs``, ``chmod``..., ``shutil`` copies, moves and
+``rmtree``, ``Path.touch``) are boundaries too: on replay they do not touch
+the disk and return what they returned. A file the program writes is, on
+replay, written to memory; reading it back later is a read like any other,
+answered from the trace. docs/adapters/files.md has every decision.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from retrace import Adapter, Patch
+
+from . import state
+from .blobs import BlobStore
+from .boundaries import (
+    CHANGES,
+    LISTDIR,
+    LSTAT,
+    OS_CHANGES,
+    READLINK,
+    REALPATH,
+    SHUTIL_CHANGES,
+    STAT,
+    TOUCH,
+)
+from .policy import FilePolicy, project_globs
+from .wrappers import glob_wrapper, open_wrapper, paths_wrapper, scandir_wrapper, touch_wrapper
+
+_getcwd = os.getcwd
+
+
+class FilesAdapter(Adapter):
+    name = "files"
+    modules = ("os", "posixpath", "genericpath", "pathlib", "shutil", "glob", "io")
+
+    def patches(self) -> list[Patch]:
+        found = [
+            Patch("builtins", "open", wrapper=open_wrapper),
+            Patch("os", "stat", wrapper=paths_wrapper(STAT, 1)),
+            Patch("os", "lstat", wrapper=paths_wrapper(LSTAT, 1)),
+            Patch("os", "listdir", wrapper=paths_wrapper(LISTDIR, 1, default=".")),
+            Patch("os", "scandir", wrapper=scandir_wrapper),
+            Patch("os", "readlink", wrapper=paths_wrapper(READLINK, 1)),
+            Patch("posixpath", "realpath", wrapper=paths_wrapper(REALPATH, 1)),
+            Patch("glob", "glob", wrapper=glob_wrapper(lazy=False)),
+            Patch("glob", "iglob", wrapper=glob_wrapper(lazy=True)),
+            Patch("pathlib", "Path.touch", wrapper=touch_wrapper),
+        ]
+        found += [Patch("os", name, wrapper=paths_wrapper(CHANGES[f"os.{name}"], count))
+                  for name, count in OS_CHANGES if hasattr(os, name)]
+        found += [Patch("shutil", name, wrapper=paths_wrapper(CHANGES[f"shutil.{name}"], count))
+                  for name, count in SHUTIL_CHANGES]
+        return found + self._private_references()
+
+    def _private_references(self) -> list[Patch]:
+        """Class attributes that took their own reference to an ``os`` function at import.
+
+        On 3.10 ``pathlib`` reaches the filesystem through ``_NormalAccessor``;
+        on 3.13 ``Path.glob`` lists folders through ``glob._StringGlobber.scandir``.
+        """
+        if sys.version_info >= (3, 13):
+            return [Patch("glob", "_StringGlobber.scandir", wrapper=scandir_wrapper)]
+        if sys.version_info >= (3, 11):
+            return []
+        accessor = {"stat": paths_wrapper(STAT, 1), "open": open_wrapper,
+                    "listdir": paths_wrapper(LISTDIR, 1), "scandir": scandir_wrapper,
+                    "readlink": paths_wrapper(READLINK, 1), "realpath": paths_wrapper(REALPATH, 1),
+                    "touch": paths_wrapper(TOUCH, 1)}
+        accessor.update({name: paths_wrapper(CHANGES[f"os.{name}"], count)
+                         for name, count in OS_CHANGES
+                         if name in ("chmod", "mkdir", "unlink", "link", "rmdir", "rename",
+                                     "replace", "symlink")})
+        return [Patch("pathlib", f"_NormalAccessor.{name}", wrapper=wrapper)
+                for name, wrapper in accessor.items()]
+
+    def start(self, session: Any) -> None:
+        cwd = _getcwd()
+        run_dir = recorded_cwd = None
+        if session.mode == "replay":
+            run_dir = os.path.realpath(session.directory / "run")
+            recorded_cwd = session.header.get("cwd")
+            if cwd == run_dir or cwd.startswith(run_dir + os.sep):
+                cwd = recorded_cwd or cwd
+        include, exclude = project_globs(cwd)
+        policy = FilePolicy(Path(session.directory), include, exclude, run_dir, recorded_cwd)
+        state.current = state.FilesState(policy, BlobStore(Path(session.directory)), session)
+
+    def stop(self, session: Any) -> None:
+        state.current = None
+
+
+adapter = FilesAdapter()

@@ -1,0 +1,152 @@
+"""Which file accesses are boundaries: by path, by caller, and by the project's globs.
+
+A path is data the program observes unless it is the program's environment
+or retrace's own: the recording directory (trace, blobs, ``run/``), the
+standard library and site-packages, retrace's sources, the program's own
+``.py`` files (snapshotted in ``run/``), the devices whose content never
+changes (``/dev/null``, ``/dev/zero``, ``/dev/full``) and the program's own
+output (``/dev/stdout``, ``/dev/stderr``: replay must print it). Calls made by retrace
+itself or by the import system are never boundaries, whatever the path; the
+frame walk skips the stdlib modules that only carry a call on its way
+(``os.path.exists`` -> ``os.stat``).
+
+On replay the process runs in ``run/``; relative paths are resolved against
+the recorded working directory instead, and paths inside ``run/`` (built from
+``__file__``) are mapped back to where they were recorded, so a path means
+the same file, and has the same fingerprint, in both modes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from retrace.snapshot import _OWN_ROOTS, _SYSTEM_ROOTS, ABS_DIR, is_program_file
+
+_getcwd = os.getcwd
+#: Modules that only pass a call on: the frame that decides is the one above them.
+CARRIERS = frozenset({
+    "os", "posixpath", "ntpath", "genericpath", "pathlib", "pathlib._local", "pathlib._abc",
+    "shutil", "glob", "fnmatch", "io", "_io", "codecs", "_pyio", "wrapt", "wrapt.wrappers",
+})
+#: Callers whose file accesses are never the program's input.
+INTERNAL = ("retrace", "importlib._bootstrap", "importlib.metadata", "_frozen_importlib", "zipimport",
+            "linecache", "traceback", "tokenize", "site", "sysconfig", "pluggy", "cbor2", "_pytest",
+            "pytest")
+#: Devices whose content never changes, and the program's own output (replay must show it).
+PASS_THROUGH = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/stdout", "/dev/stderr",
+                          "/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2"})
+
+
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def internal_caller(frame: FrameType | None) -> bool:
+    """Whether the first non-carrier frame at or above ``frame`` is retrace or the import system."""
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module not in CARRIERS:
+            return module == "retrace" or module.startswith(INTERNAL)
+        frame = frame.f_back
+    return False
+
+
+class FilePolicy:
+    """Decides, per absolute path, whether an access is a boundary (cached)."""
+
+    def __init__(self, recording: Path, include: Sequence[str] = (), exclude: Sequence[str] = (),
+                 run_dir: str | None = None, recorded_cwd: str | None = None) -> None:
+        self.recording = str(recording.resolve()) + os.sep
+        self.include = tuple(include)
+        self.exclude = tuple(exclude)
+        self._run_dir = run_dir.rstrip(os.sep) if run_dir else None
+        self._recorded_cwd = recorded_cwd
+        self._known: dict[str, bool] = {}
+
+    def absolute(self, path: str) -> str:
+        """``path`` made absolute, as it was when recorded."""
+        absolute = os.path.normpath(os.path.join(_getcwd(), path))
+        run_dir = self._run_dir
+        if run_dir is None or self._recorded_cwd is None:
+            return absolute
+        if absolute == run_dir:
+            return self._recorded_cwd
+        if not absolute.startswith(run_dir + os.sep):
+            return absolute
+        rest = absolute[len(run_dir) + 1:]
+        if rest.startswith(ABS_DIR + os.sep):
+            return os.sep + rest[len(ABS_DIR) + 1:]
+        return os.path.join(self._recorded_cwd, rest)
+
+    def is_boundary(self, absolute: str) -> bool:
+        known = self._known.get(absolute)
+        if known is None:
+            known = self._decide(absolute)
+            if len(self._known) < 65536:
+                self._known[absolute] = known
+        return known
+
+    def _decide(self, absolute: str) -> bool:
+        folder = absolute + os.sep
+        if folder.startswith(self.recording) or folder.startswith(_OWN_ROOTS):
+            return False
+        if self.include and not _matches(absolute, self.include):
+            return False
+        if _matches(absolute, self.exclude):
+            return False
+        if folder.startswith(_SYSTEM_ROOTS) or absolute in PASS_THROUGH:
+            return False
+        return not (absolute.endswith((".py", ".pyc")) and (
+            absolute.endswith(".pyc") or is_program_file(absolute)))
+
+    def boundary_path(self, file: Any, frame: FrameType | None) -> str | None:
+        """The absolute path if accessing ``file`` from ``frame`` is a boundary, else None."""
+        if isinstance(file, int) or internal_caller(frame):
+            return None
+        try:
+            path = os.fsdecode(os.fspath(file))
+        except TypeError:
+            return None
+        absolute = self.absolute(path)
+        return absolute if self.is_boundary(absolute) else None
+
+
+def project_globs(start: str) -> tuple[list[str], list[str]]:
+    """``include`` and ``exclude`` from ``[tool.retrace.files]`` in the nearest pyproject.toml.
+
+    Relative patterns are anchored at the folder holding pyproject.toml.
+    """
+    try:
+        tomllib: Any = importlib.import_module("tomllib")
+    except ImportError:  # Python 3.10 has no TOML reader: no project globs
+        return [], []
+    here = Path(start)
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            with open(candidate, "rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"retrace: {candidate}: [tool.retrace.files] ignored ({exc})\n")
+            return [], []
+        table = data.get("tool", {}).get("retrace", {}).get("files", {})
+        if not isinstance(table, dict):
+            return [], []
+        return (_anchored(table.get("include", []), folder),
+                _anchored(table.get("exclude", []), folder))
+    return [], []
+
+
+def _anchored(patterns: Any, folder: Path) -> list[str]:
+    if not isinstance(patterns, list):
+        return []
+    return [p if os.path.isabs(p) else str(folder / p) for p in patterns if isinstance(p, str)]

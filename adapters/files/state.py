@@ -1,0 +1,34 @@
+"""The files adapter's state for the running session (one session per process at a time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .blobs import BlobStore
+from .policy import FilePolicy
+
+
+@attrs.define
+class FilesState:
+    """What every file wrapper consults: the path policy and the blob store."""
+
+    policy: FilePolicy
+    blobs: BlobStore
+    session: Any
+    #: Small contents already in the trace, per (thread, digest): a thread's events keep
+    #: their order, so the first event of each thread with a digest carries the content.
+    sent: set[tuple[int, str]] = attrs.Factory(set)
+    #: Small contents met in the trace so far (replay), by digest.
+    contents: dict[str, bytes] = attrs.Factory(dict)
+
+    def give_up(self, reason: str) -> None:
+        """Stop recording (the program goes on) when file contents cannot be stored."""
+        recorder = getattr(self.session, "recorder", None)
+        if recorder is not None:
+            recorder.stop(reason)
+
+
+#: Set by the adapter's ``start`` and cleared by ``stop``; None means every call passes through.
+current: FilesState | None = None

@@ -1,0 +1,183 @@
+"""Raw sockets: the fallback boundary for network clients that have no adapter of their own.
+
+``http.client`` (hence ``urllib.request``), ``smtplib``, ``ftplib``,
+pymysql... all talk through ``socket.socket``. Name resolution
+(``socket.getaddrinfo``), ``connect``/``connect_ex``, every ``send``,
+``sendall``, ``sendto``, ``recv``, ``recv_into``, ``recvfrom``, and
+``getpeername``/``getsockname``/``shutdown`` are boundaries, so
+``makefile()`` and ``create_connection`` need nothing of their own. On
+replay the socket object is real but never connected: nothing leaves the
+machine, and every answer, in the same chunks, comes from the trace. What
+is sent is fingerprinted (a CRC of the bytes), so a replay that sends
+something else stops with a divergence.
+
+A call made while a library adapter's boundary is in flight (requests,
+redis...) is not recorded again: the core's busy flag lets it through.
+"""
+
+from __future__ import annotations
+
+import socket
+import zlib
+from typing import Any
+
+from retrace import Adapter, Boundary, Patch, runtime
+from retrace.boundary import Args, Kwargs
+from retrace.runtime import LOCAL, call
+
+LIBRARY = ("socket", "ssl", "http", "urllib", "smtplib", "ftplib", "poplib", "imaplib", "selectors")
+_NETWORK = {getattr(socket, name) for name in ("AF_INET", "AF_INET6", "AF_UNIX") if hasattr(socket, name)}
+
+
+def _arguments(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return list(args)
+
+
+def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    return " ".join(str(a) for a in args)[:120]
+
+
+def _boundary(name: str, blocking: bool = False, **extra: Any) -> Boundary:
+    return Boundary(name, fingerprint=_arguments, summary=_summary, library=LIBRARY,
+                    blocking=blocking, **extra)
+
+
+def _addrinfo_encode(value: Any, *_: Any) -> Any:
+    return [[int(f), int(t), p, c, list(a)] for f, t, p, c, a in value]
+
+
+def _addrinfo_decode(plain: Any, *_: Any) -> Any:
+    return [(_enum(socket.AddressFamily, f), _enum(socket.SocketKind, t), p, c, tuple(a))
+            for f, t, p, c, a in plain]
+
+
+def _enum(kind: Any, value: int) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return value
+
+
+GETADDRINFO = _boundary("socket.getaddrinfo", blocking=True, encode=_addrinfo_encode,
+                        decode=_addrinfo_decode)
+CONNECT = _boundary("socket.connect", blocking=True)
+SEND = _boundary("socket.send", blocking=True)
+RECV = _boundary("socket.recv", blocking=True)
+ADDRESS = _boundary("socket.address")
+SHUTDOWN = _boundary("socket.shutdown")
+
+
+def _active() -> bool:
+    return not LOCAL.busy and runtime.active().name != "passthrough"
+
+
+def _ours(sock: Any) -> bool:
+    return _active() and getattr(sock, "family", None) in _NETWORK
+
+
+def _address(value: Any) -> Any:
+    """An address, flag or size as plain data (enums become their numbers)."""
+    if isinstance(value, (tuple, list)):
+        return [_address(v) for v in value]
+    if type(value) in (str, bytes, int, float, bool, type(None)):
+        return value
+    return int(value) if isinstance(value, int) else repr(value)
+
+
+def _crc(data: Any) -> list[int]:
+    view = memoryview(data)
+    return [zlib.crc32(view), view.nbytes]
+
+
+def getaddrinfo_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _active():
+        return wrapped(*args, **kwargs)
+    key = [_address(a) for a in args] + [[k, _address(v)] for k, v in sorted(kwargs.items())]
+    return call(GETADDRINFO, lambda *_: wrapped(*args, **kwargs), *key)
+
+
+def connect_wrapper(method: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not _ours(instance):
+            return wrapped(*args, **kwargs)
+        return call(CONNECT, lambda *_: wrapped(*args, **kwargs), method, _address(args[0]))
+
+    return wrapper
+
+
+def send_wrapper(method: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not _ours(instance) or not args:
+            return wrapped(*args, **kwargs)
+        rest = [_address(a) for a in args[1:]]
+        return call(SEND, lambda *_: wrapped(*args, **kwargs), method, _crc(args[0]), *rest)
+
+    return wrapper
+
+
+def recv_wrapper(method: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not _ours(instance):
+            return wrapped(*args, **kwargs)
+        key = [_address(a) for a in args] + [[k, _address(v)] for k, v in sorted(kwargs.items())]
+        if method == "recvfrom":
+            data, peer = call(RECV, lambda *_: list(wrapped(*args, **kwargs)), method, *key)
+            return data, tuple(peer) if isinstance(peer, list) else peer
+        return call(RECV, lambda *_: wrapped(*args, **kwargs), method, *key)
+
+    return wrapper
+
+
+def recv_into_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _ours(instance) or not args:
+        return wrapped(*args, **kwargs)
+    buffer = memoryview(args[0]).cast("B")
+    size = args[1] if len(args) > 1 and args[1] else kwargs.get("nbytes") or buffer.nbytes
+
+    def really(*_: Any) -> bytes:
+        count = wrapped(*args, **kwargs)
+        return bytes(buffer[:count])
+
+    data = call(RECV, really, "recv_into", size, *args[2:])
+    buffer[:len(data)] = data
+    return len(data)
+
+
+def address_wrapper(method: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not _ours(instance):
+            return wrapped(*args, **kwargs)
+        found = call(ADDRESS, lambda *_: _address(wrapped(*args, **kwargs)), method)
+        return tuple(found) if isinstance(found, list) else found
+
+    return wrapper
+
+
+def shutdown_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _ours(instance):
+        return wrapped(*args, **kwargs)
+    return call(SHUTDOWN, lambda *_: wrapped(*args, **kwargs), *args)
+
+
+class SocketsAdapter(Adapter):
+    name = "sockets"
+    modules = LIBRARY
+
+    def patches(self) -> list[Patch]:
+        return [
+            Patch("socket", "getaddrinfo", wrapper=getaddrinfo_wrapper),
+            Patch("socket", "socket.connect", wrapper=connect_wrapper("connect")),
+            Patch("socket", "socket.connect_ex", wrapper=connect_wrapper("connect_ex")),
+            Patch("socket", "socket.send", wrapper=send_wrapper("send")),
+            Patch("socket", "socket.sendall", wrapper=send_wrapper("sendall")),
+            Patch("socket", "socket.sendto", wrapper=send_wrapper("sendto")),
+            Patch("socket", "socket.recv", wrapper=recv_wrapper("recv")),
+            Patch("socket", "socket.recvfrom", wrapper=recv_wrapper("recvfrom")),
+            Patch("socket", "socket.recv_into", wrapper=recv_into_wrapper),
+            Patch("socket", "socket.getpeername", wrapper=address_wrapper("getpeername")),
+            Patch("socket", "socket.getsockname", wrapper=address_wrapper("getsockname")),
+            Patch("socket", "socket.shutdown", wrapper=shutdown_wrapper),
+        ]
+
+
+adapter = SocketsAdapter()
