@@ -7,7 +7,8 @@ results. On replay there are none: results are
 a replay the cursor's ``Transformer`` and the COPY row functions are the
 Python ones that ship in every psycopg install; the loaders and dumpers stay
 those registered (C ones included), and psycopg keeps them interchangeable,
-so rows come back as the same values. Record mode is untouched.
+so rows come back as the same values. Record mode is untouched. Quoting
+identifiers and literals (``psycopg.sql``) gets an offline stand-in too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def _python_copy(module: str, name: str) -> Callable[[Any, Any, Args, Kwargs], A
     return retrace_python_copy
 
 
+def _offline_escaping(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Quoting identifiers and literals needs a live libpq connection; replay has none."""
+    from retrace.adapters.psycopg.offline import OfflineEscaping, OfflinePGconn
+
+    conn = args[0] if args else kwargs.get("conn")
+    if isinstance(conn, OfflinePGconn):
+        return OfflineEscaping(conn)
+    return wrapped(*args, **kwargs)
+
+
 def _no_pipeline(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """executemany() takes its one-query-at-a-time path while retrace is active."""
     if runtime.active().name != "passthrough":
@@ -51,7 +62,10 @@ def _no_pipeline(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
 def patches(version: tuple[int, int]) -> list[Patch]:
     copy_module = "psycopg.copy" if version < (3, 2) else "psycopg._copy_base"
     pipeline_module = "psycopg._pipeline" if version < (3, 2) else "psycopg._pipeline_base"
-    found = [Patch("psycopg.adapt", "Transformer", wrapper=_python_transformer)]
+    found = [
+        Patch("psycopg.adapt", "Transformer", wrapper=_python_transformer),
+        Patch("psycopg.pq", "Escaping", wrapper=_offline_escaping),
+    ]
     found += [Patch(copy_module, name, wrapper=_python_copy(copy_module, name))
               for name in COPY_FUNCTIONS]
     found.append(Patch(pipeline_module, "BasePipeline.is_supported", wrapper=_no_pipeline))

@@ -245,3 +245,35 @@ def connection(snapshot: dict[str, Any]) -> OfflinePGconn:
     conn = cls.__new__(cls)
     conn.__init__(snapshot)
     return conn
+
+
+class OfflineEscaping:
+    """``psycopg.pq.Escaping`` for an offline connection.
+
+    libpq quotes identifiers and literals only through a live connection; with
+    none, this does what libpq does for a UTF-8, standard-conforming-strings
+    connection, and passes the connectionless functions to libpq itself.
+    """
+
+    def __init__(self, pgconn: OfflinePGconn) -> None:
+        from psycopg import pq
+
+        self.conn = pgconn
+        self._connectionless = pq.Escaping()
+
+    def escape_identifier(self, data: bytes) -> bytes:
+        return b'"' + bytes(data).replace(b'"', b'""') + b'"'
+
+    def escape_literal(self, data: bytes) -> bytes:
+        text = bytes(data)
+        quoted = b"'" + text.replace(b"'", b"''").replace(b"\\", b"\\\\") + b"'"
+        return b" E" + quoted if b"\\" in text else quoted
+
+    def escape_string(self, data: bytes) -> bytes:
+        return self._connectionless.escape_string(data)  # type: ignore[no-any-return]
+
+    def escape_bytea(self, data: bytes) -> bytes:
+        return self._connectionless.escape_bytea(data)  # type: ignore[no-any-return]
+
+    def unescape_bytea(self, data: bytes) -> bytes:
+        return self._connectionless.unescape_bytea(data)  # type: ignore[no-any-return]

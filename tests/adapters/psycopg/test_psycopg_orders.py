@@ -1,4 +1,4 @@
-"""The realistic scenario: a small order service recorded against PostgreSQL, replayed with it gone."""
+"""The realistic scenario: a small order service recorded, then replayed with its database gone."""
 
 from __future__ import annotations
 
