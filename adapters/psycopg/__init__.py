@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from retrace import Adapter, Patch
-from retrace.adapters.psycopg import accel, roundtrips, sends
+from retrace.adapters.psycopg import accel, offline, roundtrips, sends
 from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.codecs import CodecRegistry
 
@@ -49,7 +49,10 @@ class PsycopgAdapter(Adapter):
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:
+        """psycopg errors rebuild as their own classes, with their result (the ``diag``)."""
         codecs.allow_exceptions_from("psycopg")
+        codecs.register(offline.OfflinePGresult, "psycopg.result", lambda r: r.plain,
+                        offline.OfflinePGresult)
 
 
 adapter = PsycopgAdapter()

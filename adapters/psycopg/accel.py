@@ -52,6 +52,17 @@ def _offline_escaping(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -
     return wrapped(*args, **kwargs)
 
 
+def _python_adapters(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """On replay, register psycopg's Python loaders and dumpers, not their C twins.
+
+    Some C dumpers escape through the libpq connection (bytea in text format)
+    and would fall back to libpq's connectionless escaping with an offline one.
+    """
+    if runtime.active().name == "replay" and args:
+        return args[0]
+    return wrapped(*args, **kwargs)
+
+
 def _no_pipeline(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """executemany() takes its one-query-at-a-time path while retrace is active."""
     if runtime.active().name != "passthrough":
@@ -65,6 +76,7 @@ def patches(version: tuple[int, int]) -> list[Patch]:
     found = [
         Patch("psycopg.adapt", "Transformer", wrapper=_python_transformer),
         Patch("psycopg.pq", "Escaping", wrapper=_offline_escaping),
+        Patch("psycopg._adapters_map", "AdaptersMap._get_optimised", wrapper=_python_adapters),
     ]
     found += [Patch(copy_module, name, wrapper=_python_copy(copy_module, name))
               for name in COPY_FUNCTIONS]

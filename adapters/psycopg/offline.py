@@ -30,6 +30,7 @@ class OfflinePGresult:
     """A recorded ``PGresult``: the cells are the bytes the server sent."""
 
     def __init__(self, plain: list[Any]) -> None:
+        self.plain = plain
         (self.status, self.command_status, self.command_tuples, self.oid_value,
          self.binary_tuples, self._fields, self._rows, self._errors, self._params) = plain
         self.ntuples = len(self._rows)
@@ -250,16 +251,16 @@ def connection(snapshot: dict[str, Any]) -> OfflinePGconn:
 class OfflineEscaping:
     """``psycopg.pq.Escaping`` for an offline connection.
 
-    libpq quotes identifiers and literals only through a live connection; with
-    none, this does what libpq does for a UTF-8, standard-conforming-strings
-    connection, and passes the connectionless functions to libpq itself.
+    libpq escapes through a live connection (its encoding and
+    ``standard_conforming_strings``); with none, this does what libpq does for
+    the recorded connection, which psycopg always sets to UTF-8 or another
+    ASCII-safe encoding: hex bytea, quotes doubled, backslashes doubled only
+    where the server would read them as escapes.
     """
 
     def __init__(self, pgconn: OfflinePGconn) -> None:
-        from psycopg import pq
-
         self.conn = pgconn
-        self._connectionless = pq.Escaping()
+        self._standard = pgconn.parameter_status(b"standard_conforming_strings") != b"off"
 
     def escape_identifier(self, data: bytes) -> bytes:
         return b'"' + bytes(data).replace(b'"', b'""') + b'"'
@@ -270,10 +271,14 @@ class OfflineEscaping:
         return b" E" + quoted if b"\\" in text else quoted
 
     def escape_string(self, data: bytes) -> bytes:
-        return self._connectionless.escape_string(data)  # type: ignore[no-any-return]
+        text = bytes(data).replace(b"'", b"''")
+        return text if self._standard else text.replace(b"\\", b"\\\\")
 
     def escape_bytea(self, data: bytes) -> bytes:
-        return self._connectionless.escape_bytea(data)  # type: ignore[no-any-return]
+        prefix = b"\\x" if self._standard else b"\\\\x"
+        return prefix + bytes(data).hex().encode()
 
     def unescape_bytea(self, data: bytes) -> bytes:
-        return self._connectionless.unescape_bytea(data)  # type: ignore[no-any-return]
+        from psycopg import pq
+
+        return pq.Escaping().unescape_bytea(data)  # type: ignore[no-any-return]

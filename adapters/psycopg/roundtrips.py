@@ -17,8 +17,9 @@ results) runs for real on replay.
   offline connection, delivers the notices and notifications, and returns
   offline results (or raises the recorded exception).
 
-psycopg's own wait loops read the clock to compute deadlines; those readings
-are I/O timing below the boundary, so ``psycopg.waiting`` gets the real clock.
+psycopg's own wait loops (Python, or compiled in ``_psycopg``) read the clock
+to compute deadlines; those readings are I/O timing below the boundary, so
+they get the real clock and are not events.
 """
 
 from __future__ import annotations
@@ -186,6 +187,19 @@ def _raise(exc: BaseException) -> Callable[..., Any]:
     return reraise
 
 
+def _detach_result(exc: BaseException) -> None:
+    """Give a psycopg error an offline copy of its libpq result, so its ``diag`` is recorded.
+
+    The program gets the same values either way; only the copy can be encoded.
+    """
+    info = getattr(exc, "_info", None)
+    if info is not None and not isinstance(info, (dict, offline.OfflinePGresult)):
+        try:
+            exc._info = offline.OfflinePGresult(wire.result(info))  # type: ignore[attr-defined]
+        except Exception:  # a result libpq already freed: keep what psycopg has
+            return
+
+
 def _begin(boundary: Boundary, fp_args: Args) -> _Pending:
     pending = _Pending(boundary, fp_args)
     _local.pending = pending
@@ -219,6 +233,7 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
         raise
     except BaseException as exc:
         _end(pending)
+        _detach_result(exc)
         runtime.call(boundary, _raise(exc), *fp_args)
         raise
     _end(pending)
@@ -344,5 +359,6 @@ def patches(version: tuple[int, int]) -> list[Patch]:
     ]
     found.append(Patch("psycopg.pq.pq_ctypes", "PGconn.__del__", wrapper=_quiet))
     if version >= (3, 3):
-        found.append(Patch("psycopg.waiting", "monotonic", wrapper=_real_clock))
+        found += [Patch(module, "monotonic", wrapper=_real_clock)
+                  for module in ("psycopg.waiting", "psycopg_binary._psycopg", "psycopg_c._psycopg")]
     return found

@@ -17,7 +17,7 @@ from retrace import Boundary, Patch
 from retrace.boundary import Args, Kwargs
 from retrace.runtime import call
 
-LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c")
+LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "contextlib")
 MAX_SQL = 120
 METHODS = (
     "send_query", "send_query_params", "send_prepare", "send_query_prepared",

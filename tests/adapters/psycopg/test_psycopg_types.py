@@ -10,7 +10,7 @@ from .conftest import Database, program_env, write_program
 
 TYPES = '''
     import os
-    from dataclasses import dataclass
+    from typing import NamedTuple
 
     import psycopg
     from psycopg.types.composite import CompositeInfo, register_composite
@@ -23,8 +23,7 @@ TYPES = '''
     conn.execute("CREATE TYPE money_amount AS (currency text, cents bigint)")
 
 
-    @dataclass
-    class Amount:
+    class Amount(NamedTuple):
         currency: str
         cents: int
 
