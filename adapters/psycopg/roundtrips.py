@@ -359,6 +359,6 @@ def patches(version: tuple[int, int]) -> list[Patch]:
     ]
     found.append(Patch("psycopg.pq.pq_ctypes", "PGconn.__del__", wrapper=_quiet))
     if version >= (3, 3):
-        found += [Patch(module, "monotonic", wrapper=_real_clock)
-                  for module in ("psycopg.waiting", "psycopg_binary._psycopg", "psycopg_c._psycopg")]
+        compiled = ("psycopg.waiting", "psycopg_binary._psycopg", "psycopg_c._psycopg")
+        found += [Patch(module, "monotonic", wrapper=_real_clock) for module in compiled]
     return found

@@ -30,7 +30,8 @@ COPY = '''
             copy.set_types(["int4", "date", "text"])
             for row in copy.rows():
                 print("row:", row)
-        with cur.copy("COPY (SELECT id, payload FROM events ORDER BY id LIMIT 2) TO STDOUT") as copy:
+        query = "COPY (SELECT id, payload FROM events ORDER BY id LIMIT 2) TO STDOUT"
+        with cur.copy(query) as copy:
             print("raw:", [bytes(block) for block in copy])
     conn.commit()
     try:
