@@ -32,8 +32,8 @@ class OfflinePGresult:
     def __init__(self, plain: list[Any]) -> None:
         self.plain = plain
         (self.status, self.command_status, self.command_tuples, self.oid_value,
-         self.binary_tuples, self._fields, self._rows, self._errors, self._params) = plain
-        self.ntuples = len(self._rows)
+         self.binary_tuples, self.ntuples, self._fields, self._cells, self._errors,
+         self._params) = plain
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
 
     def _field(self, column: int, item: int) -> Any:
@@ -64,7 +64,9 @@ class OfflinePGresult:
         return self._field(column, 6) or 0
 
     def get_value(self, row: int, column: int) -> bytes | None:
-        return self._rows[row][column]
+        if not (0 <= row < self.ntuples and 0 <= column < self.nfields):
+            return None
+        return self._cells[row * self.nfields + column]
 
     @property
     def nparams(self) -> int:
@@ -281,4 +283,4 @@ class OfflineEscaping:
     def unescape_bytea(self, data: bytes) -> bytes:
         from psycopg import pq
 
-        return pq.Escaping().unescape_bytea(data)  # type: ignore[no-any-return]
+        return pq.Escaping().unescape_bytea(data)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from retrace import Boundary, Patch, runtime
-from retrace.adapters.psycopg import offline, wire
+from retrace.adapters.psycopg import offline, sends, wire
 from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.boundary import Args, Kwargs
 
@@ -119,12 +119,20 @@ KINDS: dict[str, tuple[Pack, Pack]] = {
 }
 
 
-def _copy_to_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return bytes(args[0]) if args else None
+def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What was sent since the last round trip (and the COPY data or error this one sends)."""
+    notes = args[0] if args else []
+    if len(args) > 1 and args[1] is not None:
+        data = args[1]
+        return [notes, data if type(data) is bytes else bytes(data)]
+    return notes
 
 
-def _copy_end_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return args[0] if args else None
+def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    text = sends.describe(args[0]) if args else ""
+    if len(args) > 1 and args[1] is not None:
+        text += f" ({len(args[1])} bytes)"
+    return text
 
 
 def _connect_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -143,16 +151,13 @@ def _encode(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return outcome.packed if type(outcome) is _Holder else outcome
 
 
-def _boundary(name: str, **hooks: Any) -> Boundary:
-    return Boundary(f"psycopg.{name}", encode=_encode, library=LIBRARY, **hooks)
-
-
-BOUNDARIES = {name: _boundary(name) for name in KINDS}
-BOUNDARIES["copy_to"] = _boundary("copy_to", fingerprint=_copy_to_fingerprint,
-                                  summary=lambda i, a, k: f"{len(a[0]) if a else 0} bytes")
-BOUNDARIES["copy_end"] = _boundary("copy_end", fingerprint=_copy_end_fingerprint)
-CONNECT = _boundary("connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
-                    blocking=True)
+BOUNDARIES = {
+    name: Boundary(f"psycopg.{name}", fingerprint=_fingerprint, summary=_summary,
+                   encode=_encode, library=LIBRARY)
+    for name in KINDS
+}
+CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
+                   encode=_encode, library=LIBRARY, blocking=True)
 
 
 # -- record ---------------------------------------------------------------------
@@ -212,14 +217,17 @@ def _end(pending: _Pending) -> None:
         _local.pending = None
 
 
-def _after(pgconn: Any, pending: _Pending) -> list[Any]:
-    """State, changed parameters and callbacks to store beside a value."""
+def _packed(value: Any, pgconn: Any, pending: _Pending) -> list[Any]:
+    """``[value, state]``, then changed parameters and callbacks when there are any."""
+    packed = [value, wire.state(pgconn)]
     parameters = wire.parameters(pgconn)
     changed = None
     if _parameters.get(pgconn) != parameters:
         _parameters[pgconn] = parameters
         changed = parameters
-    return [wire.state(pgconn), changed, pending.callbacks or None]
+    if changed is not None or pending.callbacks:
+        packed += (changed, pending.callbacks or None)
+    return packed
 
 
 def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
@@ -237,7 +245,7 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
         runtime.call(boundary, _raise(exc), *fp_args)
         raise
     _end(pending)
-    packed = [KINDS[kind][0](value), *_after(pgconn, pending)]
+    packed = _packed(KINDS[kind][0](value), pgconn, pending)
     runtime.call(boundary, _give(_Holder(value, packed)), *fp_args)
     return value
 
@@ -276,10 +284,12 @@ def _deliver(pgconn: Any, callbacks: Any) -> None:
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
-    value, state, parameters, callbacks = runtime.call(BOUNDARIES[kind], _unreachable, *fp_args)
+    packed = runtime.call(BOUNDARIES[kind], _unreachable, *fp_args)
     if isinstance(pgconn, offline.OfflinePGconn):
-        pgconn.update(state, parameters)
-        _deliver(pgconn, callbacks or ())
+        pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
+        if len(packed) > 3 and packed[3]:
+            _deliver(pgconn, packed[3])
+    value = packed[0]
     return KINDS[kind][1](value)
     yield  # a generator that never yields: psycopg's wait loop finishes at once
 
@@ -297,7 +307,7 @@ def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
         mode = runtime.active().name
         if mode == "passthrough":
             return wrapped(*args, **kwargs)
-        pgconn, fp_args = args[0], tuple(args[1:])
+        pgconn, fp_args = args[0], (sends.take(), *args[1:2])
         if mode == "replay":
             return _replayed(kind, pgconn, fp_args)
         return _recorded(kind, wrapped(*args, **kwargs), pgconn, fp_args)

@@ -1,21 +1,22 @@
-"""What psycopg sends to the server: one boundary per ``PGconn.send_*`` method.
+"""What psycopg sends to the server: the ``PGconn.send_*`` calls, noted for the next round trip.
 
-These calls carry the SQL text and the dumped parameters, so their
-fingerprint is what replay compares: a changed query or parameter diverges
-at the line that executed it. On record the real ``PGconn`` methods are
-patched; on replay :class:`~retrace.adapters.psycopg.offline.OfflinePGconn`
-calls the same boundaries. Only the SQL text goes into the summary shown in
-divergence reports (parameters may be secrets; they reach the trace only as
-part of the digest).
+These calls carry the SQL text and the dumped parameters. They are not events
+of their own: each is noted, and the notes become the fingerprint of the round
+trip that follows (``retrace.adapters.psycopg.roundtrips``), so a query costs
+one event and a changed query or parameter still diverges at the line that
+executed it. On record the real ``PGconn`` methods are patched; on replay
+:class:`~retrace.adapters.psycopg.offline.OfflinePGconn` notes the same way.
+Only the SQL text goes into the summary shown in divergence reports (parameters
+may be secrets; they reach the trace only as part of the digest).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from retrace import Boundary, Patch
+from retrace import Patch, runtime
 from retrace.boundary import Args, Kwargs
-from retrace.runtime import call
 
 LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "contextlib")
 MAX_SQL = 120
@@ -39,8 +40,35 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return [_plain(a) for a in args] + [[k, _plain(v)] for k, v in sorted(kwargs.items())]
+def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
+    """One send as plain data: the method, then its arguments."""
+    found: list[Any] = [method]
+    for value in args:
+        found.append(value if type(value) is bytes else _plain(value))
+    for key in sorted(kwargs):
+        found += (key, _plain(kwargs[key]))
+    return found
+
+
+class _Outbox(threading.local):
+    notes: list[Any] | None = None
+
+
+_outbox = _Outbox()
+
+
+def note(method: str, args: Args, kwargs: Kwargs) -> None:
+    notes = _outbox.notes
+    if notes is None:
+        notes = _outbox.notes = []
+    notes.append(note_of(method, args, kwargs))
+
+
+def take() -> list[Any]:
+    """The sends since the last round trip on this thread, oldest first."""
+    notes = _outbox.notes
+    _outbox.notes = None
+    return notes or []
 
 
 def _text(value: Any) -> str:
@@ -49,46 +77,45 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _summary(method: str) -> Any:
-    def summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
-        if method in ("send_query", "send_query_params"):
-            sql = " ".join(_text(args[0]).split()) if args else ""
-            sql = sql if len(sql) <= MAX_SQL else sql[: MAX_SQL - 1] + "…"
-            if method == "send_query_params" and len(args) > 1 and args[1]:
-                return f"{sql!r} with {len(args[1])} parameter(s)"
-            return repr(sql)
-        if method == "send_prepare" and len(args) > 1:
-            return f"prepare {_text(args[0])!r} as {_text(args[1])[:MAX_SQL]!r}"
-        if method == "send_query_prepared" and args:
-            count = len(args[1]) if len(args) > 1 and args[1] else 0
-            return f"execute prepared {_text(args[0])!r} with {count} parameter(s)"
-        return " ".join(repr(_text(a)) for a in args)
+def describe(notes: list[Any]) -> str:
+    """The last send of a round trip, for divergence reports: SQL text, no parameter values."""
+    if not notes:
+        return ""
+    method, *args = notes[-1]
+    more = f" (after {len(notes) - 1} more send(s))" if len(notes) > 1 else ""
+    if method in ("send_query", "send_query_params"):
+        sql = " ".join(_text(args[0]).split()) if args else ""
+        sql = sql if len(sql) <= MAX_SQL else sql[: MAX_SQL - 1] + "…"
+        count = len(args[1]) if method == "send_query_params" and len(args) > 1 and args[1] else 0
+        return f"{sql!r} with {count} parameter(s){more}" if count else f"{sql!r}{more}"
+    if method == "send_prepare" and len(args) > 1:
+        return f"prepare {_text(args[0])!r} as {_text(args[1])[:MAX_SQL]!r}{more}"
+    if method == "send_query_prepared" and args:
+        count = len(args[1]) if len(args) > 1 and args[1] else 0
+        return f"execute prepared {_text(args[0])!r} with {count} parameter(s){more}"
+    return f"{method} " + " ".join(repr(_text(a)) for a in args) + more
 
-    return summary
 
+def _noting(method: str) -> Any:
+    def retrace_psycopg_send(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if runtime.active().name != "passthrough":
+            note(method, args, kwargs)
+        return wrapped(*args, **kwargs)
 
-BOUNDARIES = {
-    method: Boundary(f"psycopg.PGconn.{method}", fingerprint=_fingerprint,
-                     summary=_summary(method), library=LIBRARY)
-    for method in METHODS + METHODS_SINCE_3_2
-}
+    return retrace_psycopg_send
 
 
 def patches(since_3_2: bool) -> list[Patch]:
     """The real ``PGconn`` methods (whichever implementation psycopg loaded)."""
     methods = METHODS + (METHODS_SINCE_3_2 if since_3_2 else ())
-    patches = [Patch("psycopg.pq", f"PGconn.{m}", BOUNDARIES[m]) for m in methods]
-    patches.append(Patch("psycopg.pq", "PGconn.enter_pipeline_mode", wrapper=_pipeline_guard))
-    return patches
-
-
-def _nothing(*args: Any, **kwargs: Any) -> None:
-    return None
+    found = [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
+    found.append(Patch("psycopg.pq", "PGconn.enter_pipeline_mode", wrapper=_pipeline_guard))
+    return found
 
 
 def replay(method: str, args: Args, kwargs: Kwargs) -> None:
-    """A send on an offline connection: checked against the recording, sends nothing."""
-    call(BOUNDARIES[method], _nothing, *args, **kwargs)
+    """A send on an offline connection: noted for the next round trip, sends nothing."""
+    note(method, args, kwargs)
 
 
 def not_supported(what: str) -> Exception:
@@ -104,8 +131,6 @@ def refuse_pipeline() -> None:
 
 
 def _pipeline_guard(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    from retrace import runtime
-
     if runtime.active().name != "passthrough":
         refuse_pipeline()
     return wrapped(*args, **kwargs)

@@ -7,11 +7,12 @@ and a handful of small lists. ``retrace.adapters.psycopg.offline`` turns the
 same data back into objects on replay.
 
 A result is ``[status, command_status, command_tuples, oid_value,
-binary_tuples, fields, rows, errors, params]``: ``fields`` is flat, seven
-items per column (see :data:`FIELD_WIDTH`), ``rows`` holds the raw cell bytes
-psycopg's loaders parse, ``errors`` maps diagnostic field codes to bytes (0 is
-the whole error message) and ``params`` lists parameter types of a described
-statement.
+binary_tuples, ntuples, fields, cells, errors, params]``: ``fields`` is flat,
+seven items per column (see :data:`FIELD_WIDTH`), ``cells`` is flat too, row
+after row, holding the raw bytes psycopg's loaders parse (flat lists cost
+less to copy and encode than nested ones, and this is the hot path);
+``errors`` maps diagnostic field codes to bytes (0 is the whole error
+message) and ``params`` lists parameter types of a described statement.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def result(res: Any) -> list[Any]:
         fields += (res.fname(i), res.ftype(i), res.fmod(i), res.fsize(i), res.fformat(i),
                    res.ftable(i), res.ftablecol(i))
     get = res.get_value
+    ntuples = res.ntuples
     columns = range(nfields)
-    rows = [[get(r, c) for c in columns] for r in range(res.ntuples)]
+    cells = [get(r, c) for r in range(ntuples) for c in columns]
     errors = None
     if status in (FATAL_ERROR, NONFATAL_ERROR):
         field = res.error_field
@@ -62,7 +64,7 @@ def result(res: Any) -> list[Any]:
     nparams = res.nparams
     params = [res.param_type(i) for i in range(nparams)] if nparams else None
     return [status, res.command_status, res.command_tuples, res.oid_value, res.binary_tuples,
-            fields, rows, errors, params]
+            ntuples, fields, cells, errors, params]
 
 
 def results(values: list[Any]) -> list[Any]:

@@ -37,7 +37,7 @@ def test_changed_query_or_parameter_diverges_at_its_line(
     copy.write_text(copy.read_text().replace(*edit))
     replayed = replay(tmp_path / "rec")
     assert replayed.status == 86, replayed.stderr
-    assert "psycopg.PGconn.send_query_params" in replayed.stderr
+    assert "boundary:  psycopg.execute" in replayed.stderr
     assert "app.py:7" in replayed.stderr
     assert shown in replayed.stderr
     assert replayed.stdout == ""
