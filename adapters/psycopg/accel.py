@@ -24,8 +24,10 @@ COPY_FUNCTIONS = ("format_row_text", "format_row_binary", "parse_row_text", "par
 
 def _python_transformer(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if runtime.active().name == "replay":
-        from psycopg._py_transformer import Transformer
-
+        try:
+            from psycopg._py_transformer import Transformer
+        except ImportError:  # psycopg 3.1
+            from psycopg._transform import Transformer  # type: ignore[no-redef]
         return Transformer(*args, **kwargs)
     return wrapped(*args, **kwargs)
 

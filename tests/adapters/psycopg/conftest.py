@@ -8,6 +8,7 @@ runs with the database gone.
 
 from __future__ import annotations
 
+import os
 import secrets
 import textwrap
 from collections.abc import Iterator
@@ -60,8 +61,14 @@ def database(postgres_service: tuple[str, int]) -> Iterator[Database]:
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def impl(request: pytest.FixtureRequest) -> str:
-    """Each scenario runs with psycopg's pure-Python and its C (binary) implementation."""
+    """Each scenario runs with psycopg's pure-Python and its C (binary) implementation.
+
+    ``RETRACE_TEST_PSYCOPG_IMPLS=binary`` (tox sets it per factor) keeps one.
+    """
     name = str(request.param)
+    wanted = os.environ.get("RETRACE_TEST_PSYCOPG_IMPLS")
+    if wanted and name not in wanted.split(","):
+        pytest.skip(f"RETRACE_TEST_PSYCOPG_IMPLS={wanted}")
     if name == "binary":
         pytest.importorskip("psycopg_binary", reason="psycopg[binary] is not installed")
     return name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from retrace.testing import record_and_replay
 
 from .conftest import Database, program_env, write_program
@@ -67,9 +68,16 @@ NOTIFY = '''
     listener.remove_notify_handler(on_notify)
     for i in range(3):
         sender.execute("SELECT pg_notify('orders', %s)", (f"order {i}",))
-    for n in listener.notifies(timeout=2.0, stop_after=3):
-        print("notify:", n.channel, n.payload, n.pid == sender.info.backend_pid)
-    print("nothing more:", list(listener.notifies(timeout=0.2)))
+    if psycopg.__version__ >= "3.2":
+        for n in listener.notifies(timeout=2.0, stop_after=3):
+            print("notify:", n.channel, n.payload, n.pid == sender.info.backend_pid)
+        print("nothing more:", list(listener.notifies(timeout=0.2)))
+    else:  # psycopg 3.1: notifies() has no timeout; stop the generator ourselves
+        stream = listener.notifies()
+        for count, n in enumerate(stream, 1):
+            print("notify:", n.channel, n.payload, n.pid == sender.info.backend_pid)
+            if count == 3:
+                stream.close()
     listener.close()
     sender.close()
 '''
@@ -135,7 +143,8 @@ def test_listen_notify_and_notices(tmp_path: Path, database: Database, impl: str
     assert "handled: [('orders', 'from myself')]" in out
     assert "notify: orders order 0 True" in out
     assert "notify: orders order 2 True" in out
-    assert "nothing more: []" in out
+    if psycopg.__version__ >= "3.2":
+        assert "nothing more: []" in out
 
 
 def test_errors_replay_with_class_sqlstate_and_diag(
