@@ -44,6 +44,7 @@ class PsycopgAdapter(Adapter):
         version = _installed_version()
         return [
             *sends.patches(since_3_2=version >= (3, 2)),
+            *sends.async_patches(),
             *roundtrips.patches(version),
             *accel.patches(version),
         ]
