@@ -162,7 +162,11 @@ CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=
 
 # -- record ---------------------------------------------------------------------
 def _stepped(gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
-    """``yield from gen``, each step in flight: what the libpq wrapper does is not recorded."""
+    """``yield from gen``, each step in flight: what the libpq wrapper does is not recorded.
+
+    Only connecting needs it (the ctypes ``PGconn`` reads ``os.getpid()``); the
+    round trips after it run libpq calls alone, and skip the cost.
+    """
     sent: Any = None
     while True:
         with runtime.in_flight():
@@ -235,7 +239,7 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
     boundary = BOUNDARIES[kind]
     pending = _begin(boundary, fp_args)
     try:
-        value = yield from _stepped(gen)
+        value = yield from gen
     except GeneratorExit:
         _end(pending)
         raise

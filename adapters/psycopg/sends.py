@@ -77,10 +77,29 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_described: dict[tuple[Any, ...], str] = {}
+
+
 def describe(notes: list[Any]) -> str:
-    """The last send of a round trip, for divergence reports: SQL text, no parameter values."""
+    """The last send of a round trip, for divergence reports: SQL text, no parameter values.
+
+    Cached by statement: the recorder asks for every event, and a program runs
+    the same statements over and over.
+    """
     if not notes:
         return ""
+    last = notes[-1]
+    key = (len(notes), last[0], last[1] if len(last) > 1 else None,
+           len(last[2]) if len(last) > 2 and isinstance(last[2], list) else 0)
+    text = _described.get(key)
+    if text is None:
+        text = _describe(notes)
+        if len(_described) < 4096:
+            _described[key] = text
+    return text
+
+
+def _describe(notes: list[Any]) -> str:
     method, *args = notes[-1]
     more = f" (after {len(notes) - 1} more send(s))" if len(notes) > 1 else ""
     if method in ("send_query", "send_query_params"):
