@@ -35,6 +35,8 @@ class OfflinePGresult:
          self.binary_tuples, self.ntuples, self._fields, self._cells, self._errors,
          self._params) = plain
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
+        errors = self._errors or []
+        self._error_fields = dict(zip(errors[::2], errors[1::2], strict=True))
 
     def _field(self, column: int, item: int) -> Any:
         if not 0 <= column < self.nfields:
@@ -77,13 +79,13 @@ class OfflinePGresult:
 
     @property
     def error_message(self) -> bytes:
-        return (self._errors or {}).get(wire.ERROR_MESSAGE, b"")
+        return self._error_fields.get(wire.ERROR_MESSAGE, b"")
 
     def get_error_message(self, encoding: str = "utf-8") -> str:
         return _clean_error_message(self.error_message, encoding)
 
     def error_field(self, fieldcode: int) -> bytes | None:
-        return (self._errors or {}).get(int(fieldcode))
+        return self._error_fields.get(int(fieldcode))
 
     @property
     def pgresult_ptr(self) -> None:

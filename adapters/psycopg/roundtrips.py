@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from retrace import Boundary, Patch, runtime
-from retrace.adapters.psycopg import offline, sends, wire
+from retrace.adapters.psycopg import compact, offline, sends, wire
 from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.boundary import Args, Kwargs
 
@@ -65,6 +65,9 @@ class _Local(threading.local):
 
 
 _local = _Local()
+# Markers inside recorded values (ints: a round trip's data holds no text).
+COPY_DATA, COPY_RESULT = 0, 1
+NOTICE, NOTIFY = 0, 1
 _parameters: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 
 
@@ -83,13 +86,13 @@ def _offline_result_or_none(plain: Any) -> Any:
 
 def _copy_data(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return ["data", bytes(value)]
-    return ["result", wire.result(value)]
+        return [COPY_DATA, bytes(value)]
+    return [COPY_RESULT, wire.result(value)]
 
 
 def _offline_copy_data(plain: Any) -> Any:
     kind, payload = plain
-    return memoryview(payload) if kind == "data" else offline.OfflinePGresult(payload)
+    return memoryview(payload) if kind == COPY_DATA else offline.OfflinePGresult(payload)
 
 
 def _notifies(value: Any) -> Any:
@@ -124,8 +127,8 @@ def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     notes = args[0] if args else []
     if len(args) > 1 and args[1] is not None:
         data = args[1]
-        return [notes, data if type(data) is bytes else bytes(data)]
-    return notes
+        return compact.dumps([notes, data if type(data) is bytes else bytes(data)])
+    return compact.dumps(notes)
 
 
 def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
@@ -221,7 +224,7 @@ def _end(pending: _Pending) -> None:
         _local.pending = None
 
 
-def _packed(value: Any, pgconn: Any, pending: _Pending) -> list[Any]:
+def _packed(value: Any, pgconn: Any, pending: _Pending) -> str:
     """``[value, state]``, then changed parameters and callbacks when there are any."""
     packed = [value, wire.state(pgconn)]
     parameters = wire.parameters(pgconn)
@@ -231,7 +234,7 @@ def _packed(value: Any, pgconn: Any, pending: _Pending) -> list[Any]:
         changed = parameters
     if changed is not None or pending.callbacks:
         packed += (changed, pending.callbacks or None)
-    return packed
+    return compact.dumps(packed)
 
 
 def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
@@ -281,14 +284,14 @@ def _deliver(pgconn: Any, callbacks: Any) -> None:
     from psycopg.pq import PGnotify
 
     for kind, payload in callbacks:
-        if kind == "notice" and pgconn.notice_handler is not None:
+        if kind == NOTICE and pgconn.notice_handler is not None:
             pgconn.notice_handler(offline.OfflinePGresult(payload))
-        elif kind == "notify" and pgconn.notify_handler is not None:
+        elif kind == NOTIFY and pgconn.notify_handler is not None:
             pgconn.notify_handler(PGnotify(*payload))
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
-    packed = runtime.call(BOUNDARIES[kind], _unreachable, *fp_args)
+    packed = compact.loads(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
     if isinstance(pgconn, offline.OfflinePGconn):
         pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
         if len(packed) > 3 and packed[3]:
@@ -341,7 +344,7 @@ def _wait_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
         raise
 
 
-def _capture(kind: str, encode: Callable[[Any], Any]) -> Callable[[Any, Any, Args, Kwargs], Any]:
+def _capture(kind: int, encode: Callable[[Any], Any]) -> Callable[[Any, Any, Args, Kwargs], Any]:
     def retrace_psycopg_callback(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         pending = _local.pending
         if pending is not None and runtime.active().name == "record" and len(args) > 1:
@@ -368,8 +371,8 @@ def patches(version: tuple[int, int]) -> list[Patch]:
               for name in ("wait", "wait_conn")]
     base = "psycopg.connection" if version < (3, 2) else "psycopg._connection_base"
     found += [
-        Patch(base, "BaseConnection._notice_handler", wrapper=_capture("notice", wire.result)),
-        Patch(base, "BaseConnection._notify_handler", wrapper=_capture("notify", wire.notify)),
+        Patch(base, "BaseConnection._notice_handler", wrapper=_capture(NOTICE, wire.result)),
+        Patch(base, "BaseConnection._notify_handler", wrapper=_capture(NOTIFY, wire.notify)),
     ]
     found.append(Patch("psycopg.pq.pq_ctypes", "PGconn.__del__", wrapper=_quiet))
     if version >= (3, 3):

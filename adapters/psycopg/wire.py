@@ -11,8 +11,8 @@ binary_tuples, ntuples, fields, cells, errors, params]``: ``fields`` is flat,
 seven items per column (see :data:`FIELD_WIDTH`), ``cells`` is flat too, row
 after row, holding the raw bytes psycopg's loaders parse (flat lists cost
 less to copy and encode than nested ones, and this is the hot path);
-``errors`` maps diagnostic field codes to bytes (0 is the whole error
-message) and ``params`` lists parameter types of a described statement.
+``errors`` pairs diagnostic field codes with their bytes, flat (0 is the
+whole error message) and ``params`` lists parameter types of a described statement.
 """
 
 from __future__ import annotations
@@ -59,8 +59,11 @@ def result(res: Any) -> list[Any]:
     errors = None
     if status in (FATAL_ERROR, NONFATAL_ERROR):
         field = res.error_field
-        errors = {code: value for code in DIAG_CODES if (value := field(code)) is not None}
-        errors[ERROR_MESSAGE] = res.error_message
+        errors = [ERROR_MESSAGE, res.error_message]
+        for code in DIAG_CODES:
+            value = field(code)
+            if value is not None:
+                errors += (code, value)
     nparams = res.nparams
     params = [res.param_type(i) for i in range(nparams)] if nparams else None
     return [status, res.command_status, res.command_tuples, res.oid_value, res.binary_tuples,
