@@ -34,6 +34,7 @@ from retrace import Boundary, Patch, runtime
 from retrace.adapters.psycopg import compact, offline, sends, wire
 from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
 
 _real_monotonic = time.monotonic  # taken before the clock adapter patches ``time``
 
@@ -280,6 +281,17 @@ def _unreachable(*_: Any) -> Any:
     raise AssertionError("retrace replay reached a real psycopg round trip")
 
 
+def _loaded(recorded: Any) -> Any:
+    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
+    try:
+        return compact.loads(recorded)
+    except BadRecording as exc:
+        cursor = getattr(runtime.active(), "cursor", None)
+        if cursor is not None:
+            cursor.on_divergence(exc)
+        raise
+
+
 def _deliver(pgconn: Any, callbacks: Any) -> None:
     from psycopg.pq import PGnotify
 
@@ -291,7 +303,7 @@ def _deliver(pgconn: Any, callbacks: Any) -> None:
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
-    packed = compact.loads(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
     if isinstance(pgconn, offline.OfflinePGconn):
         pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
         if len(packed) > 3 and packed[3]:

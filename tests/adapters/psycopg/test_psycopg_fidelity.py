@@ -94,3 +94,41 @@ def test_connection_pool(tmp_path: Path, database: Database, impl: str) -> None:
                                     env=program_env(database, impl),
                                     replay_env={"RETRACE_REPLAY_TIMEOUT": "2"})
     assert "pooled: (4,)" in recorded.stdout
+
+
+def _corrupt_first_round_trip(trace_path: Path) -> None:
+    """Cut the end off the first recorded psycopg outcome, keeping the trace's framing valid."""
+    import cbor2
+    from retrace import trace
+
+    data = trace_path.read_bytes()
+    out = bytearray(trace.MAGIC)
+    pos, done = len(trace.MAGIC), False
+    while pos < len(data):
+        length = trace._PREFIX.unpack(data[pos:pos + trace.PREFIX_SIZE])[4]
+        payload = data[pos + trace.PREFIX_SIZE:pos + trace.PREFIX_SIZE + length]
+        pos += trace.PREFIX_SIZE + length
+        items = cbor2.loads(payload)
+        if isinstance(items, list) and not done:
+            for index, item in enumerate(items):
+                if isinstance(item, str) and item.startswith("[[["):
+                    items[index], done = item[:-3], True
+                    break
+            payload = cbor2.dumps(items)
+        out += trace.frame(payload)
+    assert done, "no psycopg outcome found to corrupt"
+    trace_path.write_bytes(bytes(out))
+
+
+def test_malformed_event_is_a_bad_recording_not_a_traceback(
+        tmp_path: Path, database: Database) -> None:
+    program = write_program(tmp_path, QUERY)
+    recorded = record(program, tmp_path / "rec", env=program_env(database, "python"),
+                      cwd=tmp_path)
+    assert recorded.status == 0
+    database.drop()
+    _corrupt_first_round_trip(tmp_path / "rec" / "trace.bin")
+    replayed = replay(tmp_path / "rec")
+    assert replayed.status == 88
+    assert "a psycopg event in the recording is malformed" in replayed.stderr
+    assert "Traceback" not in replayed.stderr
