@@ -114,6 +114,7 @@ class OfflinePGconn:
     nonblocking = 1
     pipeline_status = 0
     _pgconn_ptr = None
+    _CLOSED = BAD << 4
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
         self._snapshot = snapshot
@@ -171,10 +172,11 @@ class OfflinePGconn:
         return None
 
     def finish(self) -> None:
-        # Also called by the C base class while it deallocates, when our state may be gone.
+        # Also called by the C base class while it deallocates, possibly at interpreter
+        # exit when module globals are already gone: use only the instance and the class.
         state = self.__dict__.get("_state")
         if state is not None:
-            self._state = BAD * 16 + (state & 15)
+            self._state = self._CLOSED | (state & 15)
 
     close = finish
 
