@@ -17,27 +17,22 @@ from typing import Any
 
 from retrace.errors import BadRecording
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-
-def _to_json(value: Any) -> Any:
-    kind = type(value)
-    if kind is bytes:
-        return value.decode("latin-1")
-    if kind is list or kind is tuple:
-        return [_to_json(v) for v in value]
-    if kind is str or kind is int or value is None or kind is bool:
-        return value
-    if isinstance(value, (bytearray, memoryview)):
+def _bytes_as_text(value: Any) -> str:
+    """Called by the (C) JSON encoder for what JSON lacks: bytes and buffers."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("latin-1")
-    if isinstance(value, int):
-        return int(value)
-    raise TypeError(f"a psycopg round trip holds a {kind.__name__}, which retrace cannot record")
+    raise TypeError(f"a psycopg round trip holds a {type(value).__name__}, "
+                    "which retrace cannot record")
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                          default=_bytes_as_text).encode
 
 
 def dumps(value: Any) -> str:
-    """Ints, None, bytes and (nested) lists as one string."""
-    return _dumps(_to_json(value))
+    """Ints, None, bytes and (nested) lists as one string; the walk happens in C."""
+    return _dumps(value)
 
 
 def _from_json(value: Any) -> Any:

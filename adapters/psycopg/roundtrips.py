@@ -124,12 +124,16 @@ KINDS: dict[str, tuple[Pack, Pack]] = {
 
 
 def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """What was sent since the last round trip (and the COPY data or error this one sends)."""
+    """What was sent since the last round trip (and the COPY data or error this one sends).
+
+    As ``repr`` text: the notes hold only bytes, ints, None, text and lists, whose
+    ``repr`` is stable, and computing it is one C call.
+    """
     notes = args[0] if args else []
     if len(args) > 1 and args[1] is not None:
         data = args[1]
-        return compact.dumps([notes, data if type(data) is bytes else bytes(data)])
-    return compact.dumps(notes)
+        return repr([notes, data if type(data) is bytes else bytes(data)])
+    return repr(notes)
 
 
 def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
