@@ -17,11 +17,12 @@ tuple and appends to a flat list; encoding and writing happen per block.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import cbor2
@@ -297,3 +298,24 @@ def call(boundary: Boundary, function: Callable[..., Any], *args: Any, **kwargs:
     start-up, a value computed from several library calls.
     """
     return _mode.call(boundary, function, None, args, kwargs)
+
+
+@contextlib.contextmanager
+def in_flight() -> Iterator[None]:
+    """Treat the block as part of a boundary call in flight on this thread.
+
+    Boundaries reached inside pass through (record) and are not served from
+    the trace (replay), as inside any boundary call. For adapters whose
+    boundary is not one Python call: a generator the library drives step by
+    step runs each step inside this block, so what the library does meanwhile
+    (reading the clock, ``os.getpid()``) is not recorded as the program's own.
+    """
+    local = LOCAL
+    if local.busy:
+        yield
+        return
+    local.busy = True
+    try:
+        yield
+    finally:
+        local.busy = False

@@ -1,0 +1,59 @@
+"""The psycopg 3 adapter: PostgreSQL sessions recorded below psycopg's Python layer.
+
+The boundary is psycopg's own seam between its Python code and libpq: the
+``PGconn.send_*`` calls (what is sent: SQL text and parameters, the
+fingerprint) and the I/O generators of ``psycopg.generators`` (what comes
+back: libpq results as raw cells, notices, notifications, connection state).
+On replay an offline connection answers from the trace and psycopg's cursors,
+adaptation, row factories, transactions and error classes run for real.
+docs/adapters/psycopg.md explains the choice.
+
+This module imports nothing from psycopg: patches apply when the program
+imports it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from retrace import Adapter, Patch
+from retrace.adapters.psycopg import accel, offline, roundtrips, sends
+from retrace.adapters.psycopg.sends import LIBRARY
+from retrace.codecs import CodecRegistry
+
+
+def _installed_version() -> tuple[int, int]:
+    try:
+        text = importlib.metadata.version("psycopg")
+    except importlib.metadata.PackageNotFoundError:
+        return (0, 0)
+    parts = [*text.split("."), "0"][:2]
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0))
+    except ValueError:
+        return (0, 0)
+
+
+class PsycopgAdapter(Adapter):
+    name = "psycopg"
+    distribution = "psycopg"
+    supported = ">=3.1,<4"
+    modules = LIBRARY
+
+    def patches(self) -> list[Patch]:
+        version = _installed_version()
+        return [
+            *sends.patches(since_3_2=version >= (3, 2)),
+            *sends.async_patches(),
+            *roundtrips.patches(version),
+            *accel.patches(version),
+        ]
+
+    def register_codecs(self, codecs: CodecRegistry) -> None:
+        """psycopg errors rebuild as their own classes, with their result (the ``diag``)."""
+        codecs.allow_exceptions_from("psycopg")
+        codecs.register(offline.OfflinePGresult, "psycopg.result", lambda r: r.plain,
+                        offline.OfflinePGresult)
+
+
+adapter = PsycopgAdapter()

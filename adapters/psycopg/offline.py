@@ -1,0 +1,290 @@
+"""Stand-ins for libpq objects on replay: a connection and results with no server behind them.
+
+psycopg's own Python layer (cursors, adaptation, row factories, transactions,
+errors built from results) runs for real on replay and talks to these through
+the same ``psycopg.pq.abc`` protocols it uses with libpq. They answer from the
+trace: a result holds the recorded cells, a connection the recorded state,
+updated after every recorded round trip. They open no socket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrace.adapters.psycopg import sends, wire
+
+BAD = 1
+
+
+def _clean_error_message(message: bytes, encoding: str) -> str:
+    """The error text psycopg shows: libpq's message without its severity prefix."""
+    try:
+        from psycopg.pq.misc import _clean_error_message as clean
+    except ImportError:
+        text = message.decode(encoding or "utf-8", "replace")
+        return text.strip() or "no error details available"
+    return clean(message, encoding)
+
+
+class OfflinePGresult:
+    """A recorded ``PGresult``: the cells are the bytes the server sent."""
+
+    def __init__(self, plain: list[Any]) -> None:
+        self.plain = plain
+        (self.status, self.command_status, self.command_tuples, self.oid_value,
+         self.binary_tuples, self.ntuples, self._fields, self._cells, self._errors,
+         self._params) = plain
+        self.nfields = len(self._fields) // wire.FIELD_WIDTH
+        errors = self._errors or []
+        self._error_fields = dict(zip(errors[::2], errors[1::2], strict=True))
+
+    def _field(self, column: int, item: int) -> Any:
+        if not 0 <= column < self.nfields:
+            return None
+        return self._fields[column * wire.FIELD_WIDTH + item]
+
+    def fname(self, column: int) -> bytes | None:
+        return self._field(column, 0)
+
+    def ftype(self, column: int) -> int:
+        return self._field(column, 1) or 0
+
+    def fmod(self, column: int) -> int:
+        value = self._field(column, 2)
+        return -1 if value is None else value
+
+    def fsize(self, column: int) -> int:
+        return self._field(column, 3) or 0
+
+    def fformat(self, column: int) -> int:
+        return self._field(column, 4) or 0
+
+    def ftable(self, column: int) -> int:
+        return self._field(column, 5) or 0
+
+    def ftablecol(self, column: int) -> int:
+        return self._field(column, 6) or 0
+
+    def get_value(self, row: int, column: int) -> bytes | None:
+        if not (0 <= row < self.ntuples and 0 <= column < self.nfields):
+            return None
+        return self._cells[row * self.nfields + column]
+
+    @property
+    def nparams(self) -> int:
+        return len(self._params) if self._params else 0
+
+    def param_type(self, index: int) -> int:
+        return self._params[index] if self._params and 0 <= index < len(self._params) else 0
+
+    @property
+    def error_message(self) -> bytes:
+        return self._error_fields.get(wire.ERROR_MESSAGE, b"")
+
+    def get_error_message(self, encoding: str = "utf-8") -> str:
+        return _clean_error_message(self.error_message, encoding)
+
+    def error_field(self, fieldcode: int) -> bytes | None:
+        return self._error_fields.get(int(fieldcode))
+
+    @property
+    def pgresult_ptr(self) -> None:
+        return None
+
+    def clear(self) -> None:
+        """Nothing to free: the data lives in Python."""
+
+    def set_attributes(self, descriptions: list[Any]) -> None:
+        self._fields = [v for d in descriptions for v in
+                        (d.name, d.typid, d.atttypmod, d.typlen, d.format, d.tableid, d.columnid)]
+        self.nfields = len(descriptions)
+
+
+class OfflinePGconn:
+    """A recorded connection: its parameters, status and transaction status as last seen.
+
+    Used as a mixin over the real ``psycopg.pq.PGconn`` class (see
+    :func:`connection`), so C code that insists on that type accepts it; the
+    libpq handle underneath stays NULL, and every property psycopg reads is
+    answered here.
+    """
+
+    notice_handler: Any = None
+    notify_handler: Any = None
+    nonblocking = 1
+    pipeline_status = 0
+    _pgconn_ptr = None
+    _CLOSED = BAD << 4
+
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        self._snapshot = snapshot
+        self._parameters = dict(zip(wire.PARAMETERS, snapshot["parameters"], strict=True))
+        self._state = snapshot["state"]
+
+    def __del__(self) -> None:
+        """No libpq connection to close."""
+
+    # -- state -------------------------------------------------------------
+    def update(self, packed_state: int, parameters: list[Any] | None) -> None:
+        """Take the state recorded after a round trip."""
+        self._state = packed_state
+        if parameters is not None:
+            self._parameters = dict(zip(wire.PARAMETERS, parameters, strict=True))
+
+    @property
+    def status(self) -> int:
+        return self._state >> 4
+
+    @property
+    def transaction_status(self) -> int:
+        return self._state & 15
+
+    def parameter_status(self, name: bytes) -> bytes | None:
+        return self._parameters.get(name)
+
+    @property
+    def _encoding(self) -> str:
+        from psycopg._encodings import pg2pyenc
+
+        if self.status != 0:
+            return "utf-8"
+        return pg2pyenc(self._parameters.get(b"client_encoding") or b"UTF8")
+
+    @property
+    def info(self) -> list[Any]:
+        from psycopg.pq import ConninfoOption
+
+        return [ConninfoOption(*option) for option in self._snapshot["info"]]
+
+    @property
+    def password(self) -> bytes | None:
+        return self._snapshot["password"]
+
+    @property
+    def error_message(self) -> bytes:
+        return b""
+
+    def get_error_message(self, encoding: str = "utf-8") -> str:
+        return ""
+
+    @property
+    def pgconn_ptr(self) -> None:
+        return None
+
+    def finish(self) -> None:
+        # Also called by the C base class while it deallocates, possibly at interpreter
+        # exit when module globals are already gone: use only the instance and the class.
+        state = self.__dict__.get("_state")
+        if state is not None:
+            self._state = self._CLOSED | (state & 15)
+
+    close = finish
+
+    # -- what psycopg sends: the same boundaries as the real PGconn --------
+    def send_query(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_query", args, kwargs)
+
+    def send_query_params(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_query_params", args, kwargs)
+
+    def send_prepare(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_prepare", args, kwargs)
+
+    def send_query_prepared(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_query_prepared", args, kwargs)
+
+    def send_describe_prepared(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_describe_prepared", args, kwargs)
+
+    def send_describe_portal(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_describe_portal", args, kwargs)
+
+    def send_close_prepared(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_close_prepared", args, kwargs)
+
+    def send_close_portal(self, *args: Any, **kwargs: Any) -> None:
+        sends.replay("send_close_portal", args, kwargs)
+
+    # -- local libpq switches: nothing to do without a server --------------
+    def set_single_row_mode(self) -> None:
+        """The recorded results already arrive the way this mode shaped them."""
+
+    def set_chunked_rows_mode(self, size: int) -> None:
+        """The recorded results already arrive the way this mode shaped them."""
+
+    def notifies(self) -> None:
+        return None
+
+    def enter_pipeline_mode(self) -> None:
+        sends.refuse_pipeline()
+
+    def get_cancel(self) -> Any:
+        raise sends.not_supported("cancelling a query")
+
+    def cancel_conn(self) -> Any:
+        raise sends.not_supported("cancelling a query")
+
+
+def _recorded_property(name: str) -> property:
+    def get(self: OfflinePGconn) -> Any:
+        return self._snapshot.get(name)
+
+    return property(get, doc=f"``PGconn.{name}`` as recorded at connect time.")
+
+
+for _name in wire.CONNECTION_PROPERTIES:
+    setattr(OfflinePGconn, _name, _recorded_property(_name))
+
+_classes: dict[type, type] = {}
+
+
+def connection(snapshot: dict[str, Any]) -> OfflinePGconn:
+    """An offline connection that is also an instance of ``psycopg.pq.PGconn``."""
+    from psycopg import pq
+
+    base = pq.PGconn
+    cls: Any = _classes.get(base)
+    if cls is None:
+        cls = _classes[base] = type("OfflinePGconn", (OfflinePGconn, base), {
+            "__module__": __name__,
+            "__doc__": OfflinePGconn.__doc__,
+        })
+    conn = cls.__new__(cls)
+    conn.__init__(snapshot)
+    return conn
+
+
+class OfflineEscaping:
+    """``psycopg.pq.Escaping`` for an offline connection.
+
+    libpq escapes through a live connection (its encoding and
+    ``standard_conforming_strings``); with none, this does what libpq does for
+    the recorded connection, which psycopg always sets to UTF-8 or another
+    ASCII-safe encoding: hex bytea, quotes doubled, backslashes doubled only
+    where the server would read them as escapes.
+    """
+
+    def __init__(self, pgconn: OfflinePGconn) -> None:
+        self.conn = pgconn
+        self._standard = pgconn.parameter_status(b"standard_conforming_strings") != b"off"
+
+    def escape_identifier(self, data: bytes) -> bytes:
+        return b'"' + bytes(data).replace(b'"', b'""') + b'"'
+
+    def escape_literal(self, data: bytes) -> bytes:
+        text = bytes(data)
+        quoted = b"'" + text.replace(b"'", b"''").replace(b"\\", b"\\\\") + b"'"
+        return b" E" + quoted if b"\\" in text else quoted
+
+    def escape_string(self, data: bytes) -> bytes:
+        text = bytes(data).replace(b"'", b"''")
+        return text if self._standard else text.replace(b"\\", b"\\\\")
+
+    def escape_bytea(self, data: bytes) -> bytes:
+        prefix = b"\\x" if self._standard else b"\\\\x"
+        return prefix + bytes(data).hex().encode()
+
+    def unescape_bytea(self, data: bytes) -> bytes:
+        from psycopg import pq
+
+        return pq.Escaping().unescape_bytea(data)

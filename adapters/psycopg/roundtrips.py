@@ -1,0 +1,397 @@
+"""Round trips: psycopg's I/O generators as boundaries.
+
+psycopg expresses every exchange with the server as a small generator in
+``psycopg.generators`` (``connect``, ``execute``, ``fetch``, ``copy_to``...)
+driven by a wait function in ``psycopg.waiting``; in the C implementation
+both are compiled and call libpq directly. Patching these functions is the
+lowest seam both implementations share, so everything above it (query
+conversion, adaptation, row factories, transactions, errors built from
+results) runs for real on replay.
+
+- **record**: the real generator runs inside a wrapper generator; when it
+  returns, one event holds its value (results as data), the connection state
+  after it, and the notices and notifications libpq delivered meanwhile. When
+  the wait function gives up on a generator (a timeout, Ctrl-C), the event
+  holds that exception instead.
+- **replay**: a generator that never yields takes the event, updates the
+  offline connection, delivers the notices and notifications, and returns
+  offline results (or raises the recorded exception).
+
+psycopg's own wait loops (Python, or compiled in ``_psycopg``) read the clock
+to compute deadlines; those readings are I/O timing below the boundary, so
+they get the real clock and are not events.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Generator
+from typing import Any
+
+from retrace import Boundary, Patch, runtime
+from retrace.adapters.psycopg import compact, offline, sends, wire
+from retrace.adapters.psycopg.sends import LIBRARY
+from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
+
+_real_monotonic = time.monotonic  # taken before the clock adapter patches ``time``
+
+
+class _Holder:
+    """The real value and its trace form, so the program gets the real one on record."""
+
+    __slots__ = ("packed", "value")
+
+    def __init__(self, value: Any, packed: Any) -> None:
+        self.value = value
+        self.packed = packed
+
+
+class _Pending:
+    """A round trip in progress on this thread."""
+
+    __slots__ = ("boundary", "callbacks", "done", "fp_args")
+
+    def __init__(self, boundary: Boundary, fp_args: Args) -> None:
+        self.boundary = boundary
+        self.fp_args = fp_args
+        self.callbacks: list[Any] = []
+        self.done = False
+
+
+class _Local(threading.local):
+    pending: _Pending | None = None
+
+
+_local = _Local()
+# Markers inside recorded values (ints: a round trip's data holds no text).
+COPY_DATA, COPY_RESULT = 0, 1
+NOTICE, NOTIFY = 0, 1
+_parameters: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+# -- values: what each generator returns, as trace data and back ----------------
+def _none(value: Any) -> Any:
+    return None
+
+
+def _result_or_none(value: Any) -> Any:
+    return None if value is None else wire.result(value)
+
+
+def _offline_result_or_none(plain: Any) -> Any:
+    return None if plain is None else offline.OfflinePGresult(plain)
+
+
+def _copy_data(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return [COPY_DATA, bytes(value)]
+    return [COPY_RESULT, wire.result(value)]
+
+
+def _offline_copy_data(plain: Any) -> Any:
+    kind, payload = plain
+    return memoryview(payload) if kind == COPY_DATA else offline.OfflinePGresult(payload)
+
+
+def _notifies(value: Any) -> Any:
+    return [wire.notify(n) for n in value]
+
+
+def _offline_notifies(plain: Any) -> Any:
+    from psycopg.pq import PGnotify
+
+    return [PGnotify(*n) for n in plain]
+
+
+def _offline_results(plain: Any) -> Any:
+    return [offline.OfflinePGresult(r) for r in plain]
+
+
+Pack = Callable[[Any], Any]
+KINDS: dict[str, tuple[Pack, Pack]] = {
+    "execute": (wire.results, _offline_results),
+    "fetch_many": (wire.results, _offline_results),
+    "fetch": (_result_or_none, _offline_result_or_none),
+    "send": (_none, _none),
+    "notifies": (_notifies, _offline_notifies),
+    "copy_from": (_copy_data, _offline_copy_data),
+    "copy_to": (_none, _none),
+    "copy_end": (wire.result, offline.OfflinePGresult),
+}
+
+
+def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What was sent since the last round trip (and the COPY data or error this one sends).
+
+    As ``repr`` text: the notes hold only bytes, ints, None, text and lists, whose
+    ``repr`` is stable, and computing it is one C call.
+    """
+    notes = args[0] if args else []
+    if len(args) > 1 and args[1] is not None:
+        data = args[1]
+        return repr([notes, data if type(data) is bytes else bytes(data)])
+    return repr(notes)
+
+
+def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    text = sends.describe(args[0]) if args else ""
+    if len(args) > 1 and args[1] is not None:
+        text += f" ({len(args[1])} bytes)"
+    return text
+
+
+def _connect_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    from retrace.adapters.psycopg.conninfo import without_password
+
+    return without_password(args[0] if args else "")
+
+
+def _connect_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    from retrace.adapters.psycopg.conninfo import describe
+
+    return describe(args[0] if args else "")
+
+
+def _encode(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return outcome.packed if type(outcome) is _Holder else outcome
+
+
+BOUNDARIES = {
+    name: Boundary(f"psycopg.{name}", fingerprint=_fingerprint, summary=_summary,
+                   encode=_encode, library=LIBRARY)
+    for name in KINDS
+}
+CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
+                   encode=_encode, library=LIBRARY, blocking=True)
+
+
+# -- record ---------------------------------------------------------------------
+def _stepped(gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """``yield from gen``, each step in flight: what the libpq wrapper does is not recorded.
+
+    Only connecting needs it (the ctypes ``PGconn`` reads ``os.getpid()``); the
+    round trips after it run libpq calls alone, and skip the cost.
+    """
+    sent: Any = None
+    while True:
+        with runtime.in_flight():
+            try:
+                wanted = gen.send(sent)
+            except StopIteration as stop:
+                return stop.value
+        try:
+            sent = yield wanted
+        except GeneratorExit:
+            with runtime.in_flight():
+                gen.close()
+            raise
+
+
+def _give(holder: _Holder) -> Callable[..., _Holder]:
+    def give(*_: Any) -> _Holder:
+        return holder
+
+    return give
+
+
+def _raise(exc: BaseException) -> Callable[..., Any]:
+    def reraise(*_: Any) -> Any:
+        raise exc
+
+    return reraise
+
+
+def _detach_result(exc: BaseException) -> None:
+    """Give a psycopg error an offline copy of its libpq result, so its ``diag`` is recorded.
+
+    The program gets the same values either way; only the copy can be encoded.
+    """
+    info = getattr(exc, "_info", None)
+    if info is not None and not isinstance(info, (dict, offline.OfflinePGresult)):
+        try:
+            exc._info = offline.OfflinePGresult(wire.result(info))  # type: ignore[attr-defined]
+        except Exception:  # a result libpq already freed: keep what psycopg has
+            return
+
+
+def _begin(boundary: Boundary, fp_args: Args) -> _Pending:
+    pending = _Pending(boundary, fp_args)
+    _local.pending = pending
+    return pending
+
+
+def _end(pending: _Pending) -> None:
+    pending.done = True
+    if _local.pending is pending:
+        _local.pending = None
+
+
+def _packed(value: Any, pgconn: Any, pending: _Pending) -> str:
+    """``[value, state]``, then changed parameters and callbacks when there are any."""
+    packed = [value, wire.state(pgconn)]
+    parameters = wire.parameters(pgconn)
+    changed = None
+    if _parameters.get(pgconn) != parameters:
+        _parameters[pgconn] = parameters
+        changed = parameters
+    if changed is not None or pending.callbacks:
+        packed += (changed, pending.callbacks or None)
+    return compact.dumps(packed)
+
+
+def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
+              fp_args: Args) -> Generator[Any, Any, Any]:
+    boundary = BOUNDARIES[kind]
+    pending = _begin(boundary, fp_args)
+    try:
+        value = yield from gen
+    except GeneratorExit:
+        _end(pending)
+        raise
+    except BaseException as exc:
+        _end(pending)
+        _detach_result(exc)
+        runtime.call(boundary, _raise(exc), *fp_args)
+        raise
+    _end(pending)
+    packed = _packed(KINDS[kind][0](value), pgconn, pending)
+    runtime.call(boundary, _give(_Holder(value, packed)), *fp_args)
+    return value
+
+
+def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator[Any, Any, Any]:
+    pending = _begin(CONNECT, (conninfo,))
+    try:
+        pgconn = yield from _stepped(gen)
+    except GeneratorExit:
+        _end(pending)
+        raise
+    except BaseException as exc:
+        _end(pending)
+        runtime.call(CONNECT, _raise(exc), conninfo)
+        raise
+    _end(pending)
+    snapshot = wire.connection(pgconn)
+    _parameters[pgconn] = snapshot["parameters"]
+    runtime.call(CONNECT, _give(_Holder(pgconn, snapshot)), conninfo)
+    return pgconn
+
+
+# -- replay ---------------------------------------------------------------------
+def _unreachable(*_: Any) -> Any:
+    raise AssertionError("retrace replay reached a real psycopg round trip")
+
+
+def _loaded(recorded: Any) -> Any:
+    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
+    try:
+        return compact.loads(recorded)
+    except BadRecording as exc:
+        cursor = getattr(runtime.active(), "cursor", None)
+        if cursor is not None:
+            cursor.on_divergence(exc)
+        raise
+
+
+def _deliver(pgconn: Any, callbacks: Any) -> None:
+    from psycopg.pq import PGnotify
+
+    for kind, payload in callbacks:
+        if kind == NOTICE and pgconn.notice_handler is not None:
+            pgconn.notice_handler(offline.OfflinePGresult(payload))
+        elif kind == NOTIFY and pgconn.notify_handler is not None:
+            pgconn.notify_handler(PGnotify(*payload))
+
+
+def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
+    packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    if isinstance(pgconn, offline.OfflinePGconn):
+        pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
+        if len(packed) > 3 and packed[3]:
+            _deliver(pgconn, packed[3])
+    value = packed[0]
+    return KINDS[kind][1](value)
+    yield  # a generator that never yields: psycopg's wait loop finishes at once
+
+
+def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
+    snapshot = runtime.call(CONNECT, _unreachable, conninfo)
+    return offline.connection(snapshot)
+    yield  # a generator that never yields
+
+
+# -- patches --------------------------------------------------------------------
+def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
+    def retrace_psycopg_round_trip(wrapped: Any, instance: Any, args: Args,
+                                   kwargs: Kwargs) -> Any:
+        mode = runtime.active().name
+        if mode == "passthrough":
+            return wrapped(*args, **kwargs)
+        pgconn, fp_args = args[0], (sends.take(), *args[1:2])
+        if mode == "replay":
+            return _replayed(kind, pgconn, fp_args)
+        return _recorded(kind, wrapped(*args, **kwargs), pgconn, fp_args)
+
+    return retrace_psycopg_round_trip
+
+
+def _connect_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    mode = runtime.active().name
+    if mode == "passthrough":
+        return wrapped(*args, **kwargs)
+    conninfo = args[0] if args else kwargs.get("conninfo", "")
+    if mode == "replay":
+        return _replayed_connect(conninfo)
+    return _recorded_connect(wrapped(*args, **kwargs), conninfo)
+
+
+def _wait_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """On record, a wait that gives up (timeout, Ctrl-C) ends the round trip it drove."""
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        pending = _local.pending
+        if pending is not None and not pending.done and runtime.active().name == "record":
+            _end(pending)
+            runtime.call(pending.boundary, _raise(exc), *pending.fp_args)
+        raise
+
+
+def _capture(kind: int, encode: Callable[[Any], Any]) -> Callable[[Any, Any, Args, Kwargs], Any]:
+    def retrace_psycopg_callback(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        pending = _local.pending
+        if pending is not None and runtime.active().name == "record" and len(args) > 1:
+            pending.callbacks.append([kind, encode(args[1])])
+        return wrapped(*args, **kwargs)
+
+    return retrace_psycopg_callback
+
+
+def _quiet(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Run a libpq-wrapper housekeeping call (``PGconn.__del__``) as part of no event."""
+    with runtime.in_flight():
+        return wrapped(*args, **kwargs)
+
+
+def _real_clock(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return _real_monotonic()
+
+
+def patches(version: tuple[int, int]) -> list[Patch]:
+    found = [Patch("psycopg.generators", "connect", wrapper=_connect_wrapper)]
+    found += [Patch("psycopg.generators", kind, wrapper=_generator_wrapper(kind)) for kind in KINDS]
+    found += [Patch("psycopg.waiting", name, wrapper=_wait_wrapper)
+              for name in ("wait", "wait_conn")]
+    base = "psycopg.connection" if version < (3, 2) else "psycopg._connection_base"
+    found += [
+        Patch(base, "BaseConnection._notice_handler", wrapper=_capture(NOTICE, wire.result)),
+        Patch(base, "BaseConnection._notify_handler", wrapper=_capture(NOTIFY, wire.notify)),
+    ]
+    found.append(Patch("psycopg.pq.pq_ctypes", "PGconn.__del__", wrapper=_quiet))
+    if version >= (3, 3):
+        compiled = ("psycopg.waiting", "psycopg_binary._psycopg", "psycopg_c._psycopg")
+        found += [Patch(module, "monotonic", wrapper=_real_clock) for module in compiled]
+    return found

@@ -1,0 +1,109 @@
+"""Benchmark: 5,000 parameterised SELECTs on one connection, live vs record vs replay, in one run.
+
+Usage::
+
+    python bench/bench_psycopg.py [--dsn DSN] [--queries N] [--impl binary|python] [--repeat K]
+
+The same workload runs three ways: plain ``python`` (live), under ``retrace
+record`` and under ``retrace replay`` of that recording. Each run times only
+its query loop, with ``time.clock_gettime_ns(CLOCK_MONOTONIC)`` (a clock
+retrace does not intercept, so replay reports its own time, not the recorded
+one) and its process CPU time, and writes both to a file. The best of
+``--repeat`` interleaved runs of each mode is reported: ratios against live,
+microseconds per query added by recording, and trace bytes per query. Wall
+time depends on what else the machine runs (the server shares its cores);
+client CPU time is the steadier measure of what retrace adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+WORKLOAD = '''
+import sys
+import time
+
+import psycopg
+
+dsn, queries, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+    for i in range(200):
+        cur.execute("SELECT %s::int + 1", (i,))
+        cur.fetchone()
+    start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    cpu = time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
+    total = 0
+    for i in range(queries):
+        cur.execute("SELECT %s::int + 1", (i,))
+        total += cur.fetchone()[0]
+    cpu = time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID) - cpu
+    elapsed = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - start
+print("checksum", total)
+with open(out, "w") as f:
+    f.write(f"{elapsed} {cpu}")
+'''
+
+
+def _run(command: list[str], env: dict[str, str], timing: Path) -> tuple[float, float]:
+    """``(wall seconds, client CPU seconds)`` of one run's query loop."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+    wall, cpu = timing.read_text().split()
+    return int(wall) / 1e9, int(cpu) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dsn", default="host=127.0.0.1 port=5432 dbname=test user=postgres")
+    parser.add_argument("--queries", type=int, default=5000)
+    parser.add_argument("--impl", default="binary", choices=["binary", "python"])
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
+    env["PSYCOPG_IMPL"] = options.impl
+    retrace = [sys.executable, "-m", "retrace"]
+    with tempfile.TemporaryDirectory(prefix="retrace-bench-") as tmp:
+        folder = Path(tmp)
+        program = folder / "workload.py"
+        program.write_text(WORKLOAD)
+        timing = folder / "elapsed"
+        args = [options.dsn, str(options.queries), str(timing)]
+        live: list[tuple[float, float]] = []
+        rec: list[tuple[float, float]] = []
+        rep: list[tuple[float, float]] = []
+        size = 0
+        for attempt in range(options.repeat):
+            live.append(_run([sys.executable, str(program), *args], env, timing))
+            recording = folder / f"rec{attempt}"
+            rec.append(_run([*retrace, "record", "-o", str(recording), str(program), *args],
+                            env, timing))
+            size = (recording / "trace.bin").stat().st_size
+            rep.append(_run([*retrace, "replay", str(recording)], env, timing))
+
+    queries = options.queries
+    print(f"psycopg {options.impl}, {queries} queries, best of {options.repeat} "
+          f"(wall: query loop elapsed; cpu: client process CPU)")
+    for kind, index in (("wall", 0), ("cpu", 1)):
+        best_live = min(r[index] for r in live)
+        per = 1e6 / queries
+        for label, runs in (("live", live), ("record", rec), ("replay", rep)):
+            best = min(r[index] for r in runs)
+            line = f"  {kind:4} {label:6} {best:7.3f} s  {best * per:7.2f} us/query"
+            if label != "live":
+                line += f"  {best / best_live:5.2f}x live"
+            if label == "record":
+                line += f"  (+{(best - best_live) * per:.2f} us/query)"
+            print(line)
+    print(f"  trace {size} bytes for {queries + 200} queries: "
+          f"{size / (queries + 200):.1f} bytes/query")
+
+
+if __name__ == "__main__":
+    main()
