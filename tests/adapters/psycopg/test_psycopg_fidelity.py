@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from retrace.testing import record, record_and_replay, replay
 
 from .conftest import Database, program_env, write_program
@@ -99,6 +100,7 @@ def test_connection_pool(tmp_path: Path, database: Database, impl: str) -> None:
 def _corrupt_first_round_trip(trace_path: Path) -> None:
     """Cut the end off the first recorded psycopg outcome, keeping the trace's framing valid."""
     import cbor2
+
     from retrace import trace
 
     data = trace_path.read_bytes()

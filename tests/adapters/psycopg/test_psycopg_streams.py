@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+
 from retrace.testing import record_and_replay
 
 from .conftest import Database, program_env, write_program
