@@ -22,7 +22,7 @@ from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import Side, report
 from .errors import BadRecording, Divergence, RecordingEnds
-from .runtime import LOCAL, digest, summarize
+from .runtime import LOCAL, fingerprint_of, summarize
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
 _monotonic = time.monotonic  # taken before any patch
@@ -133,9 +133,9 @@ class Cursor:
             self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame, key))
         if fp is not None:
             recorded = fp[0] if type(fp) is list else fp
-            if b.fingerprint is None or recorded != digest(
-                self.codecs, b.fingerprint(instance, args, kwargs)
-            ):
+            if b.fingerprint is None or recorded != fingerprint_of(
+                self.codecs, b, instance, args, kwargs
+            )[0]:
                 self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
         self.consumed += 1
         self._next = None

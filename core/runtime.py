@@ -56,6 +56,21 @@ def digest(codecs: CodecRegistry, data: Any) -> int:
     return zlib.crc32(cbor2.dumps(codecs.to_plain(data)))
 
 
+def fingerprint_of(codecs: CodecRegistry, b: Boundary, instance: Any, args: Args,
+                   kwargs: Kwargs) -> tuple[int, str | None]:
+    """The argument digest of a call, and the error if the adapter's fingerprint failed.
+
+    Record and replay compute it the same way, so a fingerprint function that
+    raises (an adapter bug) gives the same digest on both sides instead of an
+    error inside the program; the recorder reports it once.
+    """
+    try:
+        return digest(codecs, b.fingerprint(instance, args, kwargs)), None  # type: ignore[misc]
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        return zlib.crc32(text.encode()), text
+
+
 def summarize(boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> str | None:
     if boundary.summary is None:
         return None
@@ -64,6 +79,17 @@ def summarize(boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> 
     except Exception as exc:
         text = f"<summary failed: {exc!r}>"
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+
+
+def _warn_once(message: str) -> None:
+    local = LOCAL
+    busy, local.busy = local.busy, True  # writing our message is not the program's output
+    try:
+        sys.stderr.write(f"retrace: {message}\n")
+    except (OSError, ValueError, AttributeError):
+        pass
+    finally:
+        local.busy = busy
 
 
 class Passthrough:
@@ -99,6 +125,7 @@ class Recorder:
         self._boundaries: dict[Boundary, tuple[int, dict[Any, dict[int, int]]]] = {}
         self._site_ids: dict[tuple[str, int], int] = {}
         self._summary_ids: dict[str, int] = {}
+        self._fingerprint_failed: set[Boundary] = set()
         self._threads: dict[int, int] = {}
         self._sites = CallSites()
         self.stopped: str | None = None
@@ -154,10 +181,12 @@ class Recorder:
         return result
 
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        try:
-            fp: Any = digest(self.codecs, b.fingerprint(instance, args, kwargs))  # type: ignore[misc]
-        except Exception as exc:
-            fp = zlib.crc32(repr(exc).encode())
+        fp: Any
+        fp, error = fingerprint_of(self.codecs, b, instance, args, kwargs)
+        if error is not None and b not in self._fingerprint_failed:
+            self._fingerprint_failed.add(b)
+            _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
+                       "arguments less precisely. This is a bug in the adapter.")
         text = summarize(b, instance, args, kwargs)
         if text is not None:
             fp = [fp, self._intern_summary(text)]

@@ -62,3 +62,19 @@ def test_threads_get_fresh_keys_in_each_session(tmp_path: Path) -> None:
     from retrace.summary import summarize_recording
 
     assert summarize_recording(tmp_path / "b")["threads"] == 2
+
+
+def test_a_failing_fingerprint_warns_once_and_replays_alike(tmp_path: Path, capsys) -> None:
+    from retrace import Boundary
+    from retrace.runtime import call
+
+    def broken(instance: object, args: tuple, kwargs: dict) -> object:
+        raise ValueError("adapter bug")
+
+    flaky = Boundary("thirdparty.flaky", fingerprint=broken)
+    with retrace.recording(tmp_path / "rec"):
+        first = [call(flaky, int, n) for n in range(3)]
+    assert capsys.readouterr().err.count("the fingerprint of thirdparty.flaky failed") == 1
+    with retrace.replaying(tmp_path / "rec"):
+        again = [call(flaky, int, -1) for _ in range(3)]
+    assert again == first == [0, 1, 2]
