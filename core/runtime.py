@@ -230,8 +230,56 @@ class Recorder:
         self.writer.flush()
 
 
+#: Debuggers, whose own code makes boundary calls during a replay: from their
+#: threads (debugpy polls with ``time.sleep``) and from expressions a user
+#: types into a debug console. Those calls are not the program's.
+DEBUGGER_MODULES = ("pydevd", "_pydevd", "_pydev_", "debugpy", "bdb", "pdb")
+_LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
+_PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
+
+
+class DebuggerFrames:
+    """Tells a debugger's boundary calls from the program's by walking up the stack.
+
+    The walk stops at the first frame that is a debugger's (its call) or
+    retrace's launcher or session (the program's call: the program and the
+    adapters' start-up run below them). A thread with neither is the program's. Frames are
+    classified once per code object.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[Any, int] = {}
+
+    @staticmethod
+    def active() -> bool:
+        modules = sys.modules
+        return any(name in modules for name in _LOADED_BY_DEBUGGERS)
+
+    def _kind(self, frame: Any) -> int:
+        module = frame.f_globals.get("__name__") or ""
+        if module in ("retrace.launcher", "retrace.session"):
+            return _PROGRAM
+        if module in ("bdb", "pdb") or module.startswith(DEBUGGER_MODULES[:4]):
+            return _DEBUGGER
+        return _NEUTRAL
+
+    def called_by_debugger(self, frame: Any) -> bool:
+        kinds = self._kinds
+        while frame is not None:
+            kind = kinds.get(frame.f_code)
+            if kind is None:
+                kind = kinds[frame.f_code] = self._kind(frame)
+            if kind:
+                return kind == _DEBUGGER
+            frame = frame.f_back
+        return False
+
+
 class Replayer:
-    """Serves every boundary call from the recording."""
+    """Serves every boundary call from the recording.
+
+    Calls a debugger makes (see :class:`DebuggerFrames`) run for real.
+    """
 
     name = "replay"
 
@@ -239,11 +287,14 @@ class Replayer:
         self.cursor = cursor
         self.codecs = codecs
         self._local = LOCAL
+        self._debugger = DebuggerFrames()
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
         local = self._local
         if local.busy or (b.passthrough is not None and b.passthrough(instance, args, kwargs)):
+            return wrapped(*args, **kwargs)
+        if DebuggerFrames.active() and self._debugger.called_by_debugger(sys._getframe(1)):
             return wrapped(*args, **kwargs)
         raised, value = self.cursor.take(b, instance, args, kwargs, sys._getframe(1))
         local.busy = True
