@@ -13,8 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, hashseed, launcher, layout
+from . import __version__, doctor, hashseed, launcher, layout
 from .errors import EXIT_USAGE, RetraceError, UsageError
+
+#: Subcommands that live in their own module: ``add_parser(sub)`` and ``run(options)``.
+COMMANDS = {module.NAME: module for module in (doctor,)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ada = sub.add_parser("adapters", help="list installed adapters and their libraries")
     ada.add_argument("--json", action="store_true", help="machine-readable output")
+    for module in COMMANDS.values():
+        module.add_parser(sub)
     return parser
 
 
@@ -62,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return inspect_recording(Path(options.recording), as_json=options.json)
         if options.command == "adapters":
             return _adapters(options.json)
+        if options.command in COMMANDS:
+            return int(COMMANDS[options.command].run(options))
         parser.print_help()
         return EXIT_USAGE
     except RetraceError as exc:
