@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, doctor, hashseed, launcher, layout
+from . import __version__, diff, doctor, hashseed, launcher, layout, stats
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
 #: Subcommands that live in their own module: ``add_parser(sub)`` and ``run(options)``.
-COMMANDS = {module.NAME: module for module in (doctor,)}
+COMMANDS = {module.NAME: module for module in (doctor, stats, diff)}
 
 
 def _parser() -> argparse.ArgumentParser:
