@@ -160,12 +160,14 @@ def begin_recording(
     hash_seed: str | None,
     overwrite: bool = False,
     defer: bool = False,
+    snapshot: bool = True,
 ) -> Session:
     """Create the recording, install adapters in record mode; the program runs next.
 
     With ``defer`` the patches are in place but calls pass through until
     :meth:`Session.activate` (the autoenable hook activates at the program's
-    first line, after the interpreter's own start-up).
+    first line, after the interpreter's own start-up). Without ``snapshot``
+    no sources are copied into ``run/`` (a scoped replay runs the live code).
     """
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
@@ -192,10 +194,11 @@ def begin_recording(
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
     session = Session("record", directory, header, pm, adapters, codecs, rules)
     session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
-    session.snapshot = Snapshot(layout.run_path(directory), cwd)
-    if main.get("path"):
-        session.snapshot.add(main["path"])
-    session.snapshot.watch_imports()
+    if snapshot:
+        session.snapshot = Snapshot(layout.run_path(directory), cwd)
+        if main.get("path"):
+            session.snapshot.add(main["path"])
+        session.snapshot.watch_imports()
     session._install(session.recorder, defer=defer)
     return session
 
