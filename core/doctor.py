@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from . import __version__, autoenable, layout
-from .bootstrap import DEFAULT_PATH, KNOWN, OFF, ON
+from .bootstrap import DEFAULT_PATH, KNOWN, OFF, ON, expand_path
 from .errors import RetraceError
 from .versions import in_range
 
@@ -113,7 +113,7 @@ def check_variables() -> Iterator[Check]:
 
 def check_destination() -> Iterator[Check]:
     raw = os.environ.get("RETRACE_RECORDING_PATH") or DEFAULT_PATH
-    target = Path(raw).expanduser().resolve()
+    target = Path(expand_path(raw)).expanduser().resolve()
     existing = target
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent

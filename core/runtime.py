@@ -212,9 +212,12 @@ class Recorder:
             self._flush()
 
     def _flush(self) -> None:
-        self.writer.flush()
-        if self.writer.failure is not None:
-            self.stop(f"writing the trace failed: {self.writer.failure}")
+        writer = self.writer
+        writer.flush()
+        if writer.failure is not None:
+            self.stop(f"writing the trace failed: {writer.failure}")
+        elif writer.limit is not None and writer.written >= writer.limit:
+            self.stop(f"the trace reached RETRACE_MAX_BYTES ({writer.limit} bytes)")
 
     def stop(self, reason: str) -> None:
         """Stop recording for good: the trace ends here, marked incomplete."""

@@ -192,6 +192,7 @@ def begin_recording(
     pm.hook.retrace_recording_header(header=header)
     layout.create(directory, overwrite=overwrite)
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
+    writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
     session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
     if snapshot:
@@ -201,6 +202,23 @@ def begin_recording(
         session.snapshot.watch_imports()
     session._install(session.recorder, defer=defer)
     return session
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def max_bytes() -> int | None:
+    """``RETRACE_MAX_BYTES`` (``500000``, ``200M``, ``1G``), or None when unset or invalid."""
+    raw = os.environ.get("RETRACE_MAX_BYTES", "").strip().upper().removesuffix("B")
+    if not raw:
+        return None
+    unit = raw[-1] if raw[-1] in "KMG" else ""
+    number = raw[: len(raw) - len(unit)]
+    if not number.isdigit():
+        warn(f"RETRACE_MAX_BYTES={os.environ['RETRACE_MAX_BYTES']!r} is not a size "
+             "(like 200M); recording without a limit")
+        return None
+    return int(number) * _UNITS[unit]
 
 
 def _warn_stopped(directory: Path) -> Callable[[str], None]:

@@ -74,6 +74,9 @@ class TraceWriter:
         self.path = path
         self.records: deque[tuple[Any, ...]] = deque()
         self.failure: str | None = None
+        #: Bytes written so far, and the size past which the recorder stops (None: no limit).
+        self.written = 0
+        self.limit: int | None = None
         self._clock = time.perf_counter
         self.last_flush = self._clock()
         self._flushing = threading.Lock()
@@ -109,7 +112,9 @@ class TraceWriter:
         view = memoryview(data)
         try:
             while view:
-                view = view[os.write(self._fd, view) :]
+                done = os.write(self._fd, view)
+                self.written += done
+                view = view[done:]
         except OSError as exc:
             self.failure = f"{self.path}: {exc.strerror or exc}"
 
