@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, diff, doctor, hashseed, launcher, layout, stats
+from . import __version__, diff, doctor, hashseed, launcher, layout, prune, stats
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
 #: Subcommands that live in their own module: ``add_parser(sub)`` and ``run(options)``.
-COMMANDS = {module.NAME: module for module in (doctor, stats, diff)}
+COMMANDS = {module.NAME: module for module in (doctor, stats, diff, prune)}
 
 
 def _parser() -> argparse.ArgumentParser:
