@@ -46,11 +46,11 @@ def _recording(pytester: pytest.Pytester, module: str, test: str) -> Path:
 
 
 def test_a_marked_test_records_once_then_replays(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     _run(pytester).assert_outcomes(passed=2)
-    rec = _recording(pytester, "test_clock", "test_clock")
+    rec = _recording(pytester, "test_retraced_clock", "test_clock")
     assert (rec / "trace.bin").is_file()
-    assert not _recording(pytester, "test_clock", "test_unmarked").exists()
+    assert not _recording(pytester, "test_retraced_clock", "test_unmarked").exists()
     _run(pytester).assert_outcomes(passed=2)
     first_marked, first_unmarked, second_marked, second_unmarked = _seen(pytester)
     assert first_marked == second_marked  # replayed: the recorded clock
@@ -58,19 +58,19 @@ def test_a_marked_test_records_once_then_replays(pytester: pytest.Pytester) -> N
 
 
 def test_retrace_option_covers_every_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     _run(pytester, "--retrace").assert_outcomes(passed=2)
-    assert (_recording(pytester, "test_clock", "test_unmarked") / "trace.bin").is_file()
+    assert (_recording(pytester, "test_retraced_clock", "test_unmarked") / "trace.bin").is_file()
     _run(pytester, "--retrace").assert_outcomes(passed=2)
     lines = _seen(pytester)
     assert lines[:2] == lines[2:]
 
 
 def test_mode_all_records_again_and_none_needs_a_recording(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     result = _run(pytester, "--retrace-mode=none", "-k", "not unmarked")
     result.assert_outcomes(failed=1, deselected=1)
-    result.stdout.fnmatch_lines(["*no recording for this test at*recordings/test_clock/test_clock*"])
+    result.stdout.fnmatch_lines(["*no recording for this test at*recordings/test_retraced_clock/test_clock*"])
     _run(pytester, "-k", "not unmarked").assert_outcomes(passed=1, deselected=1)
     _run(pytester, "--retrace-mode=all", "-k", "not unmarked").assert_outcomes(passed=1,
                                                                                  deselected=1)
@@ -82,18 +82,18 @@ def test_mode_all_records_again_and_none_needs_a_recording(pytester: pytest.Pyte
 
 
 def test_rewrite_drops_recordings_of_tests_that_are_gone(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     _run(pytester, "--retrace").assert_outcomes(passed=2)
-    pytester.makepyfile(test_clock=CLOCK_TEST.replace("def test_unmarked", "def test_renamed"))
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST.replace("def test_unmarked", "def test_renamed"))
     _run(pytester, "--retrace", "--retrace-mode=rewrite").assert_outcomes(passed=2)
-    module = pytester.path / "recordings" / "test_clock"
+    module = pytester.path / "recordings" / "test_retraced_clock"
     assert sorted(p.name for p in module.iterdir()) == ["test_clock", "test_renamed"]
 
 
 def test_a_divergence_fails_the_test_with_the_report(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     _run(pytester, "-k", "not unmarked").assert_outcomes(passed=1, deselected=1)
-    pytester.makepyfile(test_clock=CLOCK_TEST.replace("_log(time.time())", "_log(time.monotonic())"))
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST.replace("_log(time.time())", "_log(time.monotonic())"))
     result = _run(pytester, "-k", "not unmarked")
     result.assert_outcomes(failed=1, deselected=1)
     result.stdout.fnmatch_lines(["*replay diverged at event #*", "*boundary:  time.time*",
@@ -101,14 +101,14 @@ def test_a_divergence_fails_the_test_with_the_report(pytester: pytest.Pytester) 
 
 
 def test_a_failing_test_keeps_no_recording(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_fails="import time, pytest\n@pytest.mark.retrace\n"
+    pytester.makepyfile(test_retraced_fails="import time, pytest\n@pytest.mark.retrace\n"
                                    "def test_it():\n    assert time.time() < 0\n")
     _run(pytester).assert_outcomes(failed=1)
-    assert not _recording(pytester, "test_fails", "test_it").exists()
+    assert not _recording(pytester, "test_retraced_fails", "test_it").exists()
 
 
 def test_new_episodes_is_refused_until_it_exists(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_clock=CLOCK_TEST)
+    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
     result = _run(pytester, "--retrace-mode=new_episodes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--retrace-mode=new_episodes is not supported yet*"])
@@ -118,7 +118,7 @@ def test_block_network_fails_a_replayed_test_that_connects(pytester: pytest.Pyte
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    pytester.makepyfile(test_net=textwrap.dedent(
+    pytester.makepyfile(test_retraced_net=textwrap.dedent(
         f"""
         import socket, time
         import pytest
@@ -145,9 +145,9 @@ def test_parallel_workers_record_side_by_side(pytester: pytest.Pytester) -> None
     tests = "\n".join(
         f"@pytest.mark.retrace\ndef test_{i}():\n    _log(({i}, time.time()))\n" for i in range(6)
     )
-    pytester.makepyfile(test_many=CLOCK_TEST.split("@pytest.mark.retrace")[0] + tests)
+    pytester.makepyfile(test_retraced_many=CLOCK_TEST.split("@pytest.mark.retrace")[0] + tests)
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
-    module = pytester.path / "recordings" / "test_many"
+    module = pytester.path / "recordings" / "test_retraced_many"
     assert sorted(p.name for p in module.iterdir()) == [f"test_{i}" for i in range(6)]
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
     lines = _seen(pytester)
