@@ -110,12 +110,14 @@ def report(a: EventStream, b: EventStream, found: Comparison) -> tuple[list[str]
     if found.answers:
         when = " before the first difference in what the program did" if found.difference else ""
         lines.append(f"{found.answers_differing} answer(s) from the outside world differed{when}:")
-        for boundary, (count, left, right) in list(found.answers.items())[:ANSWER_LINES]:
-            lines.append(f"    {boundary} x{count}, first at event #{left.number} "
-                         f"({_where(left.site, cwd_a)}): A got {_answer(left)}, B got {_answer(right)}")
+        for boundary, (count, first, other) in list(found.answers.items())[:ANSWER_LINES]:
+            lines.append(f"    {boundary} x{count}, first at event #{first.number} "
+                         f"({_where(first.site, cwd_a)}): A got {_answer(first)}, "
+                         f"B got {_answer(other)}")
     if found.difference is not None:
         left, right = found.difference
-        number = (left or right).number if (left or right) is not None else found.compared + 1
+        present = left or right
+        number = present.number if present is not None else found.compared + 1
         lines.append(f"first difference at event #{number}:")
         for pair in found.before:
             lines.append(f"    same   #{pair[0].number} {pair[0].boundary} at "
