@@ -22,6 +22,7 @@ KNOWN = {
                               "{pid}, {time} and {host} are filled in",
     "RETRACE_SAMPLE_RATE": "record only this fraction of processes (0 to 1)",
     "RETRACE_MAX_BYTES": "stop recording past this size (e.g. 200M), marked incomplete",
+    "RETRACE_TIMINGS": "1 to record how long each real call took (for retrace stats)",
     "RETRACE_ADAPTERS": "only these adapters (comma-separated)",
     "RETRACE_DISABLE_ADAPTERS": "all adapters but these",
     "RETRACE_REPLAY_TIMEOUT": "seconds a replayed thread waits for its turn",

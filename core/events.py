@@ -11,6 +11,7 @@ it is a terminal, so a long ``retrace stats`` or ``diff`` is not silent.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class Event:
     raised: bool
     value: Any
     size: int
+    #: Nanoseconds the real call took, when recorded with ``RETRACE_TIMINGS=1``.
+    duration: int | None = None
 
 
 class EventStream:
@@ -50,6 +53,35 @@ class EventStream:
         self._progress = progress if progress and _is_terminal() else None
 
     def __iter__(self) -> Iterator[Event]:
+        """Events in trace order; with timings, each once its ``TIMING`` record is read.
+
+        A ``TIMING`` record follows its event, possibly after other threads'
+        records, so events are held back (in order) until their duration is
+        known: the thread's timing, or its next event, or the end.
+        """
+        timed = bool(self.header.get("timings"))
+        held: deque[list[Any]] = deque()
+        last: dict[int, list[Any]] = {}
+        for entry in self._records():
+            if entry[0] is None:  # a TIMING record: [None, thread, nanoseconds]
+                owner = last.pop(entry[1], None)
+                if owner is not None:
+                    owner[0] = attrs.evolve(owner[0], duration=entry[2])
+                    owner[1] = True
+            else:
+                previous = last.get(entry[0].thread)
+                if previous is not None:
+                    previous[1] = True
+                entry[1] = not timed
+                held.append(entry)
+                if timed:
+                    last[entry[0].thread] = entry
+            while held and held[0][1]:
+                yield held.popleft()[0]
+        while held:
+            yield held.popleft()[0]
+
+    def _records(self) -> Iterator[list[Any]]:
         names: dict[int, str] = {}
         sites: dict[int, tuple[str, int]] = {}
         summaries: dict[int, str] = {}
@@ -59,7 +91,9 @@ class EventStream:
                 self._show(offset)
                 for i in range(0, len(items), trace.RECORD_WIDTH):
                     thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
-                    if code == trace.DEF_BOUNDARY:
+                    if code == trace.TIMING:
+                        yield [None, thread, ident]
+                    elif code == trace.DEF_BOUNDARY:
                         names[ident] = value
                     elif code == trace.DEF_SITE:
                         sites[ident] = (value[0], value[1])
@@ -73,10 +107,10 @@ class EventStream:
                         number += 1
                         digest = fp[0] if type(fp) is list else fp
                         summary = summaries.get(fp[1], fp[1]) if type(fp) is list else None
-                        yield Event(number, thread, names.get(code >> 1, f"<{code >> 1}>"),
-                                    sites.get(ident, ("<unknown>", 0)), digest, summary,
-                                    bool(code & 1), value,
-                                    _size(items[i : i + trace.RECORD_WIDTH]))
+                        yield [Event(number, thread, names.get(code >> 1, f"<{code >> 1}>"),
+                                     sites.get(ident, ("<unknown>", 0)), digest, summary,
+                                     bool(code & 1), value,
+                                     _size(items[i : i + trace.RECORD_WIDTH])), False]
         finally:
             self._show(None)
             self.reader.close()

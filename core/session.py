@@ -188,13 +188,15 @@ def begin_recording(
         "hash_seed": hash_seed,
         "start_time": _wall_clock(),
         "pid": os.getpid(),
+        "timings": os.environ.get("RETRACE_TIMINGS") == "1",
     }
     pm.hook.retrace_recording_header(header=header)
     layout.create(directory, overwrite=overwrite)
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
     writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
-    session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    recorder = runtime.TimingRecorder if header["timings"] else runtime.Recorder
+    session.recorder = recorder(writer, codecs, on_stop=_warn_stopped(directory))
     if snapshot:
         session.snapshot = Snapshot(layout.run_path(directory), cwd)
         if main.get("path"):

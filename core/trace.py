@@ -49,6 +49,7 @@ DEF_SITE = -2
 FOOTER = -3
 STOPPED = -4
 DEF_SUMMARY = -5
+TIMING = -6  # (thread, TIMING, nanoseconds, None, None): the real call of that thread's last event
 
 FLUSH_INTERVAL = 0.010
 FLUSH_RECORDS = 8192

@@ -84,3 +84,50 @@ def test_diff_reports_a_recording_that_stops_early(tmp_path: Path) -> None:
     assert run.status == 1
     assert "B: (no more events)" in run.stdout
     assert "boundary:  time.time" in run.stdout.split("  A: ")[1]
+
+
+TIMED = textwrap.dedent(
+    """
+    import threading, time
+
+    def worker():
+        time.sleep(0.12)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    for _ in range(3):
+        time.sleep(0.01)
+    thread.join()
+    print(time.time())
+    """
+).lstrip()
+
+
+def test_stats_shows_time_in_real_calls_when_recorded_with_timings(tmp_path: Path) -> None:
+    program = tmp_path / "app.py"
+    program.write_text(TIMED)
+    recorded = record(program, tmp_path / "rec", cwd=tmp_path, env={"RETRACE_TIMINGS": "1"})
+    assert recorded.status == 0, recorded.stderr
+    data = json.loads(run_retrace(["stats", "--json", "--top", "0", str(tmp_path / "rec")]).stdout)
+    assert data["timings"] is True
+    sites = {row["site"]: row for row in data["sites"]}
+    worker, main = sites["app.py:4"], sites["app.py:9"]
+    assert worker["calls"] == 1 and main["calls"] == 3
+    assert 0.12e9 <= worker["time_ns"] < 1e9  # paired with its own thread's event
+    assert 0.03e9 <= main["time_ns"] < 0.12e9
+    assert data["sites"][0]["site"] == "app.py:4"  # slowest first
+    assert sites["app.py:11"]["time_ns"] < 0.01e9
+
+
+def test_timing_records_do_not_change_a_replay(tmp_path: Path) -> None:
+    program = tmp_path / "app.py"
+    program.write_text("import time\nprint(time.time())\ntime.sleep(0.01)\nprint(time.monotonic())\n")
+    recorded = record(program, tmp_path / "rec", cwd=tmp_path, env={"RETRACE_TIMINGS": "1"})
+    replayed = run_retrace(["replay", str(tmp_path / "rec")])
+    assert replayed.observable() == recorded.observable()
+    plain = json.loads(run_retrace(["stats", "--json", str(tmp_path / "rec")]).stdout)
+    assert all(row["time_ns"] is not None for row in plain["boundaries"])
+    record(program, tmp_path / "untimed", cwd=tmp_path)
+    untimed = json.loads(run_retrace(["stats", "--json", str(tmp_path / "untimed")]).stdout)
+    assert untimed["timings"] is False
+    assert all(row["time_ns"] is None for row in untimed["boundaries"])
