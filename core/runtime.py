@@ -85,6 +85,8 @@ class Recorder:
     """
 
     name = "record"
+    #: How far above :meth:`call` the program's frame is (past the boundary's wrapper).
+    _depth = 2
 
     def __init__(self, writer: trace.TraceWriter, codecs: CodecRegistry,
                  on_stop: Callable[[str], None]) -> None:
@@ -129,13 +131,13 @@ class Recorder:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             local.busy = False
-            self._event(b, fp, 1, exc, sys._getframe(1), instance, args, kwargs)
+            self._event(b, fp, 1, exc, sys._getframe(self._depth - 1), instance, args, kwargs)
             raise
         local.busy = False
         # The common case, inlined: a scalar outcome, a known boundary and call site.
         known = self._boundaries.get(b)
         if known is not None and b.encode is None and type(result) in SCALARS:
-            frame = sys._getframe(2)
+            frame = sys._getframe(self._depth)
             by_offset = known[1].get(frame.f_code)
             sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
             if sid is not None and self.stopped is None:
@@ -146,7 +148,7 @@ class Recorder:
                 if writer.due():
                     self._flush()
                 return result
-        self._event(b, fp, 0, result, sys._getframe(1), instance, args, kwargs)
+        self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
 
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -288,6 +290,8 @@ class TimingRecorder(Recorder):
     own work around it. It costs a closure and two clock reads per event, so
     it is off unless asked for.
     """
+
+    _depth = 3  # this call() is one more frame between the wrapper and Recorder.call
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
