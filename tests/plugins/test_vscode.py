@@ -5,7 +5,8 @@ starts debugpy's adapter on a socket, sends the launch configuration from the
 recording's ``.vscode/launch.json`` (variables substituted the way VS Code
 does), answers the adapter's ``runInTerminal`` request by starting the
 process itself, stops at a breakpoint in ``run/app.py``, evaluates a variable
-that holds a recorded timestamp, and continues to the end.
+that holds a recorded timestamp, reads the real clock from the debug console
+(which must not touch the recording), and continues to the end.
 """
 
 from __future__ import annotations
@@ -230,6 +231,10 @@ def test_f5_replays_under_debugpy_and_stops_at_a_breakpoint(
         value = client.call("evaluate", expression="stamp", frameId=frames[0]["id"],
                             context="watch")["body"]["result"]
         assert value == recorded_stamp
+        # The debug console reads the real clock; it must not take (or run past) the recording.
+        live = client.call("evaluate", expression="time.time()", frameId=frames[0]["id"],
+                           context="repl")["body"]["result"]
+        assert float(live) > float(recorded_stamp)
 
         client.call("continue", threadId=stopped["threadId"])
         assert client.wait_for("event", "exited")["body"]["exitCode"] == 3
