@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, diff, doctor, hashseed, launcher, layout, prune, stats
+from . import __version__, diff, doctor, hashseed, launcher, layout, pack, prune, scan, stats
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
 #: Subcommands that live in their own module: ``add_parser(sub)`` and ``run(options)``.
-COMMANDS = {module.NAME: module for module in (doctor, stats, diff, prune)}
+COMMANDS = {module.NAME: module for module in (doctor, stats, diff, prune, scan, pack)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     rec.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
 
-    rep = sub.add_parser("replay", help="replay a recording, offline")
+    rep = sub.add_parser("replay", help="replay a recording (or a `retrace pack` file), offline")
     rep.add_argument("recording", nargs="?", default="recording", metavar="DIR")
 
     ins = sub.add_parser("inspect", help="show a recording's header and events")
@@ -129,7 +129,7 @@ def _record(options: argparse.Namespace) -> int:
 def _replay(path: str) -> int:
     from .session import begin_replay, check_compatible, read_header
 
-    directory = layout.locate(path)
+    directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
     header = read_header(directory)
     check_compatible(header, layout.trace_path(directory))
     if header.get("hash_seed"):
