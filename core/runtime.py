@@ -238,8 +238,10 @@ class Recorder:
 
 #: Debuggers, whose own code makes boundary calls during a replay: from their
 #: threads (debugpy polls with ``time.sleep``) and from expressions a user
-#: types into a debug console. Those calls are not the program's.
-DEBUGGER_MODULES = ("pydevd", "_pydevd", "_pydev_", "debugpy", "bdb", "pdb")
+#: types into a debug console. Those calls are not the program's. Modules
+#: whose name starts with a prefix (debugpy's vendored pydevd), or is a name.
+DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy")
+DEBUGGER_NAMES = ("bdb", "pdb")
 _LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
 _PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
 
@@ -265,7 +267,7 @@ class DebuggerFrames:
         module = frame.f_globals.get("__name__") or ""
         if module in ("retrace.launcher", "retrace.session"):
             return _PROGRAM
-        if module in ("bdb", "pdb") or module.startswith(DEBUGGER_MODULES[:4]):
+        if module in DEBUGGER_NAMES or module.startswith(DEBUGGER_PREFIXES):
             return _DEBUGGER
         return _NEUTRAL
 
