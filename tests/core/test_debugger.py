@@ -23,7 +23,8 @@ def test_pdb_console_reads_the_real_clock_and_the_replay_goes_on(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
     env.update(PYTHONHASHSEED=seed, RETRACE_HASHSEED_SET="1")
     commands = f"b {rec.resolve() / 'run' / 'app.py'}:4\nc\np stamp\np time.time()\nc\n"
-    done = subprocess.run([sys.executable, "-m", "pdb", "-m", "retrace", "--recording", ".."],
+    # `replay ..`, not `--recording ..`: Python 3.13's pdb reads options after -m MODULE as its own
+    done = subprocess.run([sys.executable, "-m", "pdb", "-m", "retrace", "replay", ".."],
                           input=commands, capture_output=True, text=True, env=env,
                           cwd=rec / "run", timeout=60)
     out = done.stdout
