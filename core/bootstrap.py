@@ -18,13 +18,18 @@ from typing import Any
 
 KNOWN = {
     "RETRACE": "1 to record this process",
-    "RETRACE_RECORDING_PATH": "where to record (default ./retrace-recording)",
+    "RETRACE_RECORDING_PATH": "where to record (default ./retrace-recording); "
+                              "{pid}, {time} and {host} are filled in",
+    "RETRACE_SAMPLE_RATE": "record only this fraction of processes (0 to 1)",
+    "RETRACE_MAX_BYTES": "stop recording past this size (e.g. 200M), marked incomplete",
+    "RETRACE_TIMINGS": "1 to record how long each real call took (for retrace stats)",
     "RETRACE_ADAPTERS": "only these adapters (comma-separated)",
     "RETRACE_DISABLE_ADAPTERS": "all adapters but these",
     "RETRACE_REPLAY_TIMEOUT": "seconds a replayed thread waits for its turn",
     "RETRACE_REAL_SLEEP": "1 to really sleep during replay",
     "RETRACE_HASHSEED_SET": "internal",
     "RETRACE_WARNED": "internal",
+    "RETRACE_SAMPLED": "internal",
 }
 ON = {"1", "true", "yes", "on", "record"}
 OFF = {"", "0", "false", "no", "off"}
@@ -113,12 +118,56 @@ def _boot() -> None:
         _warn("RETRACE=1 but no program to record (interactive or stdin): nothing is recorded")
         return
     main, argv = program
+    if not _sampled(env):
+        return
     from . import hashseed
 
     seed = hashseed.choose()
     hashseed.ensure(seed)
     hashseed.forget_ours()
+    os.environ.pop("RETRACE_SAMPLED", None)  # no re-exec was needed; children draw for themselves
     _start(main, argv, seed)
+
+
+def _sampled(env: os._Environ[str]) -> bool:
+    """Whether ``RETRACE_SAMPLE_RATE`` picks this process; decided once, before any re-exec.
+
+    The decision survives the hash-seed re-exec in ``RETRACE_SAMPLED``, so a
+    process is not drawn twice (which would record ``rate**2`` of them).
+    """
+    if env.pop("RETRACE_SAMPLED", None) == "1":
+        return True
+    raw = env.get("RETRACE_SAMPLE_RATE")
+    if raw is None:
+        return True
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        _warn(f"RETRACE_SAMPLE_RATE={raw!r} is not a number from 0 to 1: nothing is recorded")
+        return False
+    import random
+
+    if random.SystemRandom().random() >= rate:
+        return False
+    env["RETRACE_SAMPLED"] = "1"
+    return True
+
+
+def expand_path(template: str) -> str:
+    """``RETRACE_RECORDING_PATH`` with ``{pid}``, ``{time}`` (UTC) and ``{host}`` filled in.
+
+    Many processes of one service can then record side by side, e.g.
+    ``/var/retrace/{host}/{time}-{pid}``. Other braces are left alone.
+    """
+    import socket
+    import time
+
+    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return (template.replace("{pid}", str(os.getpid())).replace("{time}", stamp)
+            .replace("{host}", host or "host"))
 
 
 def _start(main: dict[str, Any], argv: list[str], seed: str) -> None:
@@ -126,7 +175,8 @@ def _start(main: dict[str, Any], argv: list[str], seed: str) -> None:
     from .errors import RetraceError
     from .session import begin_recording
 
-    asked = Path(os.environ.get("RETRACE_RECORDING_PATH") or DEFAULT_PATH).expanduser().resolve()
+    asked = Path(expand_path(os.environ.get("RETRACE_RECORDING_PATH") or DEFAULT_PATH))
+    asked = asked.expanduser().resolve()
     directory = layout.free_sibling(asked)
     if directory != asked:
         _warn(f"{asked} already holds a recording; recording to {directory} instead")

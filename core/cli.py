@@ -7,17 +7,30 @@ status (see :mod:`retrace.errors`); a traceback from retrace itself is a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from . import __version__, hashseed, layout
 from .errors import EXIT_USAGE, RetraceError, UsageError
 
+#: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
+#: Imported only when the command line asks for one of them (or for help), so
+#: that ``retrace record`` and ``retrace replay`` start fast.
+TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack")
+RUNS_A_PROGRAM = ("record", "replay")
 
-def _parser() -> argparse.ArgumentParser:
+
+def _tools() -> dict[str, ModuleType]:
+    modules = [importlib.import_module(f".{name}", __package__) for name in TOOLS]
+    return {module.NAME: module for module in modules}
+
+
+def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retrace", description="Deterministic record and replay for Python programs."
     )
@@ -33,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     rec.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
 
-    rep = sub.add_parser("replay", help="replay a recording, offline")
+    rep = sub.add_parser("replay", help="replay a recording (or a `retrace pack` file), offline")
     rep.add_argument("recording", nargs="?", default="recording", metavar="DIR")
 
     ins = sub.add_parser("inspect", help="show a recording's header and events")
@@ -42,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ada = sub.add_parser("adapters", help="list installed adapters and their libraries")
     ada.add_argument("--json", action="store_true", help="machine-readable output")
+    for module in tools.values():
+        module.add_parser(sub)
     return parser
 
 
@@ -49,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--recording"] or (args and args[0].startswith("--recording=")):
         return replay_main(args)
-    parser = _parser()
+    tools = {} if args[:1] and args[0] in RUNS_A_PROGRAM else _tools()
+    parser = _parser(tools)
     options = parser.parse_args(args)
     try:
         if options.command == "record":
@@ -62,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return inspect_recording(Path(options.recording), as_json=options.json)
         if options.command == "adapters":
             return _adapters(options.json)
+        if options.command in tools:
+            return int(tools[options.command].run(options))
         parser.print_help()
         return EXIT_USAGE
     except RetraceError as exc:
@@ -122,10 +140,10 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str) -> int:
-    from . import launcher
+    from . import launcher, pack
     from .session import begin_replay, check_compatible, read_header
 
-    directory = layout.locate(path)
+    directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
     header = read_header(directory)
     check_compatible(header, layout.trace_path(directory))
     if header.get("hash_seed"):

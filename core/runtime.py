@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,8 @@ class Recorder:
     """
 
     name = "record"
+    #: How far above :meth:`call` the program's frame is (past the boundary's wrapper).
+    _depth = 2
 
     def __init__(self, writer: trace.TraceWriter, codecs: CodecRegistry,
                  on_stop: Callable[[str], None]) -> None:
@@ -158,13 +161,13 @@ class Recorder:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             local.busy = False
-            self._event(b, fp, 1, exc, sys._getframe(1), instance, args, kwargs)
+            self._event(b, fp, 1, exc, sys._getframe(self._depth - 1), instance, args, kwargs)
             raise
         local.busy = False
         # The common case, inlined: a scalar outcome, a known boundary and call site.
         known = self._boundaries.get(b)
         if known is not None and b.encode is None and type(result) in SCALARS:
-            frame = sys._getframe(2)
+            frame = sys._getframe(self._depth)
             by_offset = known[1].get(frame.f_code)
             sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
             if sid is not None and self.stopped is None:
@@ -177,7 +180,7 @@ class Recorder:
                 if writer.due():
                     self._flush()
                 return result
-        self._event(b, fp, 0, result, sys._getframe(1), instance, args, kwargs)
+        self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
 
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -246,9 +249,12 @@ class Recorder:
             self._flush()
 
     def _flush(self) -> None:
-        self.writer.flush()
-        if self.writer.failure is not None:
-            self.stop(f"writing the trace failed: {self.writer.failure}")
+        writer = self.writer
+        writer.flush()
+        if writer.failure is not None:
+            self.stop(f"writing the trace failed: {writer.failure}")
+        elif writer.limit is not None and writer.written >= writer.limit:
+            self.stop(f"the trace reached RETRACE_MAX_BYTES ({writer.limit} bytes)")
 
     def stop(self, reason: str) -> None:
         """Stop recording for good: the trace ends here, marked incomplete."""
@@ -264,8 +270,94 @@ class Recorder:
         self.writer.flush()
 
 
+#: Debuggers, whose own code makes boundary calls during a replay: from their
+#: threads (debugpy polls with ``time.sleep``) and from expressions a user
+#: types into a debug console. Those calls are not the program's. Modules
+#: whose name starts with a prefix (debugpy's vendored pydevd), or is a name.
+DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy")
+DEBUGGER_NAMES = ("bdb", "pdb")
+_LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
+_PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
+
+
+class DebuggerFrames:
+    """Tells a debugger's boundary calls from the program's by walking up the stack.
+
+    The walk stops at the first frame that is a debugger's (its call) or
+    retrace's launcher or session (the program's call: the program and the
+    adapters' start-up run below them). A thread with neither is the program's. Frames are
+    classified once per code object.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[Any, int] = {}
+
+    @staticmethod
+    def active() -> bool:
+        modules = sys.modules
+        return any(name in modules for name in _LOADED_BY_DEBUGGERS)
+
+    def _kind(self, frame: Any) -> int:
+        module = frame.f_globals.get("__name__") or ""
+        if module in ("retrace.launcher", "retrace.session"):
+            return _PROGRAM
+        if module in DEBUGGER_NAMES or module.startswith(DEBUGGER_PREFIXES):
+            return _DEBUGGER
+        return _NEUTRAL
+
+    def called_by_debugger(self, frame: Any) -> bool:
+        kinds = self._kinds
+        while frame is not None:
+            kind = kinds.get(frame.f_code)
+            if kind is None:
+                kind = kinds[frame.f_code] = self._kind(frame)
+            if kind:
+                return kind == _DEBUGGER
+            frame = frame.f_back
+        return False
+
+
+class TimingRecorder(Recorder):
+    """A recorder that also writes how long each real call took (``RETRACE_TIMINGS=1``).
+
+    After each event it appends a ``TIMING`` record for the same thread:
+    readers pair it with that thread's previous event, and readers that do
+    not know it skip it. The time is the wrapped call alone, not retrace's
+    own work around it. It costs a closure and two clock reads per event, so
+    it is off unless asked for.
+    """
+
+    _depth = 3  # this call() is one more frame between the wrapper and Recorder.call
+
+    def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
+             kwargs: Kwargs) -> Any:
+        if self._local.busy or self.stopped is not None or (
+                b.passthrough is not None and b.passthrough(instance, args, kwargs)):
+            return Recorder.call(self, b, wrapped, instance, args, kwargs)
+        spent = [0]
+
+        def timed(*a: Any, **k: Any) -> Any:
+            start = _ns()
+            try:
+                return wrapped(*a, **k)
+            finally:
+                spent[0] = _ns() - start
+
+        try:
+            return Recorder.call(self, b, timed, instance, args, kwargs)
+        finally:
+            if self.stopped is None:
+                self.writer.records.append((self._local.key, trace.TIMING, spent[0], None, None))
+
+
+_ns = time.perf_counter_ns  # taken before any patch
+
+
 class Replayer:
-    """Serves every boundary call from the recording."""
+    """Serves every boundary call from the recording.
+
+    Calls a debugger makes (see :class:`DebuggerFrames`) run for real.
+    """
 
     name = "replay"
 
@@ -273,11 +365,14 @@ class Replayer:
         self.cursor = cursor
         self.codecs = codecs
         self._local = LOCAL
+        self._debugger = DebuggerFrames()
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
         local = self._local
         if local.busy or (b.passthrough is not None and b.passthrough(instance, args, kwargs)):
+            return wrapped(*args, **kwargs)
+        if DebuggerFrames.active() and self._debugger.called_by_debugger(sys._getframe(1)):
             return wrapped(*args, **kwargs)
         raised, value = self.cursor.take(b, instance, args, kwargs, sys._getframe(1))
         local.busy = True

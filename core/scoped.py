@@ -4,7 +4,8 @@ For test suites (the pytest plugin) and for code that wants to capture one
 request, one job, one test. The rest of the process is untouched: patches
 are installed on entry and removed on exit.
 
-Two things differ from recording a whole program: the hash seed cannot be
+Three things differ from recording a whole program: no sources are copied
+into ``run/`` (a scoped replay runs the code as it is now), the hash seed cannot be
 chosen for a running interpreter (so set iteration order is not part of a
 scoped replay unless ``PYTHONHASHSEED`` was fixed for the process), and a
 divergence raises :class:`retrace.errors.Divergence` (or
@@ -35,7 +36,8 @@ def recording(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator
     directory = Path(path).expanduser().resolve()
     seed = os.environ.get("PYTHONHASHSEED")
     main = {"kind": "scope", "name": _caller()}
-    session = begin_recording(directory, main, list(sys.argv), seed, overwrite=overwrite)
+    session = begin_recording(directory, main, list(sys.argv), seed, overwrite=overwrite,
+                              snapshot=False)
     status = 0
     try:
         yield session

@@ -176,12 +176,14 @@ def begin_recording(
     hash_seed: str | None,
     overwrite: bool = False,
     defer: bool = False,
+    snapshot: bool = True,
 ) -> Session:
     """Create the recording, install adapters in record mode; the program runs next.
 
     With ``defer`` the patches are in place but calls pass through until
     :meth:`Session.activate` (the autoenable hook activates at the program's
-    first line, after the interpreter's own start-up).
+    first line, after the interpreter's own start-up). Without ``snapshot``
+    no sources are copied into ``run/`` (a scoped replay runs the live code).
     """
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
@@ -202,19 +204,40 @@ def begin_recording(
         "hash_seed": hash_seed,
         "start_time": _wall_clock(),
         "pid": os.getpid(),
+        "timings": os.environ.get("RETRACE_TIMINGS") == "1",
     }
     pm.hook.retrace_recording_header(header=header)
     layout.create(directory, overwrite=overwrite)
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
+    writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
-    session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
-    session.snapshot = Snapshot(layout.run_path(directory), cwd)
-    if main.get("path"):
-        session.snapshot.add(main["path"])
-    session.snapshot.watch_imports()
+    recorder = runtime.TimingRecorder if header["timings"] else runtime.Recorder
+    session.recorder = recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    if snapshot:
+        session.snapshot = Snapshot(layout.run_path(directory), cwd)
+        if main.get("path"):
+            session.snapshot.add(main["path"])
+        session.snapshot.watch_imports()
     session._install(session.recorder, defer=defer)
     os.register_at_fork(after_in_child=session._forked)
     return session
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def max_bytes() -> int | None:
+    """``RETRACE_MAX_BYTES`` (``500000``, ``200M``, ``1G``), or None when unset or invalid."""
+    raw = os.environ.get("RETRACE_MAX_BYTES", "").strip().upper().removesuffix("B")
+    if not raw:
+        return None
+    unit = raw[-1] if raw[-1] in "KMG" else ""
+    number = raw[: len(raw) - len(unit)]
+    if not number.isdigit():
+        warn(f"RETRACE_MAX_BYTES={os.environ['RETRACE_MAX_BYTES']!r} is not a size "
+             "(like 200M); recording without a limit")
+        return None
+    return int(number) * _UNITS[unit]
 
 
 def _warn_stopped(directory: Path) -> Callable[[str], None]:

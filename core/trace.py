@@ -49,6 +49,7 @@ DEF_SITE = -2
 FOOTER = -3
 STOPPED = -4
 DEF_SUMMARY = -5
+TIMING = -6  # (thread, TIMING, nanoseconds, None, None): the real call of that thread's last event
 
 FLUSH_INTERVAL = 0.010
 FLUSH_RECORDS = 8192
@@ -88,6 +89,9 @@ class TraceWriter:
         self.path = path
         self.records: deque[tuple[Any, ...]] = deque()
         self.failure: str | None = None
+        #: Bytes written so far, and the size past which the recorder stops (None: no limit).
+        self.written = 0
+        self.limit: int | None = None
         self._clock = time.perf_counter
         self.last_flush = self._clock()
         self._flushing = threading.Lock()
@@ -126,7 +130,9 @@ class TraceWriter:
         view = memoryview(data)
         try:
             while view:
-                view = view[os.write(self._fd, view) :]
+                done = os.write(self._fd, view)
+                self.written += done
+                view = view[done:]
         except OSError as exc:
             if self.failure is None:
                 self.failure = f"{self.path}: {exc.strerror or exc}"

@@ -1,0 +1,126 @@
+"""VS Code files for every recording: open ``replay.code-workspace``, press F5, debug the replay.
+
+Two ways into a recording are covered, because users take both:
+
+- ``code DIR/replay.code-workspace`` opens ``run/`` (the recorded sources,
+  where breakpoints belong) and carries its own launch configuration;
+- ``code DIR`` opens the recording folder, and ``DIR/.vscode/launch.json``
+  holds the same configuration.
+
+Both run ``python -m retrace --recording ..`` from ``run/`` under debugpy.
+Two details make that work under a debugger:
+
+- the recorded hash seed is passed in ``env``, so the replay does not have to
+  re-execute the interpreter to set it (a re-exec would leave the debugger
+  attached to a process that is gone);
+- ``justMyCode`` hides the standard library and site-packages, and debugpy
+  ``rules`` mark retrace as library code too: the ``retrace`` modules by
+  name, and retrace's folders by path (``python -m retrace`` runs as
+  ``__main__``, which no module rule matches; an editable install's folders
+  are not in site-packages). The paths are this machine's; on another machine
+  they match nothing and the module rule still applies.
+
+The files are written when the recording starts, so a process that is
+killed still leaves a recording that opens in VS Code; they are owner-only
+like the rest of the recording. Scoped recordings (``retrace.recording()``)
+are parts of a test, not programs, and get no files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retrace.hashseed import MARKER
+from retrace.hookspecs import hookimpl
+from retrace.layout import RUN
+
+if TYPE_CHECKING:
+    from retrace.session import Session
+
+WORKSPACE = "replay.code-workspace"
+LAUNCH = Path(".vscode") / "launch.json"
+CONFIGURATION_NAME = "retrace: replay this recording"
+
+
+def configuration(header: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """The debugpy launch configuration that replays a recording from ``run/``.
+
+    ``cwd`` is ``run/`` as VS Code spells it in the file at hand.
+    """
+    env = {}
+    seed = header.get("hash_seed")
+    if seed:
+        env = {"PYTHONHASHSEED": str(seed), MARKER: "1"}
+    return {
+        "name": CONFIGURATION_NAME,
+        "type": "debugpy",
+        "request": "launch",
+        "module": "retrace",
+        "args": ["--recording", ".."],
+        "cwd": cwd,
+        "env": env,
+        "console": "integratedTerminal",
+        "justMyCode": True,
+        "rules": [{"module": "retrace", "include": False}, *_own_folders()],
+    }
+
+
+def _own_folders() -> list[dict[str, Any]]:
+    import retrace
+    import retrace.adapters
+    import retrace.plugins
+
+    folders = sorted({str(Path(m.__file__ or "").resolve().parent)
+                      for m in (retrace, retrace.adapters, retrace.plugins)})
+    return [{"path": os.path.join(folder, "**"), "include": False} for folder in folders]
+
+
+def workspace(header: dict[str, Any]) -> dict[str, Any]:
+    """``replay.code-workspace``: the ``run/`` folder and the replay configuration."""
+    return {
+        "folders": [{"path": RUN, "name": RUN}],
+        "settings": {"python.defaultInterpreterPath": sys.executable},
+        "launch": {
+            "version": "0.2.0",
+            "configurations": [configuration(header, "${workspaceFolder:" + RUN + "}")],
+        },
+    }
+
+
+def launch(header: dict[str, Any]) -> dict[str, Any]:
+    """``.vscode/launch.json`` for the recording folder opened as is."""
+    return {
+        "version": "0.2.0",
+        "configurations": [configuration(header, "${workspaceFolder}/" + RUN)],
+    }
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    os.chmod(path, 0o600)
+
+
+def write_files(directory: Path, header: dict[str, Any]) -> None:
+    """Write both files into the recording ``directory``."""
+    _write_private(directory / WORKSPACE, workspace(header))
+    _write_private(directory / LAUNCH, launch(header))
+
+
+@hookimpl
+def retrace_session_start(session: Session) -> None:
+    if not session.recording or session.header.get("main", {}).get("kind") == "scope":
+        return
+    try:
+        write_files(session.directory, session.header)
+    except OSError as exc:
+        from retrace.session import warn
+
+        warn(f"could not write the VS Code files into {session.directory}: {exc.strerror or exc}")
