@@ -11,10 +11,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from conftest import SERVER_SECRETS
-
 from retrace.redaction import PLACEHOLDER
 from retrace.testing import record, replay
+from testserver import SERVER_SECRETS
 
 CLIENT_SECRETS = {
     "RQ_PASSWORD": "cli-password-5d1f0a9e7c",
