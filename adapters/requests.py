@@ -10,6 +10,8 @@ requests above ``urlopen`` (sessions, cookies, redirects and their history,
 
 Nested calls (urllib3 retrying or following a redirect by calling
 ``urlopen`` again) are inside the outer call and are not recorded twice.
+requests' proxy lookups in the environment are two boundaries of their own
+(see :mod:`.requests_adapter.environment`).
 Neither requests nor urllib3 is imported until the program imports them.
 """
 
@@ -22,6 +24,7 @@ from retrace.boundary import Args, Kwargs
 from retrace.redaction import RedactionRules
 from retrace.runtime import call
 
+from .requests_adapter.environment import ProxyBoundaries
 from .requests_adapter.redact import Names, redact_exchange
 from .requests_adapter.request import Call
 from .requests_adapter.wire import Exchange, capture, rebuild
@@ -81,6 +84,9 @@ def _urlopen(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     )
 
 
+PROXIES = ProxyBoundaries(lambda: _names)
+
+
 class RequestsAdapter(Adapter):
     """Records and replays HTTP made with requests (through urllib3's connection pools)."""
 
@@ -90,7 +96,8 @@ class RequestsAdapter(Adapter):
     modules = LIBRARY
 
     def patches(self) -> list[Patch]:
-        return [Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen", wrapper=_urlopen)]
+        return [Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen", wrapper=_urlopen),
+                *PROXIES.patches()]
 
     def register_codecs(self, codecs: Any) -> None:
         for module in ("requests", "urllib3", "ssl", "socket", "http.client"):
