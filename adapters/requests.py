@@ -25,6 +25,7 @@ from retrace.redaction import RedactionRules
 from retrace.runtime import call
 
 from .requests_adapter.environment import ProxyBoundaries
+from .requests_adapter.legacy import legacy_send_wrapper, needs_legacy_send
 from .requests_adapter.redact import Names, redact_exchange
 from .requests_adapter.request import Call
 from .requests_adapter.wire import Exchange, capture, rebuild
@@ -96,8 +97,12 @@ class RequestsAdapter(Adapter):
     modules = LIBRARY
 
     def patches(self) -> list[Patch]:
-        return [Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen", wrapper=_urlopen),
-                *PROXIES.patches()]
+        found = [Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen", wrapper=_urlopen),
+                 *PROXIES.patches()]
+        if needs_legacy_send():
+            found.append(Patch("requests.adapters", "HTTPAdapter.send",
+                               wrapper=legacy_send_wrapper(URLOPEN)))
+        return found
 
     def register_codecs(self, codecs: Any) -> None:
         for module in ("requests", "urllib3", "ssl", "socket", "http.client"):

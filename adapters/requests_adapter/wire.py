@@ -111,9 +111,6 @@ def _urllib3_headers(message: http.client.HTTPMessage) -> Any:
     normalize = getattr(connection, "_normalize_header_values", None)
     if normalize is not None:
         return HTTPHeaderDict(normalize(message))
-    from_httplib = getattr(HTTPHeaderDict, "from_httplib", None)
-    if from_httplib is not None:
-        return from_httplib(message)
     return HTTPHeaderDict(message.items())
 
 
