@@ -10,8 +10,8 @@ requests above ``urlopen`` (sessions, cookies, redirects and their history,
 
 Nested calls (urllib3 retrying or following a redirect by calling
 ``urlopen`` again) are inside the outer call and are not recorded twice.
-requests' proxy lookups in the environment are two boundaries of their own
-(see :mod:`.requests_adapter.environment`).
+requests' proxy and netrc lookups are boundaries of their own (see
+:mod:`.requests_adapter.environment`).
 Neither requests nor urllib3 is imported until the program imports them.
 """
 
@@ -24,7 +24,7 @@ from retrace.boundary import Args, Kwargs
 from retrace.redaction import RedactionRules
 from retrace.runtime import call
 
-from .requests_adapter.environment import ProxyBoundaries
+from .requests_adapter.environment import EnvironmentBoundaries
 from .requests_adapter.legacy import legacy_send_wrapper, needs_legacy_send
 from .requests_adapter.redact import Names, redact_exchange
 from .requests_adapter.request import Call
@@ -85,7 +85,7 @@ def _urlopen(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     )
 
 
-PROXIES = ProxyBoundaries(lambda: _names)
+SURROUNDINGS = EnvironmentBoundaries(lambda: _names)
 
 
 class RequestsAdapter(Adapter):
@@ -98,7 +98,7 @@ class RequestsAdapter(Adapter):
 
     def patches(self) -> list[Patch]:
         found = [Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen", wrapper=_urlopen),
-                 *PROXIES.patches()]
+                 *SURROUNDINGS.patches()]
         if needs_legacy_send():
             found.append(Patch("requests.adapters", "HTTPAdapter.send",
                                wrapper=legacy_send_wrapper(URLOPEN)))
@@ -111,6 +111,7 @@ class RequestsAdapter(Adapter):
     def start(self, session: Any) -> None:
         global _names
         _names = Names(session.redaction)
+        SURROUNDINGS.forget()
 
     def stop(self, session: Any) -> None:
         global _names

@@ -11,11 +11,14 @@ cookies, gzip and deflate decoding, chunked reads, ``iter_content`` in any
 chunk size and ``raw.read`` all run the library's own code on replay.
 
 The program gets a rebuilt response while recording too, so what it can
-observe is the same in both modes.
+observe is the same in both modes. Recording skips parsing the head again:
+a new ``http.client`` response takes the live one's parsed head and the
+state ``begin()`` left it in, and reads the recorded body.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 from typing import Any
@@ -35,6 +38,8 @@ class Exchange:
     version_string: str | None
     headers: list[tuple[str, str]]
     body: bytes
+    #: While recording, the live response objects to rebuild from (never recorded).
+    live: Live | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_plain(self) -> list[Any]:
         flat: list[str] = []
@@ -57,6 +62,31 @@ class Exchange:
         return None
 
 
+class Live:
+    """The parsed head of a live response, to read a recorded body through a copy of it."""
+
+    __slots__ = ("headers", "original", "state")
+
+    def __init__(self, original: http.client.HTTPResponse, headers: Any) -> None:
+        self.original = original
+        self.headers = headers
+        self.state = (original.chunked, original.chunk_left, original.length, original.will_close)
+
+    def reread(self, body: bytes, method: str) -> http.client.HTTPResponse:
+        """A new ``http.client`` response with the live one's head, reading ``body``.
+
+        A new object, because the live one still belongs to its connection,
+        which closes it when the pool is closed (``requests.get`` closes its
+        session before a streamed body is read).
+        """
+        live = self.original
+        fresh = http.client.HTTPResponse(_Wire(body), method=method)  # type: ignore[arg-type]
+        fresh.msg = fresh.headers = live.msg
+        fresh.version, fresh.status, fresh.reason = live.version, live.status, live.reason
+        fresh.chunked, fresh.chunk_left, fresh.length, fresh.will_close = self.state
+        return fresh
+
+
 def capture(response: Any) -> Exchange:
     """Read a live urllib3 response to the end and release its connection.
 
@@ -66,6 +96,7 @@ def capture(response: Any) -> Exchange:
     original = getattr(response, "_original_response", None)
     message = getattr(original, "msg", None)
     items = message.items() if message is not None else response.headers.items()
+    live = None if original is None or message is None else Live(original, response.headers)
     try:
         body = response.read(decode_content=False)
     finally:
@@ -77,20 +108,26 @@ def capture(response: Any) -> Exchange:
         version_string=getattr(response, "version_string", None),
         headers=[(str(k), str(v)) for k, v in items],
         body=body or b"",
+        live=live,
     )
 
 
+def _framed_body(exchange: Exchange) -> bytes:
+    """The body as on the wire: one chunk and the last chunk if the headers say chunked."""
+    body = exchange.body
+    if (exchange.header("transfer-encoding") or "").lower() != "chunked":
+        return body
+    chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b""
+    return chunk + b"0\r\n\r\n"
+
+
 def _frame(exchange: Exchange) -> bytes:
-    """The exchange as an HTTP/1.x response, body framed the way its headers say."""
+    """The exchange as an HTTP/1.x response: status line, header lines, framed body."""
     version = "HTTP/1.0" if exchange.version == 10 else "HTTP/1.1"
     lines = [f"{version} {exchange.status} {exchange.reason}"]
     lines += [f"{name}: {value}" for name, value in exchange.headers]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("iso-8859-1")
-    body = exchange.body
-    if (exchange.header("transfer-encoding") or "").lower() == "chunked":
-        chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b""
-        body = chunk + b"0\r\n\r\n"
-    return head + body
+    return head + _framed_body(exchange)
 
 
 class _Wire:
@@ -114,6 +151,7 @@ def _urllib3_headers(message: http.client.HTTPMessage) -> Any:
     return HTTPHeaderDict(message.items())
 
 
+@functools.cache
 def _accepts_version_string() -> bool:
     from urllib3.response import HTTPResponse
 
@@ -125,11 +163,16 @@ def rebuild(exchange: Exchange, method: str, url: str, preload_content: bool,
     """A urllib3 ``HTTPResponse`` reading ``exchange`` as if from a socket."""
     from urllib3.response import HTTPResponse
 
-    original = http.client.HTTPResponse(_Wire(_frame(exchange)), method=method)  # type: ignore[arg-type]
-    original.begin()
+    if exchange.live is not None:
+        original = exchange.live.reread(_framed_body(exchange), method)
+        headers = exchange.live.headers
+    else:
+        original = http.client.HTTPResponse(_Wire(_frame(exchange)), method=method)  # type: ignore[arg-type]
+        original.begin()
+        headers = _urllib3_headers(original.msg)
     options: dict[str, Any] = {
         "body": original,
-        "headers": _urllib3_headers(original.msg),
+        "headers": headers,
         "status": original.status,
         "version": original.version,
         "reason": original.reason,

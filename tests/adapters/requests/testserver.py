@@ -29,6 +29,10 @@ SERVER_SECRETS = {
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One send per response: with headers and body in separate small writes,
+    # Nagle's algorithm and delayed ACKs add 40 ms to every keep-alive request.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     server_version = "RetraceTest/1.0"
     sys_version = ""
 
