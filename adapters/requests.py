@@ -17,10 +17,12 @@ Neither requests nor urllib3 is imported until the program imports them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from retrace import Adapter, Boundary, Patch
 from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
 from retrace.redaction import RedactionRules
 from retrace.runtime import call
 
@@ -32,6 +34,8 @@ from .requests_adapter.wire import Exchange, capture, rebuild
 
 LIBRARY = ("requests", "urllib3")
 _names: Names = Names(RedactionRules())
+#: How a replay stops on a bad recording (the cursor's, which reports and exits).
+_stop: Callable[[Exception], None] | None = None
 
 
 def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -47,7 +51,14 @@ def _encode(exchange: Exchange, instance: Any, args: Args, kwargs: Kwargs) -> An
 
 
 def _decode(plain: Any, instance: Any, args: Args, kwargs: Kwargs) -> Exchange:
-    return Exchange.from_plain(plain)
+    try:
+        return Exchange.from_plain(plain)
+    except ValueError as exc:
+        error = BadRecording(f"the recording's HTTP response for {args[0].view(_names)[1]} "
+                             f"is unreadable: {exc}")
+        if _stop is not None:
+            _stop(error)
+        raise error from None
 
 
 def _encode_error(plain: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -109,13 +120,16 @@ class RequestsAdapter(Adapter):
             codecs.allow_exceptions_from(module)
 
     def start(self, session: Any) -> None:
-        global _names
+        global _names, _stop
         _names = Names(session.redaction)
+        cursor = getattr(session, "cursor", None)
+        _stop = cursor.on_divergence if cursor is not None else None
         SURROUNDINGS.forget()
 
     def stop(self, session: Any) -> None:
-        global _names
+        global _names, _stop
         _names = Names(RedactionRules())
+        _stop = None
 
 
 adapter = RequestsAdapter()

@@ -49,7 +49,15 @@ class Exchange:
 
     @classmethod
     def from_plain(cls, plain: Any) -> Exchange:
+        """The exchange a trace holds; ``ValueError`` if it is not one."""
+        if not (isinstance(plain, list) and len(plain) == 6):
+            raise ValueError("not a recorded HTTP response")
         status, reason, version, version_string, flat, body = plain
+        if not (isinstance(status, int) and isinstance(reason, str) and isinstance(version, int)
+                and isinstance(version_string, (str, type(None))) and isinstance(flat, list)
+                and len(flat) % 2 == 0 and all(isinstance(h, str) for h in flat)
+                and isinstance(body, bytes)):
+            raise ValueError("malformed recorded HTTP response")
         headers = list(zip(flat[::2], flat[1::2], strict=True))
         return cls(status, reason, version, version_string, headers, body)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrace.errors import EXIT_DIVERGENCE
+from retrace.errors import EXIT_BAD_RECORDING, EXIT_DIVERGENCE
 from retrace.testing import record, record_and_replay, replay
 
 LOOP = r'''
@@ -114,3 +114,39 @@ def test_one_request_too_many_is_a_divergence(tmp_path: Path, http_server) -> No
     replayed = replay(directory)
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert f"GET {http_server.url}/json?i=4&kind=loop" in replayed.stderr
+
+
+def _tamper_responses(trace: Path) -> None:
+    """Rewrite every recorded ``urlopen`` outcome as data that is no HTTP response."""
+    import cbor2
+    from retrace import trace as tracefmt
+
+    data = trace.read_bytes()
+    out = bytearray(data[: len(tracefmt.MAGIC)])
+    offset, first, urlopen = len(tracefmt.MAGIC), True, None
+    while offset < len(data):
+        length = tracefmt._PREFIX.unpack(data[offset : offset + tracefmt.PREFIX_SIZE])[-1]
+        payload = data[offset + tracefmt.PREFIX_SIZE : offset + tracefmt.PREFIX_SIZE + length]
+        offset += tracefmt.PREFIX_SIZE + length
+        if not first:
+            items = cbor2.loads(payload)
+            for i in range(0, len(items), tracefmt.RECORD_WIDTH):
+                _, code, ident, _, value = items[i : i + tracefmt.RECORD_WIDTH]
+                if code == tracefmt.DEF_BOUNDARY and value == "urllib3.urlopen":
+                    urlopen = ident
+                elif code >= 0 and code >> 1 == urlopen and not code & 1:
+                    items[i + 4] = ["not", "a", "response"]
+            payload = cbor2.dumps(items)
+        first = False
+        out += tracefmt.frame(payload)
+    trace.write_bytes(bytes(out))
+
+
+def test_a_tampered_response_is_a_bad_recording_not_a_traceback(tmp_path: Path,
+                                                               http_server) -> None:
+    directory = _record(tmp_path, http_server)
+    _tamper_responses(directory / "trace.bin")
+    replayed = replay(directory)
+    assert replayed.status == EXIT_BAD_RECORDING, replayed.stderr
+    assert "HTTP response for GET" in replayed.stderr
+    assert "Traceback" not in replayed.stderr
