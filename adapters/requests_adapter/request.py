@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .redact import Names, redact_json_value, redact_pairs, redact_url, scrubber_for
+from .redact import Names, Scrubber, redact_json_value, redact_pairs, redact_url, scrubber_for
 
 #: ``HTTPConnectionPool.urlopen``'s positional parameters after ``self``
 #: (the same in urllib3 1.26 and 2.x).
@@ -35,7 +35,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class Call:
     """The arguments of one ``urlopen`` call, and what is worked out from them once."""
 
-    __slots__ = ("_full_url", "_view", "options", "pool", "wrapped")
+    __slots__ = ("_full_url", "_headers", "_scrubber", "_view", "options", "pool", "wrapped")
 
     def __init__(self, wrapped: Callable[..., Any], pool: Any, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> None:
@@ -45,6 +45,8 @@ class Call:
         self.options.update(kwargs)
         self._full_url: str | None = None
         self._view: tuple[list[Any], str] | None = None
+        self._headers: list[tuple[str, str]] | None = None
+        self._scrubber: Scrubber | None = None
 
     @property
     def method(self) -> str:
@@ -73,8 +75,13 @@ class Call:
         return self._full_url
 
     def header_items(self) -> Iterable[tuple[str, str]]:
-        headers = self.options.get("headers") or {}
-        return [(str(k), str(v)) for k, v in headers.items()]
+        """The request headers, names lowercased when requests' dict offers them so."""
+        if self._headers is None:
+            headers = self.options.get("headers") or {}
+            lower_items = getattr(headers, "lower_items", None)
+            items = lower_items() if lower_items is not None else headers.items()
+            self._headers = [(str(k), str(v)) for k, v in items]
+        return self._headers
 
     def content_type(self) -> str:
         for name, value in self.header_items():
@@ -100,9 +107,12 @@ class Call:
             return "<stream>"
         return zlib.crc32(_normalized_body(bytes(body), self.content_type(), names))
 
-    def scrubber(self, names: Names) -> Any:
+    def scrubber(self, names: Names) -> Scrubber:
         """The secret values this request carries (see :func:`redact.scrubber_for`)."""
-        return scrubber_for(self.full_url(), self.header_items(), self._fields(), names)
+        if self._scrubber is None:
+            self._scrubber = scrubber_for(self.full_url(), self.header_items(), self._fields(),
+                                          names)
+        return self._scrubber
 
     def _fields(self) -> Any:
         body = self.options.get("body")
