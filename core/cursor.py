@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -24,6 +25,9 @@ from .errors import BadRecording, Divergence, RecordingEnds
 from .runtime import digest, summarize
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
+# Taken before any patch: waiting for a turn must not read the replayed clock
+# (Condition.wait_for reads threading._time, which the clock adapter replays).
+_monotonic = time.monotonic
 
 
 class Cursor:
@@ -133,10 +137,14 @@ class Cursor:
     def _wait_turn(self, key: int, b: Boundary) -> tuple[Any, ...] | None:
         self._waiting[key] = b.name
         try:
-            ok = self._cond.wait_for(
-                lambda: (self._peek() is None) or self._peek()[0] == key,  # type: ignore[index]
-                timeout=self.turn_timeout,
-            )
+            deadline = _monotonic() + self.turn_timeout
+            ok = True
+            while not ((self._peek() is None) or self._peek()[0] == key):  # type: ignore[index]
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    ok = False
+                    break
+                self._cond.wait(remaining)
         finally:
             self._waiting.pop(key, None)
         if not ok:
