@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import attrs
+import cbor2
 from retrace.redaction import PLACEHOLDER, RedactionRules
 
 from .wire import Exchange
@@ -267,9 +268,8 @@ class Scrubber:
             return [self.plain(v) for v in value]
         if isinstance(value, dict):
             return {k: self.plain(v) for k, v in value.items()}
-        tag_value = getattr(value, "value", None)
-        if tag_value is not None and hasattr(value, "tag"):
-            return type(value)(value.tag, self.plain(tag_value))
+        if isinstance(value, cbor2.CBORTag):
+            return cbor2.CBORTag(value.tag, self.plain(value.value))
         return value
 
 

@@ -166,3 +166,45 @@ def test_scenario_replays_identically(tmp_path: Path, http_server, unanswered_po
         "('flavour', '127.0.0.1', '/', False, False), ('ttl', '127.0.0.1', '/', True, False)]",
     ):
         assert expected in out, f"{expected!r} not in the recorded output:\n{out}"
+
+
+THREADS = r'''
+import sys
+import threading
+
+import requests
+
+base = sys.argv[1]
+seen = []
+
+
+def worker(name, started):
+    session = requests.Session()
+    for i in range(3):
+        r = session.get(f"{base}/json", params={"worker": name, "i": i})
+        seen.append((name, i, r.status_code, r.elapsed))
+        started.set()
+
+
+# Each thread makes its first request before the next starts (retrace tells
+# threads apart by the order of their first boundary call); after that they
+# run concurrently, and replay enforces the recorded interleaving.
+threads = []
+for name in ("a", "b", "c"):
+    started = threading.Event()
+    thread = threading.Thread(target=worker, args=(name, started))
+    thread.start()
+    started.wait()
+    threads.append(thread)
+for thread in threads:
+    thread.join()
+print(seen)
+'''
+
+
+def test_requests_from_several_threads(tmp_path: Path, http_server) -> None:
+    program = tmp_path / "threads.py"
+    program.write_text(THREADS)
+    recorded, _ = record_and_replay(program, tmp_path / "rec", http_server.url,
+                                    between=http_server.stop, times=2)
+    assert recorded.stdout.count("200") == 9
