@@ -176,6 +176,7 @@ import requests
 
 base = sys.argv[1]
 seen = []
+finish = threading.Event()
 
 
 def worker(name, started):
@@ -184,11 +185,14 @@ def worker(name, started):
         r = session.get(f"{base}/json", params={"worker": name, "i": i})
         seen.append((name, i, r.status_code, r.elapsed))
         started.set()
+    finish.wait()
 
 
-# Each thread makes its first request before the next starts (retrace tells
-# threads apart by the order of their first boundary call); after that they
-# run concurrently, and replay enforces the recorded interleaving.
+# retrace tells threads apart by the order of their first boundary call and
+# by thread id, which the OS reuses once a thread has ended: each thread
+# makes its first request before the next starts, and none ends before all
+# have started. In between they run concurrently, and replay enforces the
+# recorded interleaving.
 threads = []
 for name in ("a", "b", "c"):
     started = threading.Event()
@@ -196,6 +200,7 @@ for name in ("a", "b", "c"):
     thread.start()
     started.wait()
     threads.append(thread)
+finish.set()
 for thread in threads:
     thread.join()
 print(seen)
@@ -207,4 +212,4 @@ def test_requests_from_several_threads(tmp_path: Path, http_server) -> None:
     program.write_text(THREADS)
     recorded, _ = record_and_replay(program, tmp_path / "rec", http_server.url,
                                     between=http_server.stop, times=2)
-    assert recorded.stdout.count("200") == 9
+    assert recorded.stdout.count(", 200, datetime.timedelta(") == 9
