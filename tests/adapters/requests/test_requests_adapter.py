@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from retrace.adapters.requests_adapter.redact import (
     Names,
@@ -34,8 +35,8 @@ def test_importing_the_adapter_imports_neither_requests_nor_urllib3() -> None:
     assert done.stdout.split() == ["[]", "requests"]
 
 
-def test_registered_through_the_entry_point_with_its_range() -> None:
-    listed = run_retrace(["adapters", "--json"])
+def test_registered_through_the_entry_point_with_its_range(tmp_path: Path) -> None:
+    listed = run_retrace(["adapters", "--json"], cwd=tmp_path)
     assert listed.status == 0, listed.stderr
     found = [a for a in json.loads(listed.stdout) if a["name"] == "requests"]
     assert found and found[0]["supported"] == ">=2.28,<3"

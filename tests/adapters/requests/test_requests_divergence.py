@@ -65,7 +65,7 @@ def test_several_call_sites_in_a_loop(tmp_path: Path, http_server) -> None:
 def test_changed_url_is_a_divergence_naming_the_call_site(tmp_path: Path, http_server) -> None:
     directory = _record(tmp_path, http_server)
     _edit(directory, 'f"{base}/json"', 'f"{base}/bytes"')
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     report = replayed.stderr
     line = _line(LOOP, 'f"{base}/json"')
@@ -79,7 +79,7 @@ def test_changed_url_is_a_divergence_naming_the_call_site(tmp_path: Path, http_s
 def test_changed_body_is_a_divergence(tmp_path: Path, http_server) -> None:
     directory = _record(tmp_path, http_server)
     _edit(directory, '"who": "loop"', '"who": "edited"')
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert f"arguments: POST {http_server.url}/echo" in replayed.stderr
     assert f"loop.py:{_line(LOOP, 's.post(')}" in replayed.stderr
@@ -88,7 +88,7 @@ def test_changed_body_is_a_divergence(tmp_path: Path, http_server) -> None:
 def test_changed_method_is_a_divergence(tmp_path: Path, http_server) -> None:
     directory = _record(tmp_path, http_server)
     _edit(directory, "requests.get(base + \"/bytes\")", "requests.head(base + \"/bytes\")")
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert f"arguments: HEAD {http_server.url}/bytes" in replayed.stderr
 
@@ -104,14 +104,14 @@ def test_query_order_headers_and_json_key_order_are_not_divergences(
     _edit(directory, 'params={"i": i, "kind": "loop"}', 'params={"kind": "loop", "i": i}')
     _edit(directory, 'headers={"X-Round": str(i)}', 'headers={"X-Other": "changed"}')
     _edit(directory, 'json={"i": i, "who": "loop"}', 'json={"who": "loop", "i": i}')
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.observable() == recorded.observable(), replayed.stderr
 
 
 def test_one_request_too_many_is_a_divergence(tmp_path: Path, http_server) -> None:
     directory = _record(tmp_path, http_server)
     _edit(directory, "for i in range(4):", "for i in range(5):")
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert f"GET {http_server.url}/json?i=4&kind=loop" in replayed.stderr
 
@@ -146,7 +146,7 @@ def test_a_tampered_response_is_a_bad_recording_not_a_traceback(tmp_path: Path,
                                                                http_server) -> None:
     directory = _record(tmp_path, http_server)
     _tamper_responses(directory / "trace.bin")
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == EXIT_BAD_RECORDING, replayed.stderr
     assert "HTTP response for GET" in replayed.stderr
     assert "Traceback" not in replayed.stderr

@@ -93,7 +93,7 @@ def test_no_secret_reaches_the_recording(tmp_path: Path, http_server, closed_por
             assert needle not in data, f"{needle!r} found in {path}"
 
     http_server.stop()
-    replayed = replay(directory)
+    replayed = replay(directory, cwd=tmp_path)
     assert replayed.status == 0, replayed.stderr
     lines = dict(line.split(":", 1) for line in replayed.stdout.splitlines())
     assert lines["authorization echoed"].strip() == PLACEHOLDER
@@ -114,6 +114,6 @@ def test_replay_of_a_redacted_recording_is_repeatable(tmp_path: Path, http_serve
     record(program, directory, http_server.url, str(closed_port), env=CLIENT_SECRETS,
            cwd=tmp_path)
     http_server.stop()
-    first, second = replay(directory), replay(directory)
+    first, second = replay(directory, cwd=tmp_path), replay(directory, cwd=tmp_path)
     assert first.status == 0, first.stderr
     assert first.observable() == second.observable()
