@@ -38,6 +38,9 @@ class Boundary:
     :param encode: ``(outcome, instance, args, kwargs) -> value`` the codec
         registry can record (redact here: the program still gets the outcome).
     :param decode: ``(recorded, instance, args, kwargs) -> outcome`` on replay.
+    :param encode_error: ``(plain, instance, args, kwargs) -> plain`` applied to
+        the recorded form of a raised exception (redact here: error messages
+        quote URLs and queries; the program still gets the real exception).
     :param on_replay: ``(instance, args, kwargs) -> None`` run on replay before
         the recorded outcome is returned (e.g. a real sleep when asked for).
     :param blocking: the call may wait on the outside world; buffered events
@@ -51,6 +54,7 @@ class Boundary:
     passthrough: Callable[[Any, Args, Kwargs], bool] | None = None
     encode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
     decode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
+    encode_error: Callable[[Any, Any, Args, Kwargs], Any] | None = None
     on_replay: Callable[[Any, Args, Kwargs], None] | None = None
     blocking: bool = False
     library: tuple[str, ...] = ()

@@ -216,6 +216,8 @@ class Recorder:
         try:
             if raised:
                 value = self.codecs.to_plain(outcome)
+                if b.encode_error is not None:
+                    value = b.encode_error(value, instance, args, kwargs)
             else:
                 if b.encode is not None:
                     outcome = b.encode(outcome, instance, args, kwargs)

@@ -1,0 +1,1 @@
+"""The parts of the requests adapter: the wire format, the request view, redaction."""
