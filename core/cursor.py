@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -24,6 +25,9 @@ from .errors import BadRecording, Divergence, RecordingEnds
 from .runtime import digest, summarize
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
+# Taken before any patch: Condition.wait_for reads threading._time, which the
+# alias sweep points at the clock boundary, so waiting for a turn must not use it.
+_monotonic = time.monotonic
 
 
 class Cursor:
@@ -133,10 +137,7 @@ class Cursor:
     def _wait_turn(self, key: int, b: Boundary) -> tuple[Any, ...] | None:
         self._waiting[key] = b.name
         try:
-            ok = self._cond.wait_for(
-                lambda: (self._peek() is None) or self._peek()[0] == key,  # type: ignore[index]
-                timeout=self.turn_timeout,
-            )
+            ok = self._wait_for_key(key)
         finally:
             self._waiting.pop(key, None)
         if not ok:
@@ -149,6 +150,17 @@ class Cursor:
             )
             self._fail(Divergence(report("stuck", self.consumed + 1, key, self._side(rec), None, detail)))
         return self._peek()
+
+    def _wait_for_key(self, key: int) -> bool:
+        deadline = _monotonic() + self.turn_timeout
+        while True:
+            rec = self._peek()
+            if rec is None or rec[0] == key:
+                return True
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                return False
+            self._cond.wait(remaining)
 
     def finish(self, exit_status: int | None) -> None:
         """Check the program used every event and ended as recorded."""
