@@ -1,0 +1,42 @@
+"""The redis-py adapter: every command, pipeline and pub/sub message, replayed without a server.
+
+The boundary is redis-py's client API (``Redis.execute_command``,
+``Pipeline.execute``, ``PubSub.parse_response``...), not its sockets: one
+event per command or per pipeline, the parsed reply as the outcome, and none
+of redis-py's internal clock reads, health checks or pool bookkeeping in the
+trace. docs/adapters/redis.md explains the choice and lists every patch.
+This module does not import redis; patches apply when the program does.
+"""
+
+from __future__ import annotations
+
+from retrace import Adapter, Patch
+from retrace.adapters.redis import client, pipeline, pool, pubsub
+from retrace.codecs import CodecRegistry
+
+
+class RedisAdapter(Adapter):
+    name = "redis"
+    distribution = "redis"
+    supported = ">=4.6,<9"
+    modules = client.LIBRARY
+
+    def patches(self) -> list[Patch]:
+        return [
+            Patch("redis.client", "Redis.execute_command", wrapper=client.execute_command),
+            Patch("redis.client", "Pipeline.immediate_execute_command",
+                  wrapper=pipeline.immediate_execute_command),
+            Patch("redis.client", "Pipeline.execute", wrapper=pipeline.execute),
+            Patch("redis.client", "Pipeline.reset", wrapper=pipeline.reset),
+            Patch("redis.client", "PubSub.execute_command", wrapper=pubsub.execute_command),
+            Patch("redis.client", "PubSub.parse_response", pubsub.READ),
+            Patch("redis.client", "PubSub.reset", wrapper=pubsub.reset),
+            Patch("redis.connection", "ConnectionPool.disconnect", pool.DISCONNECT),
+            Patch("redis.connection", "BlockingConnectionPool.disconnect", pool.DISCONNECT),
+        ]
+
+    def register_codecs(self, codecs: CodecRegistry) -> None:
+        codecs.allow_exceptions_from("redis")
+
+
+adapter = RedisAdapter()

@@ -1,0 +1,153 @@
+"""What a redis command looks like in a trace: its fingerprint, its summary, its redactions.
+
+The fingerprint of a command is its name and arguments, normalised to plain
+data (the same values redis-py would put on the wire) plus the plain-valued
+options that change how the reply is parsed. Credentials never get that far:
+the password of ``AUTH``, the ``AUTH`` pair of ``HELLO`` and ``MIGRATE``,
+password rules of ``ACL SETUSER`` and secret ``CONFIG SET`` values are
+replaced by the redaction placeholder before anything is digested or
+summarised, and the same ``CONFIG GET`` values are redacted in replies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrace.boundary import Args, Kwargs
+from retrace.redaction import PLACEHOLDER
+
+_WIRE = (bytes, str, int, float)
+_SECRET_CONFIG = frozenset({"requirepass", "masterauth", "masteruser"})
+_SUMMARY_ARGS = 3
+_SUMMARY_ARG_CHARS = 40
+
+
+def command_name(args: Args) -> str:
+    """``"SET"``, ``"CONFIG GET"``: the upper-cased name of a redis-py command tuple."""
+    if not args:
+        return ""
+    first = args[0]
+    if isinstance(first, bytes):
+        first = first.decode("utf-8", "replace")
+    return str(first).upper()
+
+
+def _plain(value: Any) -> Any:
+    if type(value) in _WIRE or value is None or type(value) is bool:
+        return value
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, _WIRE):
+        return value
+    if callable(value):
+        return f"<{getattr(value, '__qualname__', type(value).__qualname__)}>"
+    return f"<{type(value).__qualname__}>"
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").upper()
+    return str(value).upper()
+
+
+def redacted_args(args: Args) -> list[Any]:
+    """The command as plain data with every credential replaced by the placeholder."""
+    plain = [_plain(a) for a in args]
+    name = command_name(args)
+    words = name.split()
+    skip = len(words) if len(words) > 1 else 1
+    if name == "AUTH":
+        return plain[:1] + [PLACEHOLDER] * (len(plain) - 1)
+    if words[:1] == ["CONFIG"] or name == "CONFIG":
+        return _redact_config(plain, skip)
+    if name in ("HELLO", "MIGRATE"):
+        return _redact_after_auth(plain)
+    if name == "ACL SETUSER" or (name == "ACL" and len(plain) > 1 and _word(plain[1]) == "SETUSER"):
+        return [PLACEHOLDER if i > skip and _password_rule(a) else a for i, a in enumerate(plain)]
+    return plain
+
+
+def _redact_config(plain: list[Any], skip: int) -> list[Any]:
+    if skip == 1 and len(plain) > 1:
+        skip = 2
+    if _word(plain[skip - 1]) != "SET":
+        return plain
+    out = list(plain)
+    for i in range(skip, len(out) - 1, 2):
+        if _word(out[i]).lower() in _SECRET_CONFIG:
+            out[i + 1] = PLACEHOLDER
+    return out
+
+
+def _redact_after_auth(plain: list[Any]) -> list[Any]:
+    out = list(plain)
+    for i, arg in enumerate(out):
+        word = _word(arg) if isinstance(arg, (str, bytes)) else ""
+        if word == "AUTH":
+            count = 1 if command_name(tuple(plain)) == "MIGRATE" else 2
+            out[i + 1 : i + 1 + count] = [PLACEHOLDER] * len(out[i + 1 : i + 1 + count])
+        elif word == "AUTH2":
+            out[i + 1 : i + 3] = [PLACEHOLDER] * len(out[i + 1 : i + 3])
+    return out
+
+
+def _password_rule(arg: Any) -> bool:
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else arg
+    return isinstance(text, str) and text[:1] in (">", "<", "#", "!")
+
+
+def _options(kwargs: Kwargs) -> list[Any]:
+    return [[str(k), _plain(v)] for k, v in sorted(kwargs.items(), key=lambda kv: str(kv[0]))]
+
+
+def fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Name, arguments and parse options of one command (credentials redacted)."""
+    if kwargs:
+        return [redacted_args(args), _options(kwargs)]
+    return redacted_args(args)
+
+
+def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Every command queued in a pipeline, and how it will be sent."""
+    commands = [fingerprint(None, tuple(cmd_args), options or {})
+                for cmd_args, options in instance.command_stack]
+    mode = bool(instance.transaction or instance.explicit_transaction)
+    return [commands, mode, bool(instance.watching), _options(kwargs), list(args)]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SUMMARY_ARG_CHARS else text[: _SUMMARY_ARG_CHARS - 1] + "…"
+
+
+def summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    """``GET 'user:1'``: the command for a person reading a divergence report."""
+    rest = redacted_args(args)[1:]
+    shown = " ".join(_short(a) for a in rest[:_SUMMARY_ARGS])
+    more = f" …(+{len(rest) - _SUMMARY_ARGS} args)" if len(rest) > _SUMMARY_ARGS else ""
+    return f"{command_name(args)} {shown}{more}".rstrip()
+
+
+def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    """``MULTI/EXEC of 3: SET 'a' 1; GET 'a'; …``."""
+    stack = instance.command_stack
+    kind = "MULTI/EXEC" if (instance.transaction or instance.explicit_transaction) else "pipeline"
+    first = "; ".join(summary(None, tuple(c[0]), {}) for c in stack[:2])
+    more = "; …" if len(stack) > 2 else ""
+    return f"{kind} of {len(stack)}: {first}{more}"
+
+
+def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Secret ``CONFIG GET`` values never reach the trace (the program still sees them)."""
+    if not args or command_name(args) not in ("CONFIG GET", "CONFIG"):
+        return value
+    if isinstance(value, dict):
+        return {k: (PLACEHOLDER if _word(k).lower() in _SECRET_CONFIG else v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        out = list(value)
+        for i in range(0, len(out) - 1, 2):
+            if _word(out[i]).lower() in _SECRET_CONFIG:
+                out[i + 1] = PLACEHOLDER
+        return out
+    return value
