@@ -209,8 +209,11 @@ def _tag_hook(tag: cbor2.CBORTag, immutable: bool = False) -> Any:
 
 
 def _thaw(value: Any) -> Any:
+    """Inside a tag cbor2 decodes arrays as tuples and maps as frozendicts; make them plain."""
     if type(value) is tuple:
         return [_thaw(v) for v in value]
+    if type(value) is cbor2.frozendict:
+        return {k: _thaw(v) for k, v in value.items()}
     return value
 
 
