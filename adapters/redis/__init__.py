@@ -10,9 +10,14 @@ This module does not import redis; patches apply when the program does.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from retrace import Adapter, Patch
-from retrace.adapters.redis import client, pipeline, pool, pubsub
+from retrace.adapters.redis import client, pid, pipeline, pubsub
 from retrace.codecs import CodecRegistry
+
+if TYPE_CHECKING:
+    from retrace.session import Session
 
 
 class RedisAdapter(Adapter):
@@ -21,22 +26,27 @@ class RedisAdapter(Adapter):
     supported = ">=4.6,<9"
     modules = client.LIBRARY
 
+    def __init__(self) -> None:
+        self._pid_view = pid.PidView()
+
     def patches(self) -> list[Patch]:
         return [
             Patch("redis.client", "Redis.execute_command", wrapper=client.execute_command),
             Patch("redis.client", "Pipeline.immediate_execute_command",
                   wrapper=pipeline.immediate_execute_command),
             Patch("redis.client", "Pipeline.execute", wrapper=pipeline.execute),
-            Patch("redis.client", "Pipeline.reset", wrapper=pipeline.reset),
             Patch("redis.client", "PubSub.execute_command", wrapper=pubsub.execute_command),
-            Patch("redis.client", "PubSub.parse_response", pubsub.READ),
-            Patch("redis.client", "PubSub.reset", wrapper=pubsub.reset),
-            Patch("redis.connection", "ConnectionPool.disconnect", pool.DISCONNECT),
-            Patch("redis.connection", "BlockingConnectionPool.disconnect", pool.DISCONNECT),
+            Patch("redis.client", "PubSub.parse_response", wrapper=pubsub.parse_response),
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:
         codecs.allow_exceptions_from("redis")
+
+    def start(self, session: Session) -> None:
+        self._pid_view.install()
+
+    def stop(self, session: Session) -> None:
+        self._pid_view.uninstall()
 
 
 adapter = RedisAdapter()

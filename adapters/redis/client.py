@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrace import Boundary, runtime
-from retrace.adapters.redis import commands
+from retrace import Boundary
+from retrace.adapters.redis import calls, commands
 from retrace.boundary import Args, Kwargs
 
 LIBRARY = ("redis",)
@@ -48,4 +48,4 @@ def boundary_for(args: Args) -> Boundary:
 
 def execute_command(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Wrapper of ``Redis.execute_command``."""
-    return runtime.active().call(boundary_for(args), wrapped, instance, args, kwargs)
+    return calls.call(boundary_for(args), wrapped, instance, args, kwargs)

@@ -53,27 +53,28 @@ def _word(value: Any) -> str:
 def redacted_args(args: Args) -> list[Any]:
     """The command as plain data with every credential replaced by the placeholder."""
     plain = [_plain(a) for a in args]
-    name = command_name(args)
-    words = name.split()
-    skip = len(words) if len(words) > 1 else 1
-    if name == "AUTH":
+    words = command_name(args).split()
+    if len(words) == 1 and len(plain) > 1 and isinstance(plain[1], (str, bytes)):
+        words.append(_word(plain[1]))
+        first_operand = 2
+    else:
+        first_operand = 1
+    head = " ".join(words[:2])
+    if words[:1] == ["AUTH"]:
         return plain[:1] + [PLACEHOLDER] * (len(plain) - 1)
-    if words[:1] == ["CONFIG"] or name == "CONFIG":
-        return _redact_config(plain, skip)
-    if name in ("HELLO", "MIGRATE"):
+    if words[:1] in (["HELLO"], ["MIGRATE"]):
         return _redact_after_auth(plain)
-    if name == "ACL SETUSER" or (name == "ACL" and len(plain) > 1 and _word(plain[1]) == "SETUSER"):
-        return [PLACEHOLDER if i > skip and _password_rule(a) else a for i, a in enumerate(plain)]
+    if head == "CONFIG SET":
+        return _redact_config_set(plain, first_operand)
+    if head == "ACL SETUSER":
+        return [PLACEHOLDER if i > first_operand and _password_rule(a) else a
+                for i, a in enumerate(plain)]
     return plain
 
 
-def _redact_config(plain: list[Any], skip: int) -> list[Any]:
-    if skip == 1 and len(plain) > 1:
-        skip = 2
-    if _word(plain[skip - 1]) != "SET":
-        return plain
+def _redact_config_set(plain: list[Any], first: int) -> list[Any]:
     out = list(plain)
-    for i in range(skip, len(out) - 1, 2):
+    for i in range(first, len(out) - 1, 2):
         if _word(out[i]).lower() in _SECRET_CONFIG:
             out[i + 1] = PLACEHOLDER
     return out
