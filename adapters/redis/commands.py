@@ -17,6 +17,8 @@ from retrace.boundary import Args, Kwargs
 from retrace.redaction import PLACEHOLDER
 
 _WIRE = (bytes, str, int, float)
+_PLAIN_TYPES = frozenset({bytes, str, int, float, bool, type(None)})
+_WITH_SECRETS = frozenset({"AUTH", "HELLO", "MIGRATE", "CONFIG", "ACL"})
 _SECRET_CONFIG = frozenset({"requirepass", "masterauth", "masteruser"})
 _SUMMARY_ARGS = 3
 _SUMMARY_ARG_CHARS = 40
@@ -33,7 +35,7 @@ def command_name(args: Args) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if type(value) in _WIRE or value is None or type(value) is bool:
+    if type(value) in _PLAIN_TYPES:
         return value
     if isinstance(value, memoryview):
         return bytes(value)
@@ -52,8 +54,10 @@ def _word(value: Any) -> str:
 
 def redacted_args(args: Args) -> list[Any]:
     """The command as plain data with every credential replaced by the placeholder."""
-    plain = [_plain(a) for a in args]
+    plain = [a if type(a) in _PLAIN_TYPES else _plain(a) for a in args]
     words = command_name(args).split()
+    if words[:1] and words[0] not in _WITH_SECRETS:
+        return plain
     if len(words) == 1 and len(plain) > 1 and isinstance(plain[1], (str, bytes)):
         words.append(_word(plain[1]))
         first_operand = 2

@@ -1,0 +1,100 @@
+"""Benchmark: 10,000 GET/SET round trips, and the same in pipelines of 100, live vs record vs replay.
+
+Run ``python bench/bench_redis.py`` with Redis on 127.0.0.1:6379. Each
+workload runs as a program three ways, best of ``--repeat`` each: plain
+``python`` (live), ``retrace record`` and ``retrace replay``. The program
+times itself with the clock's original function (the clock adapter patches
+``time.perf_counter``) and writes the time to a side file, so retrace start-up
+is not counted. Printed: seconds, ratio to live, µs added per command and
+trace bytes per command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMANDS = 10_000
+BATCH = 100
+
+WORKLOAD = '''
+import sys, time
+import redis
+
+clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)
+mode, out, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+r = redis.Redis(host="127.0.0.1", port=port)
+key = "retrace-bench:k"
+r.set(key, "0")
+start = clock()
+if mode == "single":
+    for i in range({commands} // 2):
+        r.set(key, i)
+        r.get(key)
+else:
+    for _ in range({commands} // {batch}):
+        pipe = r.pipeline(transaction=False)
+        for i in range({batch} // 2):
+            pipe.set(key, i).get(key)
+        pipe.execute()
+elapsed = clock() - start
+r.delete(key)
+with open(out, "w") as f:
+    f.write(repr(elapsed))
+'''.format(commands=COMMANDS, batch=BATCH)
+
+
+def _timed(command: list[str], side: Path) -> float:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return float(side.read_text())
+
+
+def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float]:
+    program = workdir / "workload.py"
+    program.write_text(WORKLOAD)
+    side = workdir / f"{mode}.time"
+    rec = workdir / f"rec-{mode}"
+    args = [mode, str(side), str(port)]
+    live = min(_timed([sys.executable, str(program), *args], side) for _ in range(repeat))
+    record = min(
+        _timed([sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
+                str(program), *args], side)
+        for _ in range(repeat)
+    )
+    replay = min(_timed([sys.executable, "-m", "retrace", "replay", str(rec)], side)
+                 for _ in range(repeat))
+    return {"live": live, "record": record, "replay": replay,
+            "bytes": float((rec / "trace.bin").stat().st_size)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=6379)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    print(f"redis-py benchmark: {COMMANDS:,} commands (SET/GET alternating), best of "
+          f"{options.repeat}, Python {sys.version.split()[0]}")
+    print(f"{'workload':<22}{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/cmd':>8}"
+          f"{'+µs/cmd':>9}{'bytes/cmd':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode, label in (("single", "round trips"), ("pipeline", f"pipelines of {BATCH}")):
+            result = measure(Path(tmp), mode, options.port, options.repeat)
+            live = result["live"]
+            for phase in ("live", "record", "replay"):
+                seconds = result[phase]
+                per = seconds / COMMANDS * 1e6
+                added = (seconds - live) / COMMANDS * 1e6
+                size = f"{result['bytes'] / COMMANDS:.1f}" if phase == "record" else ""
+                print(f"{label:<22}{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{per:>8.1f}"
+                      f"{added:>+9.1f}{size:>11}")
+    print(f"measured {time.strftime('%Y-%m-%d')}")
+
+
+if __name__ == "__main__":
+    main()
