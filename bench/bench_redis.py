@@ -1,4 +1,4 @@
-"""Benchmark: 10,000 GET/SET round trips, and the same in pipelines of 100, live vs record vs replay.
+"""Benchmark: 10,000 GET/SET round trips and the same in pipelines of 100: live, record, replay.
 
 Run ``python bench/bench_redis.py`` with Redis on 127.0.0.1:6379. Each
 workload runs as a program three ways, best of ``--repeat`` each: plain
@@ -21,7 +21,7 @@ from pathlib import Path
 COMMANDS = 10_000
 BATCH = 100
 
-WORKLOAD = '''
+WORKLOAD = f'''
 import sys, time
 import redis
 
@@ -32,20 +32,20 @@ key = "retrace-bench:k"
 r.set(key, "0")
 start = clock()
 if mode == "single":
-    for i in range({commands} // 2):
+    for i in range({COMMANDS} // 2):
         r.set(key, i)
         r.get(key)
 else:
-    for _ in range({commands} // {batch}):
+    for _ in range({COMMANDS} // {BATCH}):
         pipe = r.pipeline(transaction=False)
-        for i in range({batch} // 2):
+        for i in range({BATCH} // 2):
             pipe.set(key, i).get(key)
         pipe.execute()
 elapsed = clock() - start
 r.delete(key)
 with open(out, "w") as f:
     f.write(repr(elapsed))
-'''.format(commands=COMMANDS, batch=BATCH)
+'''
 
 
 def _timed(command: list[str], side: Path) -> float:

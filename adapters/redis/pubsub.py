@@ -21,6 +21,14 @@ def _read_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return [list(args), sorted(kwargs.items())]
 
 
+def _as_list(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """hiredis hands pub/sub messages over as ``PushNotification`` (a list); the program
+    sees only what ``handle_message`` builds from the items, so a plain list records them."""
+    if isinstance(value, list) and type(value) is not list:
+        return list(value)
+    return value
+
+
 COMMAND = Boundary(
     "redis.pubsub.command",
     fingerprint=commands.fingerprint,
@@ -30,6 +38,7 @@ COMMAND = Boundary(
 READ = Boundary(
     "redis.pubsub.read",
     fingerprint=_read_fingerprint,
+    encode=_as_list,
     blocking=True,
     library=client.LIBRARY,
 )

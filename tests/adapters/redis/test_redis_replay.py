@@ -7,11 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import redis
 from redis_kit import PrivateRedis, delete_keys, free_port, program
 from retrace.errors import EXIT_DIVERGENCE
 from retrace.testing import record, record_and_replay, replay
 
 pytestmark = pytest.mark.service
+RESP3 = int(redis.__version__.split(".")[0]) >= 5
 
 SOCKET_GUARD = '''
 import socket, sys
@@ -69,6 +71,8 @@ def test_every_command_family(
     tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str],
     protocol: str, decode: str,
 ) -> None:
+    if protocol == "3" and not RESP3:
+        pytest.skip(f"redis-py {redis.__version__} has no RESP3 (protocol=3 needs 5.0)")
     recorded, _ = record_and_replay(
         program(tmp_path, "families.py"), tmp_path / "rec", *map(str, redis_service), prefix,
         protocol, decode, between=lambda: delete_keys(redis_service, prefix),
