@@ -38,7 +38,8 @@ BLOCKING_COMMAND = _boundary(blocking=True)
 
 def boundary_for(args: Args) -> Boundary:
     """The command boundary, blocking for commands that wait on the server."""
-    name = commands.command_name(args)
+    first = args[0] if args else ""
+    name = first if type(first) is str and first.isupper() else commands.command_name(args)
     if name in _BLOCKING:
         return BLOCKING_COMMAND
     if name in _MAYBE_BLOCKING and any(commands.command_name((a,)) == "BLOCK" for a in args[1:]):

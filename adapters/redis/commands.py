@@ -29,6 +29,8 @@ def command_name(args: Args) -> str:
     if not args:
         return ""
     first = args[0]
+    if type(first) is str and first.isupper():
+        return first
     if isinstance(first, bytes):
         first = first.decode("utf-8", "replace")
     return str(first).upper()
@@ -127,9 +129,10 @@ def _short(value: Any) -> str:
 
 def summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     """``GET 'user:1'``: the command for a person reading a divergence report."""
-    rest = redacted_args(args)[1:]
-    shown = " ".join(_short(a) for a in rest[:_SUMMARY_ARGS])
-    more = f" …(+{len(rest) - _SUMMARY_ARGS} args)" if len(rest) > _SUMMARY_ARGS else ""
+    plain = redacted_args(args)
+    shown = " ".join([_short(a) for a in plain[1 : _SUMMARY_ARGS + 1]])
+    extra = len(plain) - 1 - _SUMMARY_ARGS
+    more = f" …(+{extra} args)" if extra > 0 else ""
     return f"{command_name(args)} {shown}{more}".rstrip()
 
 
@@ -144,7 +147,10 @@ def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
 
 def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Secret ``CONFIG GET`` values never reach the trace (the program still sees them)."""
-    if not args or command_name(args) not in ("CONFIG GET", "CONFIG"):
+    first = args[0] if args else ""
+    if type(first) is str and first[:1] not in "Cc":
+        return value
+    if command_name(args) not in ("CONFIG GET", "CONFIG"):
         return value
     if isinstance(value, dict):
         return {k: (PLACEHOLDER if _word(k).lower() in _SECRET_CONFIG else v)

@@ -185,3 +185,14 @@ def test_replay_is_independent_of_the_working_tree(
     recorded = record(script, rec, *map(str, redis_service), prefix, cwd=tmp_path)
     os.remove(script)
     assert replay(rec).observable() == recorded.observable()
+
+
+def test_pubsub_listener_thread_and_blocking_consumer(
+    tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str]
+) -> None:
+    recorded, _ = record_and_replay(
+        program(tmp_path, "threads.py"), tmp_path / "rec", *map(str, redis_service), prefix,
+        between=lambda: delete_keys(redis_service, prefix), replay_env=no_sockets, times=2,
+    )
+    assert f"job ('{prefix}jobs', 'late-job')" in recorded.stdout
+    assert "received ['one', 'two', 'stop']" in recorded.stdout
