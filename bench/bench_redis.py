@@ -1,7 +1,7 @@
 """Benchmark: 10,000 GET/SET round trips and the same in pipelines of 100: live, record, replay.
 
 Run ``python bench/bench_redis.py`` with Redis on 127.0.0.1:6379. Each
-workload runs as a program three ways, best of ``--repeat`` each: plain
+workload runs as a program three ways, best of ``--repeat`` rounds: plain
 ``python`` (live), ``retrace record`` and ``retrace replay``. The program
 times itself with the clock's original function (the clock adapter patches
 ``time.perf_counter``) and writes the time to a side file, so retrace start-up
@@ -56,27 +56,30 @@ def _timed(command: list[str], side: Path) -> float:
 
 
 def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float]:
+    """Best time of each phase; phases alternate round by round so load drifts hit all alike."""
     program = workdir / "workload.py"
     program.write_text(WORKLOAD)
     side = workdir / f"{mode}.time"
     rec = workdir / f"rec-{mode}"
     args = [mode, str(side), str(port)]
-    live = min(_timed([sys.executable, str(program), *args], side) for _ in range(repeat))
-    record = min(
-        _timed([sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
-                str(program), *args], side)
-        for _ in range(repeat)
-    )
-    replay = min(_timed([sys.executable, "-m", "retrace", "replay", str(rec)], side)
-                 for _ in range(repeat))
-    return {"live": live, "record": record, "replay": replay,
-            "bytes": float((rec / "trace.bin").stat().st_size)}
+    commands = {
+        "live": [sys.executable, str(program), *args],
+        "record": [sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
+                   str(program), *args],
+        "replay": [sys.executable, "-m", "retrace", "replay", str(rec)],
+    }
+    best = {phase: float("inf") for phase in commands}
+    for _ in range(repeat):
+        for phase, command in commands.items():
+            best[phase] = min(best[phase], _timed(command, side))
+    best["bytes"] = float((rec / "trace.bin").stat().st_size)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=6379)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
     print(f"redis-py benchmark: {COMMANDS:,} commands (SET/GET alternating), best of "
           f"{options.repeat}, Python {sys.version.split()[0]}")

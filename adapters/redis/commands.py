@@ -129,11 +129,12 @@ def _short(value: Any) -> str:
 
 def summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     """``GET 'user:1'``: the command for a person reading a divergence report."""
-    plain = redacted_args(args)
-    shown = " ".join([_short(a) for a in plain[1 : _SUMMARY_ARGS + 1]])
-    extra = len(plain) - 1 - _SUMMARY_ARGS
+    name = command_name(args)
+    shown_args: Any = redacted_args(args) if name.split(" ", 1)[0] in _WITH_SECRETS else args
+    shown = " ".join([_short(a) for a in shown_args[1 : _SUMMARY_ARGS + 1]])
+    extra = len(args) - 1 - _SUMMARY_ARGS
     more = f" …(+{extra} args)" if extra > 0 else ""
-    return f"{command_name(args)} {shown}{more}".rstrip()
+    return f"{name} {shown}{more}".rstrip()
 
 
 def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
