@@ -12,6 +12,7 @@ trace bytes per command.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -76,13 +77,47 @@ def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float
     return best
 
 
+def boundary_cost(workdir: Path, calls: int = 20_000) -> tuple[float, float]:
+    """µs per ``SET`` through the adapter's wrapper with nothing recording, and recording.
+
+    The wrapped call is a stub, so this is retrace's own cost per command, free of
+    network and server time (which make the end-to-end numbers noisy on a busy machine).
+    """
+    from retrace import runtime, trace
+    from retrace.adapters.redis import client
+    from retrace.codecs import CodecRegistry
+
+    writer = trace.TraceWriter(str(workdir / "cost.bin"), {"bench": True})
+    recorder = runtime.Recorder(writer, CodecRegistry(), on_stop=print)
+
+    def stub(*args: object, **kwargs: object) -> bytes:
+        return b"OK"
+
+    costs = []
+    for mode in (runtime.Passthrough(), recorder):
+        runtime.set_mode(mode)
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for i in range(calls):
+                client.execute_command(stub, None, ("SET", "retrace-bench:k", i), {})
+            best = min(best, time.perf_counter() - start)
+        costs.append(best / calls * 1e6)
+    runtime.set_mode(runtime.Passthrough())
+    writer.close()
+    return costs[0], costs[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=6379)
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
-    print(f"redis-py benchmark: {COMMANDS:,} commands (SET/GET alternating), best of "
-          f"{options.repeat}, Python {sys.version.split()[0]}")
+    import redis
+
+    print(f"redis-py {redis.__version__} benchmark: {COMMANDS:,} commands (SET/GET alternating), "
+          f"best of {options.repeat}, Python {sys.version.split()[0]}, load average "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"{'workload':<22}{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/cmd':>8}"
           f"{'+µs/cmd':>9}{'bytes/cmd':>11}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +131,9 @@ def main() -> None:
                 size = f"{result['bytes'] / COMMANDS:.1f}" if phase == "record" else ""
                 print(f"{label:<22}{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{per:>8.1f}"
                       f"{added:>+9.1f}{size:>11}")
-    print(f"measured {time.strftime('%Y-%m-%d')}")
+        passthrough, recording = boundary_cost(Path(tmp))
+    print(f"in-process, stub instead of the network: {passthrough:.1f} µs/cmd not recording, "
+          f"{recording:.1f} µs/cmd recording (+{recording - passthrough:.1f})")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ _WIRE = (bytes, str, int, float)
 _PLAIN_TYPES = frozenset({bytes, str, int, float, bool, type(None)})
 _WITH_SECRETS = frozenset({"AUTH", "HELLO", "MIGRATE", "CONFIG", "ACL"})
 _SECRET_CONFIG = frozenset({"requirepass", "masterauth", "masteruser"})
-_SUMMARY_ARGS = 3
+_SUMMARY_ARGS = 1
 _SUMMARY_ARG_CHARS = 40
 
 

@@ -33,7 +33,7 @@ def test_summary_is_short_and_redacted() -> None:
     assert commands.summary(None, ("GET", "user:1"), {}) == "GET 'user:1'"
     assert "pw" not in commands.summary(None, ("AUTH", "pw"), {})
     long = commands.summary(None, ("RPUSH", "k", *range(50)), {})
-    assert long.endswith("…(+48 args)")
+    assert long == "RPUSH 'k' …(+50 args)"
 
 
 def test_options_count_but_not_callable_identities() -> None:
