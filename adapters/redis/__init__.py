@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch
-from retrace.adapters.redis import client, pid, pipeline, pubsub
+from retrace.adapters.redis import client, connections, pid, pipeline, pubsub
 from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class RedisAdapter(Adapter):
             Patch("redis.client", "Pipeline.execute", wrapper=pipeline.execute),
             Patch("redis.client", "PubSub.execute_command", wrapper=pubsub.execute_command),
             Patch("redis.client", "PubSub.parse_response", wrapper=pubsub.parse_response),
+            Patch("redis.connection", "ConnectionPool.get_connection",
+                  wrapper=connections.get_connection),
+            Patch("redis.connection", "BlockingConnectionPool.get_connection",
+                  wrapper=connections.get_connection),
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:

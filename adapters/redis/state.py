@@ -21,6 +21,11 @@ def replaying() -> bool:
     return isinstance(runtime.active(), runtime.Replayer)
 
 
+def recording() -> bool:
+    """Whether calls are being recorded."""
+    return isinstance(runtime.active(), runtime.Recorder)
+
+
 def track_watch(pipeline: Any, name: str) -> None:
     """Mirror ``Pipeline.parse_response``: WATCH starts watching, EXEC/DISCARD/UNWATCH end it."""
     if name == "WATCH":

@@ -196,3 +196,20 @@ def test_pubsub_listener_thread_and_blocking_consumer(
     )
     assert f"job ('{prefix}jobs', 'late-job')" in recorded.stdout
     assert "received ['one', 'two', 'stop']" in recorded.stdout
+
+
+def test_a_connection_taken_outside_commands_is_refused_on_replay(
+    tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str]
+) -> None:
+    script = tmp_path / "single.py"
+    script.write_text(
+        "import sys\nimport redis\n"
+        "r = redis.Redis(host=sys.argv[1], port=int(sys.argv[2]), single_connection_client=True)\n"
+        "print(r.set(sys.argv[3] + 'k', 1))\n"
+    )
+    rec = tmp_path / "rec"
+    recorded = record(script, rec, *map(str, redis_service), prefix, cwd=tmp_path)
+    assert recorded.status == 0 and "cannot replay that yet" in recorded.stderr
+    replayed = replay(rec, env=no_sockets)
+    assert replayed.status != 0
+    assert "ConnectionOutsideCommand" in replayed.stderr and "SOCKET" not in replayed.stderr
