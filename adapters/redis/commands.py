@@ -11,6 +11,7 @@ summarised, and the same ``CONFIG GET`` values are redacted in replies.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from retrace.boundary import Args, Kwargs
@@ -20,6 +21,8 @@ _WIRE = (bytes, str, int, float)
 _PLAIN_TYPES = frozenset({bytes, str, int, float, bool, type(None)})
 _WITH_SECRETS = frozenset({"AUTH", "HELLO", "MIGRATE", "CONFIG", "ACL"})
 _SECRET_CONFIG = frozenset({"requirepass", "masterauth", "masteruser"})
+_HASH = re.compile(r"#[0-9a-fA-F]{64}")
+_HASH_BYTES = re.compile(rb"#[0-9a-fA-F]{64}")
 _SUMMARY_ARGS = 1
 _SUMMARY_ARG_CHARS = 40
 
@@ -123,7 +126,7 @@ def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = repr(_plain(value))
     return text if len(text) <= _SUMMARY_ARG_CHARS else text[: _SUMMARY_ARG_CHARS - 1] + "…"
 
 
@@ -147,12 +150,24 @@ def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
 
 
 def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Secret ``CONFIG GET`` values never reach the trace (the program still sees them)."""
+    """Secrets in replies never reach the trace (the program still sees them): the values of
+    ``CONFIG GET requirepass|masterauth|masteruser`` and the password hashes ``ACL GETUSER``
+    and ``ACL LIST`` show."""
     first = args[0] if args else ""
-    if type(first) is str and first[:1] not in "Cc":
+    if type(first) is str and first[:1] not in "CcAa":
         return value
-    if command_name(args) not in ("CONFIG GET", "CONFIG"):
-        return value
+    words = command_name(args).split()
+    if len(words) == 1 and len(args) > 1 and isinstance(args[1], (str, bytes)):
+        words.append(_word(args[1]))
+    head = " ".join(words[:2])
+    if head == "CONFIG GET":
+        return _redact_config_reply(value)
+    if head in ("ACL GETUSER", "ACL LIST"):
+        return _redact_password_hashes(value)
+    return value
+
+
+def _redact_config_reply(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: (PLACEHOLDER if _word(k).lower() in _SECRET_CONFIG else v)
                 for k, v in value.items()}
@@ -162,4 +177,17 @@ def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
             if _word(out[i]).lower() in _SECRET_CONFIG:
                 out[i + 1] = PLACEHOLDER
         return out
+    return value
+
+
+def _redact_password_hashes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ([PLACEHOLDER] * len(v) if _word(k) == "PASSWORDS" and isinstance(v, list)
+                    else v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_HASH.sub(f"#{PLACEHOLDER}", v) if isinstance(v, str)
+                else _HASH_BYTES.sub(f"#{PLACEHOLDER}".encode(), v) if isinstance(v, bytes)
+                else v
+                for v in value]
     return value

@@ -55,3 +55,12 @@ def test_the_adapter_does_not_import_redis_and_is_an_entry_point() -> None:
             "[e.value for e in m.entry_points(group='retrace.adapters') if e.name == 'redis'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False ['retrace.adapters.redis:adapter']"
+
+
+def test_password_hashes_in_acl_replies_are_redacted() -> None:
+    digest = "a" * 64
+    user = {"flags": ["on"], "passwords": [digest, "b" * 64]}
+    assert commands.redact_reply(user, None, ("ACL GETUSER", "bob"), {})["passwords"] == [X, X]
+    listing = [f"user bob on #{digest} ~*", b"user eve on #" + b"c" * 64]
+    assert commands.redact_reply(listing, None, ("ACL", "LIST"), {}) == [
+        f"user bob on #{X} ~*", f"user eve on #{X}".encode()]
