@@ -10,7 +10,8 @@ import redis
 
 host, port, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 r = redis.Redis(host=host, port=port)
-rival = redis.Redis(host=host, port=port)
+blocking_pool = redis.BlockingConnectionPool(host=host, port=port, max_connections=2)
+rival = redis.Redis(connection_pool=blocking_pool)
 balance = prefix + "balance"
 r.set(balance, 100)
 
@@ -86,4 +87,5 @@ print("empty", r.pipeline().execute())
 
 r.delete(balance, prefix + "str", prefix + "a", *[f"{prefix}p:{i}" for i in range(5)])
 rival.close()
+blocking_pool.disconnect()
 r.close()
