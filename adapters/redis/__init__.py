@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch
-from retrace.adapters.redis import client, connections, pid, pipeline, pubsub
+from retrace.adapters.redis import aio, client, connections, pid, pipeline, pubsub
 from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class RedisAdapter(Adapter):
                   wrapper=connections.get_connection),
             Patch("redis.connection", "BlockingConnectionPool.get_connection",
                   wrapper=connections.get_connection),
+            *(Patch(aio.MODULE, target, wrapper=aio.unrecorded) for target in aio.TARGETS),
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:
