@@ -4,8 +4,13 @@ The boundary is redis-py's client API (``Redis.execute_command``,
 ``Pipeline.execute``, ``PubSub.parse_response``...), not its sockets: one
 event per command or per pipeline, the parsed reply as the outcome, and none
 of redis-py's internal clock reads, health checks or pool bookkeeping in the
-trace. docs/adapters/redis.md explains the choice and lists every patch.
-This module does not import redis; patches apply when the program does.
+trace. One module per job: ``commands`` (fingerprints, summaries,
+redaction), ``client``, ``pipeline`` and ``pubsub`` (the wrappers),
+``calls`` (how an exception leaves a boundary), ``state`` (client-side state
+replay reproduces), ``pid`` (redis-py's fork checks, unrecorded),
+``connections`` and ``aio`` (what is not supported yet, said loudly).
+docs/adapters/redis.md explains the choice and lists every patch. This
+module does not import redis; patches apply when the program does.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 import wrapt
 
-MODULE = "redis.connection"
+MODULES = ("redis.connection", "redis.asyncio.connection")
 
 
 def _unrecorded_getpid() -> Any:
@@ -37,23 +37,23 @@ class _OsView(types.ModuleType):
 
 
 class PidView:
-    """Installs the ``os`` view into ``redis.connection`` when it is imported; removes it."""
+    """Installs the ``os`` view into redis-py's connection modules as they are imported."""
 
     def __init__(self) -> None:
         self._active = False
-        self._patched: Any = None
+        self._patched: list[Any] = []
 
     def install(self) -> None:
         self._active = True
-        wrapt.register_post_import_hook(self._apply, MODULE)
+        for name in MODULES:
+            wrapt.register_post_import_hook(self._apply, name)
 
     def _apply(self, module: Any) -> None:
-        if self._active and self._patched is None and getattr(module, "os", None) is os:
+        if self._active and getattr(module, "os", None) is os:
             module.os = _OsView()
-            self._patched = module
+            self._patched.append(module)
 
     def uninstall(self) -> None:
         self._active = False
-        if self._patched is not None:
-            self._patched.os = os
-            self._patched = None
+        while self._patched:
+            self._patched.pop().os = os
