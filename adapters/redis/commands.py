@@ -107,22 +107,36 @@ def _password_rule(arg: Any) -> bool:
 
 
 def _options(kwargs: Kwargs) -> list[Any]:
-    return [[str(k), _plain(v)] for k, v in sorted(kwargs.items(), key=lambda kv: str(kv[0]))]
+    # "keys" (redis-py 5+, for client-side caching) repeats what the arguments say.
+    return [[str(k), _plain(v)] for k, v in sorted(kwargs.items(), key=lambda kv: str(kv[0]))
+            if k != "keys"]
+
+
+def _has_options(kwargs: Kwargs) -> bool:
+    return bool(kwargs) and (len(kwargs) > 1 or "keys" not in kwargs)
 
 
 def fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Name, arguments and parse options of one command (credentials redacted)."""
-    if kwargs:
+    if _has_options(kwargs):
         return [redacted_args(args), _options(kwargs)]
     return redacted_args(args)
 
 
 def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Every command queued in a pipeline, and how it will be sent."""
-    commands = [fingerprint(None, tuple(cmd_args), options or {})
-                for cmd_args, options in instance.command_stack]
-    mode = bool(instance.transaction or instance.explicit_transaction)
-    return [commands, mode, bool(instance.watching), _options(kwargs), list(args)]
+    """Every command queued in a pipeline, and how it will be sent.
+
+    One flat list (commands separated by None, which redis-py never sends), so
+    digesting a pipeline of hundreds of commands walks one list, not hundreds.
+    """
+    flat: list[Any] = [bool(instance.transaction or instance.explicit_transaction),
+                       bool(instance.watching), _options(kwargs), list(args)]
+    for cmd_args, options in instance.command_stack:
+        flat.append(None)
+        flat += redacted_args(cmd_args)
+        if options and _has_options(options):
+            flat.append(_options(options))
+    return flat
 
 
 def _short(value: Any) -> str:
