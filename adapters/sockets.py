@@ -12,12 +12,18 @@ is sent is fingerprinted (a CRC of the bytes), so a replay that sends
 something else stops with a divergence.
 
 A call made while a library adapter's boundary is in flight (requests,
-redis...) is not recorded again: the core's busy flag lets it through.
+redis...) is not recorded again: the core's busy flag lets it through. A
+socket belongs to this adapter only if its ``connect`` was a boundary call
+here: a socket a library adapter connected (redis-py's pooled connections)
+stays that adapter's business for its whole life, so its later
+``shutdown`` or ``close`` outside any command is not recorded either.
+Non-blocking sockets (an asyncio event loop's) are left alone.
 """
 
 from __future__ import annotations
 
 import socket
+import weakref
 import zlib
 from typing import Any
 
@@ -71,8 +77,16 @@ def _active() -> bool:
     return not LOCAL.busy and runtime.active().name != "passthrough"
 
 
+_adopted: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _connectable(sock: Any) -> bool:
+    """A blocking network socket: non-blocking ones belong to an event loop (asyncio, not yet)."""
+    return _active() and getattr(sock, "family", None) in _NETWORK and sock.getblocking()
+
+
 def _ours(sock: Any) -> bool:
-    return _active() and getattr(sock, "family", None) in _NETWORK
+    return _active() and sock in _adopted
 
 
 def _address(value: Any) -> Any:
@@ -98,8 +112,9 @@ def getaddrinfo_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs)
 
 def connect_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if not _ours(instance):
+        if not _connectable(instance):
             return wrapped(*args, **kwargs)
+        _adopted.add(instance)
         return call(CONNECT, lambda *_: wrapped(*args, **kwargs), method, _address(args[0]))
 
     return wrapper
