@@ -22,6 +22,7 @@ from . import __version__, layout, runtime, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
+from .output import OutputCheck
 from .patching import Patcher
 from .redaction import RedactionRules
 from .registry import (
@@ -37,12 +38,20 @@ _wall_clock = time.time  # taken before any patch: retrace's own timestamps are 
 
 
 def warn(message: str) -> None:
-    """One line on stderr, the way retrace talks to a user during a run."""
+    """One line on stderr, the way retrace talks to a user during a run.
+
+    Written as retrace's own work (``busy``), so it is never an output event:
+    a warning only a replay prints must not look like a divergence.
+    """
+    local = runtime.LOCAL
+    busy, local.busy = local.busy, True
     try:
         sys.stderr.write(f"retrace: {message}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
+    finally:
+        local.busy = busy
 
 
 class Session:
@@ -66,6 +75,7 @@ class Session:
         self.codecs = codecs
         self.redaction = redaction
         self.patcher = Patcher()
+        self.output = OutputCheck()
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -95,6 +105,7 @@ class Session:
         """Switch patched calls to this session; the program's first line comes next."""
         assert self._mode is not None
         runtime.set_mode(self._mode)
+        self.output.install()
         for entry in self.adapters:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
@@ -117,6 +128,7 @@ class Session:
         finally:
             for entry in reversed(self.adapters):
                 entry.adapter.stop(self)
+            self.output.uninstall()
             runtime.set_mode(runtime.Passthrough())
             self.patcher.uninstall()
 
