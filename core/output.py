@@ -66,9 +66,9 @@ class OutputCheck:
             return
         self._saved = (sys.stdout, sys.stderr)
         if sys.stdout is not None:
-            sys.stdout = CheckedStream(sys.stdout, STDOUT)  # type: ignore[assignment]
+            sys.stdout = CheckedStream(sys.stdout, STDOUT)
         if sys.stderr is not None:
-            sys.stderr = CheckedStream(sys.stderr, STDERR)  # type: ignore[assignment]
+            sys.stderr = CheckedStream(sys.stderr, STDERR)
 
     def uninstall(self) -> None:
         if self._saved is None:
