@@ -80,6 +80,7 @@ class Cursor:
         self._gates: dict[str, Any] = {}
         self._waiting: dict[str, str] = {}
         self._holding: tuple[str, str] | None = None
+        self._finisher: Any = None
         self._sites = CallSites()
         self._peek()
 
@@ -189,11 +190,14 @@ class Cursor:
         self.consumed += 1
         self._next = None
         self._peek()
-        if self._gates:
+        if self._gates or self._finisher is not None:
             self._wake()
 
     def _wake(self) -> None:
         with self._mutex:
+            finisher = self._finisher
+            if finisher is not None and finisher.locked():
+                finisher.release()
             rec = self._next
             if rec is None:
                 gates = list(self._gates.values())
@@ -287,8 +291,35 @@ class Cursor:
             f"{b.name} {expected} when recorded, and {actual} on replay",
         )))
 
+    def _drain(self) -> None:
+        """Let other threads (daemons) take the events recorded after this thread's last.
+
+        Returns when the trace is used up, when the next event is this
+        thread's own (it will never take it: missing), or when no thread has
+        taken an event for ``turn_timeout`` seconds.
+        """
+        me = self._keys.path
+        gate = _raw_lock()
+        gate.acquire()
+        self._finisher = gate
+        try:
+            progress, deadline = self.consumed, _monotonic() + self.turn_timeout
+            while True:
+                rec = self._next
+                if rec is None or self.paths.get(rec[0]) == me:
+                    return
+                now = _monotonic()
+                if self.consumed != progress:
+                    progress, deadline = self.consumed, now + self.turn_timeout
+                elif now >= deadline:
+                    return
+                gate.acquire(True, deadline - now)
+        finally:
+            self._finisher = None
+
     def finish(self, exit_status: int | None) -> None:
         """Check the program used every event and ended as recorded."""
+        self._drain()
         with self._mutex:
             rec = self._next
             if rec is not None:
