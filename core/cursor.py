@@ -263,7 +263,7 @@ class Cursor:
         rec = self._next
         lines = [detail or f"thread {path} waited {self.turn_timeout:g}s to call {b.name}, "
                  f"and no thread took an event meanwhile"]
-        if rec is not None:
+        if rec is not None and self._path(rec[0]) != path:
             owner = self._path(rec[0])
             side = self._side(rec)
             assert side is not None

@@ -154,3 +154,15 @@ def test_a_thread_never_started_is_reported(tmp_path: Path) -> None:
     replayed = replay(rec, env={"RETRACE_REPLAY_TIMEOUT": "2"})
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert "boundary:  threading.Thread.start" in replayed.stderr
+
+
+def test_a_lock_that_cannot_be_taken_at_its_turn_is_reported(tmp_path: Path) -> None:
+    rec, _ = _record(tmp_path, programs.COUNTERS, "3")
+    app = rec / "run" / "app.py"
+    # On replay, worker 2 (thread 0.3) holds the lock where retrace cannot see it.
+    app.write_text(app.read_text().replace(
+        "def work(i):\n", "def work(i):\n    if i == 2:\n        lock._lock.acquire()\n"))
+    replayed = replay(rec, env={"RETRACE_REPLAY_TIMEOUT": "2"})
+    assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
+    assert "could not complete threading.Lock.acquire at its turn" in replayed.stderr
+    assert "thread 0 waits to call" in replayed.stderr
