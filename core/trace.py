@@ -37,7 +37,7 @@ import cbor2
 from .codecs import safe_loads
 from .errors import BadRecording
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: DEF_THREAD records, ordered and output events
 MAGIC = b"\xd9\xd9\xf7"
 _PREFIX = struct.Struct(">BBIBI")
 PREFIX_SIZE = _PREFIX.size
