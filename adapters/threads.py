@@ -41,7 +41,7 @@ import time
 import zlib
 from typing import Any
 
-from retrace import Adapter, Boundary, Patch, runtime
+from retrace import Adapter, Boundary, Patch, runtime, serial
 from retrace.boundary import Args, Kwargs
 from retrace.errors import Blocked
 
@@ -269,6 +269,7 @@ class RecordedSimpleQueue(_RawSimpleQueue):
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         if runtime.LOCAL.busy or runtime.active().name != "record":
             return runtime.ordered(GET, self._retrace_fp, _RawSimpleQueue.get, self, block, timeout)
+        serial.pause()  # never wait for the guard while holding the serial baton
         started = _monotonic()
         got = (self._retrace_gets.acquire(True, -1 if timeout is None else max(timeout, 0))
                if block else self._retrace_gets.acquire(False))
@@ -318,6 +319,8 @@ def _acquire_futures_init(wrapped: Any, instance: Any, args: Args, kwargs: Kwarg
 def _start(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     tagged = getattr(instance, "_retrace_path", None)
     path = tagged[1] if tagged is not None else instance.name
+    if serial.enabled():
+        instance.run = serial.thread_runs(instance.run)
     return runtime.ordered(START, zlib.crc32(path.encode()), wrapped, *args)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, layout, runtime, trace
+from . import __version__, layout, runtime, serial, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
@@ -130,6 +130,8 @@ class Session:
                 entry.adapter.stop(self)
             self.output.uninstall()
             runtime.set_mode(runtime.Passthrough())
+            if isinstance(self.recorder, serial.SerialRecorder):
+                self.recorder.pause(record=False)  # daemon threads waiting for the baton run on
             self.patcher.uninstall()
 
     def _finish_recording(self, exit_status: int | None) -> None:
@@ -198,12 +200,14 @@ def begin_recording(
         "hash_seed": hash_seed,
         "start_time": _wall_clock(),
         "pid": os.getpid(),
+        "serial": os.environ.get("RETRACE_SERIAL") == "1",
     }
     pm.hook.retrace_recording_header(header=header)
     layout.create(directory, overwrite=overwrite)
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
     session = Session("record", directory, header, pm, adapters, codecs, rules)
-    session.recorder = runtime.Recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    recorder_class = serial.SerialRecorder if header["serial"] else runtime.Recorder
+    session.recorder = recorder_class(writer, codecs, on_stop=_warn_stopped(directory))
     session.snapshot = Snapshot(layout.run_path(directory), cwd)
     if main.get("path"):
         session.snapshot.add(main["path"])
@@ -269,5 +273,6 @@ def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) ->
     codecs = _codecs(adapters)
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
     session.cursor = Cursor(reader, codecs, on_divergence)
-    session._install(runtime.Replayer(session.cursor, codecs))
+    replayer_class = serial.SerialReplayer if reader.header.get("serial") else runtime.Replayer
+    session._install(replayer_class(session.cursor, codecs))
     return session

@@ -166,3 +166,16 @@ def test_a_lock_that_cannot_be_taken_at_its_turn_is_reported(tmp_path: Path) -> 
     assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
     assert "could not complete threading.Lock.acquire at its turn" in replayed.stderr
     assert "thread 0 waits to call" in replayed.stderr
+
+
+@pytest.mark.parametrize("source, threads", [(programs.RACE, "8"), (programs.POOL, "8")],
+                         ids=["race", "pool"])
+def test_serial_mode_replays_even_unsynchronised_races(tmp_path: Path, source: str,
+                                                       threads: str) -> None:
+    program = tmp_path / "app.py"
+    program.write_text(source)
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, threads, cwd=tmp_path, env={"RETRACE_SERIAL": "1"})
+    assert recorded.status == 0, recorded.stderr
+    assert "retrace:" not in recorded.stderr, recorded.stderr
+    _assert_identical(recorded, _replays(rec))
