@@ -7,7 +7,8 @@ real ``perf_counter`` taken before anything is patched:
   (2N ordered events), live, recorded, replayed;
 - workload: 16 threads each take a shared lock 500 times (16,000 lock
   events) and read the clock inside every 10th critical section; live,
-  recorded, replayed (the replay enforces the recorded interleaving).
+  recorded, replayed (the replay enforces the recorded interleaving); then
+  the same in serial mode (``RETRACE_SERIAL=1``: threads run one at a time).
 
     python bench/bench_threading.py [--events N]
 """
@@ -15,6 +16,7 @@ real ``perf_counter`` taken before anything is patched:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import threading
@@ -98,13 +100,17 @@ def main() -> None:
     print(f"  record  {per['record']:.3f} us/event  (+{per['record'] - per['live']:.3f} us)")
     print(f"  replay  {per['replay']:.3f} us/event  (+{per['replay'] - per['live']:.3f} us)")
     print(f"  trace   {r['bytes'] / r['events']:.2f} bytes/event")
-    w = three_ways(workload, 0)
-    print(f"workload: {THREADS} threads x {ROUNDS} lock rounds, {int(w['events'])} events recorded")
-    print(f"  live    {w['live'] * 1e3:.1f} ms")
-    print(f"  record  {w['record'] * 1e3:.1f} ms  ({w['record'] / w['live']:.1f}x live, "
-          f"{w['record'] / w['events'] * 1e6:.2f} us/event)")
-    print(f"  replay  {w['replay'] * 1e3:.1f} ms  ({w['replay'] / w['live']:.1f}x live, "
-          f"{w['replay'] / w['events'] * 1e6:.2f} us/event)")
+    for mode in ("ordered", "serial"):
+        os.environ["RETRACE_SERIAL"] = "1" if mode == "serial" else "0"
+        w = three_ways(workload, 0)
+        print(f"workload ({mode}): {THREADS} threads x {ROUNDS} lock rounds, "
+              f"{int(w['events'])} events recorded")
+        print(f"  live    {w['live'] * 1e3:.1f} ms")
+        print(f"  record  {w['record'] * 1e3:.1f} ms  ({w['record'] / w['live']:.1f}x live, "
+              f"{w['record'] / w['events'] * 1e6:.2f} us/event)")
+        print(f"  replay  {w['replay'] * 1e3:.1f} ms  ({w['replay'] / w['live']:.1f}x live, "
+              f"{w['replay'] / w['events'] * 1e6:.2f} us/event)")
+    os.environ.pop("RETRACE_SERIAL")
 
 
 if __name__ == "__main__":
