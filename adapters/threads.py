@@ -243,6 +243,16 @@ def make_rlock(*args: Any, **kwargs: Any) -> Any:
 
 
 # -- recorded SimpleQueue ---------------------------------------------------------------
+def _found_empty(queue_: Any, block: bool) -> Any:
+    """A get that could not take its turn among the getters: the queue was empty for it.
+
+    Touching the queue here would race with the getter holding the guard,
+    and the trace could hold the two gets in the other order.
+    """
+    raise queue.Empty
+
+
+
 class RecordedSimpleQueue(_RawSimpleQueue):
     """``queue.SimpleQueue`` during a session: ``put`` and ``get`` are ordered boundaries.
 
@@ -273,8 +283,8 @@ class RecordedSimpleQueue(_RawSimpleQueue):
         started = _monotonic()
         got = (self._retrace_gets.acquire(True, -1 if timeout is None else max(timeout, 0))
                if block else self._retrace_gets.acquire(False))
-        if not got:
-            return runtime.ordered(GET, self._retrace_fp, _RawSimpleQueue.get, self, False)
+        if not got:  # another getter waits for an item: this one finds none
+            return runtime.ordered(GET, self._retrace_fp, _found_empty, self, False)
         try:
             if timeout is not None:
                 timeout = max(timeout - (_monotonic() - started), 0)
