@@ -228,11 +228,21 @@ class RecordedRLock(RecordedLock):
         return count
 
 
-def make_lock() -> Any:
-    """``threading.Lock()`` during a session."""
-    if runtime.LOCAL.busy:
-        return _raw_lock()
-    return RecordedLock(_raw_lock())
+class _LockFactory(type):
+    """Calling the class makes a recorded lock (a plain one while a boundary call is in
+    flight); ``isinstance`` accepts both, as ``threading.Lock`` (a class since 3.13) does."""
+
+    def __call__(cls) -> Any:
+        if runtime.LOCAL.busy:
+            return _raw_lock()
+        return RecordedLock(_raw_lock())
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return type(instance) is RecordedLock or isinstance(instance, _thread.LockType)
+
+
+class Lock(metaclass=_LockFactory):
+    """``threading.Lock`` during a session."""
 
 
 def make_rlock(*args: Any, **kwargs: Any) -> Any:
@@ -396,8 +406,8 @@ class ThreadingAdapter(Adapter):
         if session.cursor is not None:
             _state.timeout = session.cursor.turn_timeout
         replacements = [
-            (threading, "Lock", make_lock),
-            (threading, "_allocate_lock", make_lock),
+            (threading, "Lock", Lock),
+            (threading, "_allocate_lock", Lock),
             (threading, "RLock", make_rlock),
             (queue, "SimpleQueue", RecordedSimpleQueue),
         ]
