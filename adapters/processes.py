@@ -30,6 +30,7 @@ from retrace import Adapter, Boundary, Patch, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 from retrace.runtime import LOCAL, call
+from retrace.streams import RecordedReads
 
 from .process_output import TARGETS, Relay, capturable, replay_chunks
 
@@ -102,7 +103,7 @@ def _digest(data: Any) -> Any:
     return zlib.crc32(data.encode() if isinstance(data, str) else bytes(data))
 
 
-class PipeReader:
+class PipeReader(RecordedReads):
     """A child's ``stdout``/``stderr`` pipe whose reads are boundary calls.
 
     Recording wraps the real pipe (everything but reads goes to it, so
@@ -124,19 +125,6 @@ class PipeReader:
             return getattr(real, method)(size)
 
         return call(PIPE_READ, really, self._which, method, size)
-
-    def read(self, size: int | None = -1) -> Any:
-        return self._read("read", size)
-
-    def read1(self, size: int = -1) -> Any:
-        return self._read("read1", size)
-
-    def readline(self, size: int | None = -1) -> Any:
-        return self._read("readline", size)
-
-    def readlines(self, hint: int | None = -1) -> list[Any]:
-        lines: list[Any] = self._read("readlines", hint)
-        return lines
 
     def __iter__(self) -> Iterator[Any]:
         return self

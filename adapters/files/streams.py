@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from retrace.runtime import call
+from retrace.streams import RecordedReads
 
 from .boundaries import STREAM_READ, STREAM_WRITE
 
 
-class StreamFile:
+class StreamFile(RecordedReads):
     """A stream file: reads and writes are boundary calls; the rest is the real file's."""
 
     def __init__(self, real: Any, name: Any, mode: str) -> None:
@@ -32,19 +33,6 @@ class StreamFile:
         if self._real is None:
             return call(STREAM_READ, _unreachable, label, method, size)
         return call(STREAM_READ, lambda *_: getattr(self._real, method)(size), label, method, size)
-
-    def read(self, size: int | None = -1) -> Any:
-        return self._read("read", size)
-
-    def read1(self, size: int = -1) -> Any:
-        return self._read("read1", size)
-
-    def readline(self, size: int | None = -1) -> Any:
-        return self._read("readline", size)
-
-    def readlines(self, hint: int | None = -1) -> list[Any]:
-        lines: list[Any] = self._read("readlines", hint)
-        return lines
 
     def readinto(self, buffer: Any) -> int:
         data = self._read("read", len(memoryview(buffer)))
