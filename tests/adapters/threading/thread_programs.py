@@ -156,3 +156,28 @@ from concurrent.futures import ThreadPoolExecutor
 pool = ThreadPoolExecutor(max_workers=3)
 print(sorted(pool.map(lambda i: (i, time.time() > 0), range(6))))
 '''
+
+SOAK = '''
+import hashlib, os, random, sys, threading, time
+THREADS, EVENTS = int(sys.argv[1]), int(sys.argv[2])
+lock = threading.Lock()
+log = []
+
+def work(i):
+    digest = hashlib.sha256()
+    for n in range(EVENTS // 4):  # four events a round: two clock reads, acquire, release
+        stamp = time.time()
+        digest.update(repr((stamp, time.perf_counter_ns() % 997, random.random())).encode())
+        with lock:
+            log.append(i)
+    with lock:
+        log.append(digest.hexdigest()[:12])
+
+threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(log), hashlib.sha256(repr(log).encode()).hexdigest())
+print(" ".join(x for x in log if isinstance(x, str)))
+'''
