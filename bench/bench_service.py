@@ -26,12 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import _channel
 import attrs
 
 REQUESTS = 1_000
 WARMUP = 50
 PRODUCTS = 100
-TIMING_FD = 9  # the server reports its port and timings here, past retrace's boundaries
 ADMIN_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 DATABASE = "retrace_bench_service"
 PREFIX = "retrace-bench-service:"
@@ -79,7 +79,7 @@ class Quiet(WSGIRequestHandler):
 
 def report(text):
     try:
-        os.write({TIMING_FD}, text.encode())
+        os.write({_channel.FD}, text.encode())  # past every boundary: see bench/_channel.py
     except OSError:
         pass
 
@@ -191,16 +191,9 @@ def _drive(port: int, total: int) -> float:
 
 
 def _serve(command: list[str], env: dict[str, str], drive: int) -> Round:
-    """Run the server with its report channel on ``TIMING_FD``; send it ``drive`` requests."""
-    read, write = os.pipe()
-    os.dup2(write, TIMING_FD)
-    os.close(write)
-    try:
-        server = subprocess.Popen(command, env=env, close_fds=False, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-    finally:
-        os.close(TIMING_FD)
-    with os.fdopen(read) as reports:
+    """Run the server with its report channel (``bench/_channel.py``); send it ``drive`` requests."""
+    server, reports = _channel.start(command, env)
+    with reports:
         port = int(reports.readline().split()[1])
         client = _drive(port, drive) if drive else None
         stdout, stderr = server.communicate(timeout=600)
@@ -266,8 +259,9 @@ def _print(rounds: dict[str, list[Round]], size: int, events: int, repeat: int, 
     import requests
 
     print(f"service: {total:,} requests after {WARMUP} of warm-up, best of {repeat}; Python "
-          f"{sys.version.split()[0]}, psycopg {psycopg.__version__}, redis-py {redis.__version__}, "
-          f"requests {requests.__version__}; load average {os.getloadavg()[0]:.1f}")
+          f"{sys.version.split()[0]}, psycopg {psycopg.__version__} ({psycopg.pq.__impl__}), "
+          f"redis-py {redis.__version__}, requests {requests.__version__}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     per = 1e6 / total
     live = {
         "client": min(r.client for r in rounds["live"] if r.client is not None),
