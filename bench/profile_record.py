@@ -51,7 +51,11 @@ def _redis_loop(calls: int) -> tuple[Callable[[], None], Callable[[], None]]:
         for _ in range(calls):
             r.get(key)
 
-    return loop, lambda: (r.delete(key), r.close())
+    def close() -> None:
+        r.delete(key)
+        r.close()
+
+    return loop, close
 
 
 def _psycopg_loop(calls: int) -> tuple[Callable[[], None], Callable[[], None]]:

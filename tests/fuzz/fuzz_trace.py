@@ -60,14 +60,14 @@ def _only_plain(value: Any, depth: int = 0) -> None:
         return
     if not isinstance(value, PLAIN):
         raise AssertionError(f"decoding built a {kind.__module__}.{kind.__qualname__}")
-    if kind is list or kind is tuple:
+    if isinstance(value, (list, tuple)):
         for item in value:
             _only_plain(item, depth + 1)
-    elif kind is dict or kind is cbor2.frozendict:
+    elif isinstance(value, (dict, cbor2.frozendict)):
         for key, item in value.items():
             _only_plain(key, depth + 1)
             _only_plain(item, depth + 1)
-    elif kind is Pending:
+    elif isinstance(value, Pending):
         _only_plain(value.payload, depth + 1)
 
 
