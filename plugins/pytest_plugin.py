@@ -152,6 +152,8 @@ def _new_episodes(item: pytest.Item, directory: Path) -> Generator[None, None, N
     try:
         with _guard(item.config, blocked), replaying(directory, on_divergence=mismatches.append):
             outcome = yield
+    except KeyboardInterrupt:
+        raise
     except BaseException:
         if not mismatches:
             raise  # the test failed on replayed answers: a failure, not a new episode
