@@ -95,11 +95,10 @@ def _timed(loop: Callable[[], None]) -> float:
 
 
 def _child(name: str, calls: int, mode: str, folder: str, top: int) -> None:
-    """One measurement in a fresh interpreter: the library is imported inside the recording.
+    """One measurement in a fresh interpreter, the library imported inside the recording.
 
-    As in a recorded program: a library imported before a scoped recording
-    starts can be recorded differently (psycopg then takes five events per
-    query instead of one).
+    As in a program recorded whole: the adapter's patches are in place before
+    the library's modules take references to what they patch.
     """
     session = retrace.recording(folder, overwrite=True) if mode != "live" else nullcontext()
     with session:
