@@ -160,7 +160,7 @@ def _replay(path: str) -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay)
+    session = begin_replay(directory, on_divergence=_stop_replay, progress=f"replay {directory.name}")
     status = launcher.run(main, list(header["argv"]))
     try:
         session.end(status)
@@ -186,6 +186,9 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
 
 def _stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
+    from .progress import erase
+
+    erase()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
