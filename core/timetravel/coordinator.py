@@ -1,0 +1,300 @@
+"""The coordinator: the ``retrace debug`` process itself, which never runs the program.
+
+It keeps the session together while the process that runs the program
+changes: it knows every checkpoint (and thins them), carries out a request
+to go back (which checkpoint to resume, what to scan, segment by segment),
+hands the terminal from the process that asked to the one that arrived, and
+ends them all when the session ends — on ``quit``, on a signal, or when the
+live process dies. Killed outright, it leaves nothing behind either: every
+process of the session leaves when its connection to the coordinator ends.
+
+On Linux it is also the *child subreaper* of the session, so the processes
+whose parents have left are reaped here, not by init.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import shutil
+import signal
+import tempfile
+import time
+from typing import Any
+
+import _socket
+
+from .channel import Channel, listener
+from .timeline import Checkpoint, Timeline
+
+_PR_SET_CHILD_SUBREAPER = 36
+EXPECT_WITHIN = 5.0  # seconds a forked checkpoint has to introduce itself
+
+
+def _become_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class _Stop(Exception):
+    """The session ends with this exit status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class Coordinator:
+    def __init__(self, limit: int | None = None) -> None:
+        self.folder = tempfile.mkdtemp(prefix="retrace-debug-")
+        self.path = os.path.join(self.folder, "session")
+        self.server = listener(self.path)
+        self.timeline = Timeline() if limit is None else Timeline(limit)
+        self.channels: dict[int, Channel] = {}
+        self.roles: dict[int, str] = {}
+        self.pids: dict[int, int] = {}
+        self.live: Channel | None = None
+        self.requester: Channel | None = None
+        self.op: dict[str, Any] | None = None
+        self.runner: Channel | None = None
+        self.shown = [0, 0]
+        self.status = 0
+        self.expected: dict[int, float] = {}  # checkpoints forked, not yet introduced
+        self.deferred: tuple[Channel, dict[str, Any]] | None = None
+
+    # -- the child's side ----------------------------------------------------
+    def forget_in_child(self) -> None:
+        """In the first live process: the listening socket is not its to hold."""
+        self.server.close()
+
+    # -- serving -------------------------------------------------------------
+    def serve(self, first: int) -> int:
+        """Run the session until it ends; its exit status."""
+        _become_subreaper()
+        previous = {s: signal.signal(s, self._signalled) for s in (signal.SIGTERM, signal.SIGHUP)}
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.pids[-1] = first
+            self._loop()
+        except _Stop as stop:
+            self.status = stop.status
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            self._end_all()
+        return self.status
+
+    def _signalled(self, signum: int, frame: Any) -> None:
+        raise _Stop(128 + signum)
+
+    def _loop(self) -> None:
+        while True:
+            fds = [self.server.fileno(), *self.channels]
+            readable, _, _ = select.select(fds, [], [], 0.5)
+            self._reap()
+            self._expire_expected()
+            for fd in readable:
+                if fd == self.server.fileno():
+                    self._accept()
+                    continue
+                channel = self.channels.get(fd)
+                if channel is None:
+                    continue
+                if not channel.feed():
+                    self._gone(fd)
+                    continue
+                while (message := channel.take()) is not None:
+                    self._handle(fd, channel, message)
+
+    def _accept(self) -> None:
+        try:
+            sock, _address = self.server._accept()  # type: ignore[attr-defined]
+        except OSError:
+            return
+        channel = Channel(_socket.socket(fileno=sock))
+        self.channels[channel.fileno()] = channel
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not pid:
+                return
+
+    # -- messages --------------------------------------------------------------
+    def _handle(self, fd: int, channel: Channel, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "hello":
+            self._hello(fd, channel, message)
+        elif kind == "forked":
+            self.expected[int(message.get("pid", 0))] = time.monotonic() + EXPECT_WITHIN
+        elif kind == "request" and channel is self.live:
+            self.deferred = (channel, message)
+            self._start_deferred()
+        elif kind == "arrived" and channel is self.runner:
+            self._arrived(channel)
+        elif kind == "scanned" and channel is self.runner:
+            self._scanned(message.get("match"))
+        elif kind == "failed" and channel is self.runner:
+            self._stay("the program ends before reaching that position")
+        elif kind == "finished" and channel is self.live:
+            self.status = int(message.get("status") or 0)
+        elif kind == "quit" and channel is self.live:
+            raise _Stop(int(message.get("status") or 0))
+
+    def _hello(self, fd: int, channel: Channel, message: dict[str, Any]) -> None:
+        role = str(message.get("role"))
+        self.roles[fd] = role
+        self.pids[fd] = int(message.get("pid", 0))
+        if role == "live":
+            self.live = channel
+        elif role == "runner":
+            self.runner = channel
+        elif role == "checkpoint":
+            self.expected.pop(self.pids[fd], None)
+            checkpoint = Checkpoint(
+                pid=self.pids[fd], thread=str(message["thread"]), step=int(message["step"]),
+                total=int(message["total"]), steps=dict(message["steps"]),
+                consumed=int(message["consumed"]), channel=channel,
+            )
+            for dropped in self.timeline.add(checkpoint):
+                self._drop(dropped)
+            self._start_deferred()
+
+    def _start_deferred(self) -> None:
+        """Carry out the waiting request once every checkpoint forked before it has said hello.
+
+        A checkpoint connects on its own, so its hello may come after the
+        request of the process that forked it; the request must see it.
+        """
+        if self.deferred is None or self.expected:
+            return
+        channel, message = self.deferred
+        self.deferred = None
+        self._request(channel, message)
+
+    def _expire_expected(self) -> None:
+        now = time.monotonic()
+        for pid, deadline in list(self.expected.items()):
+            if deadline < now:
+                del self.expected[pid]
+        self._start_deferred()
+
+    def _drop(self, checkpoint: Checkpoint) -> None:
+        channel = checkpoint.channel
+        if isinstance(channel, Channel):
+            self.channels.pop(channel.fileno(), None)
+            channel.close()  # the checkpoint sees the end of its connection and leaves
+
+    def _gone(self, fd: int) -> None:
+        channel = self.channels.pop(fd)
+        channel.close()
+        role = self.roles.pop(fd, None)
+        self.pids.pop(fd, None)
+        if role == "checkpoint":
+            self.timeline.checkpoints = [c for c in self.timeline.checkpoints
+                                         if c.channel is not channel]
+        elif channel is self.runner:
+            self.runner = None
+            if self.op is not None:
+                self._stay("going back failed: the re-run ended early")
+        elif channel is self.live and self.requester is None:
+            raise _Stop(self.status or 1)  # the live process died: the session is over
+
+    # -- going back ------------------------------------------------------------
+    def _request(self, channel: Channel, message: dict[str, Any]) -> None:
+        self.requester = channel
+        self.op = message
+        shown = message.get("shown") or [0, 0]
+        self.shown = [max(a, int(b)) for a, b in zip(self.shown, shown)]
+        op = message.get("op")
+        if op == "goto":
+            thread, step = message["target"]
+            self._goto(str(thread), int(step))
+        elif op == "event":
+            wanted = int(message["event"])
+            self._run(self.timeline.latest_with_events_below(wanted), {"kind": "event",
+                                                                       "event": wanted})
+        elif op == "scan":
+            thread, step = message["limit"]
+            start = self.timeline.latest_before(str(thread), int(step))
+            self._scan(start, [thread, step])
+        else:
+            self._stay(f"unknown request {op!r}")
+
+    def _goto(self, thread: str, step: int) -> None:
+        self._run(self.timeline.latest_before(thread, step), {"kind": "goto",
+                                                               "target": [thread, step]})
+
+    def _scan(self, start: Checkpoint | None, limit: list[Any]) -> None:
+        assert self.op is not None
+        self.op["segment"] = start
+        job = {"kind": "scan", "what": self.op["what"], "limit": limit,
+               "thread": self.op.get("thread"), "depth": self.op.get("depth"),
+               "strict": self.op.get("strict")}
+        self._run(start, job)
+
+    def _scanned(self, match: list[Any] | None) -> None:
+        op = self.op
+        if op is None:
+            return
+        self.runner = None
+        if match is not None:
+            self._goto(str(match[0]), int(match[1]))
+            return
+        segment: Checkpoint | None = op.get("segment")
+        earlier = self.timeline.previous(segment) if segment is not None else None
+        if segment is None or earlier is None:
+            self._stay(str(op.get("fail", "nothing found")))
+            return
+        self._scan(earlier, [segment.thread, segment.step + 1])
+
+    def _run(self, start: Checkpoint | None, job: dict[str, Any]) -> None:
+        assert self.op is not None
+        if start is None or not isinstance(start.channel, Channel):
+            self._stay("no checkpoint leads there")
+            return
+        job.update(state=self.op.get("state", {}), shown=self.shown)
+        if not start.channel.send({"type": "run", "job": job}):
+            self._stay("the checkpoint is gone")
+
+    def _arrived(self, channel: Channel) -> None:
+        if self.requester is not None:
+            self.requester.send({"type": "exit"})
+        self.live = channel
+        self.runner = None
+        self.requester = None
+        self.op = None
+
+    def _stay(self, message: str) -> None:
+        if self.requester is not None:
+            self.requester.send({"type": "stay", "message": message})
+        self.requester = None
+        self.op = None
+        self.runner = None
+
+    # -- the end ---------------------------------------------------------------
+    def _end_all(self) -> None:
+        pids = [pid for pid in self.pids.values() if pid > 0]
+        for channel in self.channels.values():
+            channel.close()
+        self.channels.clear()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self._reap()
+        self.server.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,549 @@
+"""``retrace debug``: pdb on a replay, with commands that go backwards.
+
+Every pdb command works as in pdb (this is :class:`pdb.Pdb`), and these are
+added:
+
+- ``rstep`` (``rs``): back one step — the step before this one, in this thread;
+- ``rnext`` (``rn``): back one line in this function, over calls;
+- ``rreturn``: back to the line that called this function;
+- ``rcontinue`` (``rc``): back to the previous breakpoint hit;
+- ``goto N``: to where boundary event ``N`` has been served (forwards or backwards);
+- ``goto @STEP`` / ``goto @THREAD:STEP``: to a step of this (or another) thread;
+- ``when``: the position here.
+
+Going back is going forward again from a checkpoint (see :mod:`.forks`):
+the debugger asks the coordinator, and a runner started from the nearest
+earlier checkpoint reaches the position with breakpoints off and output
+that was already shown suppressed, and takes over. This process leaves.
+
+Stepping forward is pdb's own (``bdb``), fed with the events of the
+program's code only: the debugger never steps into the standard library,
+site-packages or retrace.
+"""
+
+from __future__ import annotations
+
+import bdb
+import cmd
+import dis
+import os
+import pdb
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any, TextIO
+
+from .. import runtime
+from ..session import Session
+from . import forks
+from .channel import Channel
+from .console import LineReader
+from .output import ShownOnce, flush_all
+from .tracer import ThreadState, Tracer
+
+PROMPT = "(rdb) "
+CHECK_EVERY = 1024
+DEFAULT_INTERVAL = 0.05
+_perf = time.perf_counter
+
+Watch = Callable[[ThreadState, FrameType, str, Any], bool]
+
+
+def _interval() -> float:
+    try:
+        return max(0.001, float(os.environ.get("RETRACE_CHECKPOINT_INTERVAL", DEFAULT_INTERVAL)))
+    except ValueError:
+        return DEFAULT_INTERVAL
+
+
+class TimeTravelPdb(pdb.Pdb):
+    """pdb over a replay, able to go back."""
+
+    def __init__(self, session: Session, link: Channel, socket_path: str,
+                 stdout: TextIO, streams: tuple[ShownOnce, ShownOnce]) -> None:
+        self.reader = LineReader(link)
+        super().__init__(stdin=self.reader, stdout=stdout, nosigint=True, readrc=False)  # type: ignore[arg-type]
+        self.use_rawinput = False
+        self.prompt = PROMPT
+        self.session = session
+        self.link = link
+        self.socket_path = socket_path
+        self.streams = streams
+        self.tracer = Tracer(self)
+        self.children: list[int] = []
+        self.role = "live"
+        self.interval = _interval()
+        self.target: tuple[str, int] | None = None
+        self.limit: tuple[str, int] | None = None
+        self.watch: Watch | None = None
+        self.hidden = False
+        self.stepping = False
+        self.focus: ThreadState | None = None
+        self.match: list[Any] | None = None
+        self.here: ThreadState | None = None
+        self.finished_status: int | None = None
+        self._since = -1e9  # the first step takes the origin checkpoint
+        self._lock = threading.RLock()
+
+    # -- running -----------------------------------------------------------
+    def begin(self) -> None:
+        """Trace the program from its first step; stop at its first line."""
+        self.reset()
+        self.watch = self._first_line
+        self._update_slow()
+        self.tracer.start()
+
+    def _first_line(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
+        if event != "line":
+            return False
+        self._arrive(ts, frame, event, arg)
+        return True
+
+    def _update_slow(self) -> None:
+        self.tracer.slow = self.stepping or self.watch is not None
+
+    def _rearm(self, ts: ThreadState) -> None:
+        alarm = ts.check
+        for goal in (self.target, self.limit):
+            if goal is not None and goal[0] == ts.name and ts.step < goal[1] < alarm:
+                alarm = goal[1]
+        ts.alarm = alarm
+
+    def _rearm_all(self) -> None:
+        for ts in list(self.tracer.threads.values()):
+            self._rearm(ts)
+
+    # -- the tracer's handler ------------------------------------------------
+    def lines_for(self, code: CodeType) -> frozenset[int] | None:
+        """The lines of ``code`` where bdb must be asked whether to stop.
+
+        A breakpoint set by function name sits on the function's first line
+        and bdb checks it on every line of the function.
+        """
+        lines = self.breaks.get(self.canonic(code.co_filename))
+        if not lines:
+            return None
+        if code.co_firstlineno in lines:
+            return frozenset(lines).union(line for _, line in dis.findlinestarts(code) if line)
+        return frozenset(lines)
+
+    def alarm(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
+        if self.botframe is None:
+            self.botframe = frame
+        if ts.step >= ts.check:
+            ts.check = ts.step + CHECK_EVERY
+            self._periodic(ts)
+        target, limit = self.target, self.limit
+        if target is not None and ts.step == target[1] and ts.name == target[0]:
+            self._arrive(ts, frame, event, arg)
+        elif limit is not None and ts.step == limit[1] and ts.name == limit[0]:
+            self.scanned_to_end()
+        else:
+            self.tracer.normal(ts, frame, event, arg)
+        self._rearm(ts)
+
+    def slow_event(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
+        if self.watch is not None and self.watch(ts, frame, event, arg):
+            return
+        if self.hidden:
+            return
+        if self.stepping and ts is self.focus:
+            self._dispatch(ts, frame, event, arg)
+        elif event == "line":
+            lines = self.tracer.bp_lines.get(frame.f_code)
+            if lines is not None and frame.f_lineno in lines:
+                self._dispatch(ts, frame, event, arg)
+
+    def breakpoint_line(self, ts: ThreadState, frame: FrameType) -> None:
+        if not self.hidden:
+            self._dispatch(ts, frame, "line", None)
+
+    def _dispatch(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
+        with self._lock:
+            try:
+                bdb.Bdb.trace_dispatch(self, frame, event, arg)
+            except bdb.BdbQuit:
+                self._quit()
+
+    # -- checkpoints -------------------------------------------------------
+    def _periodic(self, ts: ThreadState) -> None:
+        if self.link.pending() and not self.link.feed():
+            os._exit(0)  # the coordinator is gone
+        now = _perf()
+        if now - self._since < self.interval or not self._can_fork():
+            return
+        steps = self.tracer.steps()
+        steps[ts.name] -= 1  # this step is not processed yet
+        cursor = self.session.cursor
+        assert cursor is not None
+        offset = cursor.reader.tell()
+        hello = {"thread": ts.name, "step": ts.step - 1, "steps": steps,
+                 "total": sum(steps.values()), "consumed": cursor.consumed}
+        link = forks.take(hello, self.socket_path, self.children, self.link,
+                          lambda new, job: self._resume(new, job, offset))
+        if link is None:
+            self._since = _perf()
+
+    @staticmethod
+    def _can_fork() -> bool:
+        return len(sys._current_frames()) == 1 and not runtime.LOCAL.busy
+
+    def _resume(self, link: Channel, job: dict[str, Any], offset: int) -> None:
+        """In a runner: take up ``job`` from the checkpoint's moment."""
+        cursor = self.session.cursor
+        assert cursor is not None
+        cursor.reader.reopen(offset)
+        self.link = self.reader.link = link
+        self.role = "runner"
+        self.children = []
+        self._since = _perf()
+        self.import_state(job["state"])
+        for stream, shown in zip(self.streams, job["shown"]):
+            stream.shown = max(stream.shown, shown)
+        self.target = self.limit = self.watch = None
+        self.match = None
+        self.stepping = False
+        self.hidden = True
+        self._set_stopinfo(self.botframe, None, -1)
+        kind = job["kind"]
+        if kind == "goto":
+            self.target = (job["target"][0], job["target"][1])
+        elif kind == "scan":
+            self.limit = (job["limit"][0], job["limit"][1])
+            self.watch = self._scan_watch(job)
+        elif kind == "event":
+            self.watch = self._event_watch(job["event"])
+        self._update_slow()
+        self._rearm_all()
+
+    def _scan_watch(self, job: dict[str, Any]) -> Watch:
+        if job["what"] == "break":
+            def breaks(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
+                if event == "line":
+                    lines = self.tracer.bp_lines.get(frame.f_code)
+                    if lines is not None and frame.f_lineno in lines:
+                        bp, flag = bdb.effective(self.canonic(frame.f_code.co_filename),
+                                                 frame.f_lineno, frame)
+                        if bp is not None and flag:
+                            self.match = [ts.name, ts.step]
+                return False
+
+            return breaks
+        thread, depth, strict = job["thread"], job["depth"], job["strict"]
+
+        def depths(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
+            if ts.name == thread and (ts.depth < depth or (ts.depth == depth and not strict)):
+                self.match = [ts.name, ts.step]
+            return False
+
+        return depths
+
+    def _event_watch(self, wanted: int) -> Watch:
+        cursor = self.session.cursor
+        assert cursor is not None
+
+        def served(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
+            if cursor.consumed < wanted:
+                return False
+            self._arrive(ts, frame, event, arg)
+            return True
+
+        return served
+
+    def scanned_to_end(self) -> None:
+        """A scan is done (its limit, or the program's end): report the last match and leave."""
+        self.link.send({"type": "scanned", "match": self.match})
+        flush_all()
+        os._exit(0)
+
+    # -- stopping ----------------------------------------------------------
+    def _arrive(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
+        """Stop at this step and hand it to the user."""
+        self.target = self.limit = self.watch = None
+        self.hidden = self.stepping = False
+        self._update_slow()
+        self._rearm_all()
+        self._set_stopinfo(self.botframe, None, -1)
+        if self.role == "runner":
+            self.link.send({"type": "arrived"})
+            self.role = "live"
+        with self._lock:
+            if event == "call":
+                self.message("--Call--")
+                self.interaction(frame, None)
+            elif event == "return":
+                self.user_return(frame, arg)
+            elif event == "exception":
+                self.user_exception(frame, arg)
+            else:
+                self.interaction(frame, None)
+
+    def interaction(self, frame: FrameType | None, tb: Any) -> None:
+        self.here = self.tracer.current()
+        paused = _perf()
+        try:
+            super().interaction(frame, tb)
+        finally:
+            self._since += _perf() - paused  # time at the prompt is not running time
+
+    def _stepping_on(self) -> None:
+        self.stepping = True
+        self.focus = self.tracer.current()
+        self._update_slow()
+
+    def set_step(self) -> None:
+        super().set_step()
+        self._stepping_on()
+
+    def set_next(self, frame: FrameType) -> None:
+        super().set_next(frame)
+        self._stepping_on()
+
+    def set_return(self, frame: FrameType) -> None:
+        super().set_return(frame)
+        self._stepping_on()
+
+    def set_until(self, frame: FrameType, lineno: int | None = None) -> None:
+        super().set_until(frame, lineno)
+        self._stepping_on()
+
+    def set_continue(self) -> None:
+        """Keep tracing (steps are counted all along); stop only at breakpoints."""
+        self._set_stopinfo(self.botframe, None, -1)
+        self.stepping = False
+        self._update_slow()
+
+    def set_quit(self) -> None:
+        self._quit()
+
+    def _quit(self) -> None:
+        self.link.send({"type": "quit", "status": self.finished_status or 0})
+        flush_all()
+        os._exit(0)
+
+    # -- breakpoints follow the debugger from process to process ------------
+    def set_break(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().set_break(*args, **kwargs)
+        self.tracer.refresh_breakpoints()
+        return result
+
+    def clear_break(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().clear_break(*args, **kwargs)
+        self.tracer.refresh_breakpoints()
+        return result
+
+    def clear_all_breaks(self) -> Any:
+        result = super().clear_all_breaks()
+        self.tracer.refresh_breakpoints()
+        return result
+
+    def export_state(self) -> dict[str, Any]:
+        breakpoints = [
+            {"number": bp.number, "file": bp.file, "line": bp.line, "temporary": bp.temporary,
+             "cond": bp.cond, "funcname": bp.funcname, "enabled": bp.enabled,
+             "ignore": bp.ignore, "hits": bp.hits}
+            for bp in bdb.Breakpoint.bpbynumber if bp is not None
+        ]
+        return {"breakpoints": breakpoints, "next": bdb.Breakpoint.next,
+                "aliases": dict(self.aliases),
+                "commands": {str(k): list(v) for k, v in self.commands.items()}}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        bdb.Breakpoint.bplist = {}
+        bdb.Breakpoint.bpbynumber = [None]
+        self.breaks = {}
+        for saved in sorted(state["breakpoints"], key=lambda b: b["number"]):
+            while len(bdb.Breakpoint.bpbynumber) < saved["number"]:
+                bdb.Breakpoint.bpbynumber.append(None)
+            bdb.Breakpoint.next = saved["number"]
+            super().set_break(saved["file"], saved["line"], saved["temporary"], saved["cond"],
+                              saved["funcname"])
+            bp = bdb.Breakpoint.bpbynumber[saved["number"]]
+            if bp is not None:
+                bp.enabled, bp.ignore, bp.hits = saved["enabled"], saved["ignore"], saved["hits"]
+        while len(bdb.Breakpoint.bpbynumber) < state["next"]:
+            bdb.Breakpoint.bpbynumber.append(None)
+        bdb.Breakpoint.next = state["next"]
+        self.aliases = dict(state["aliases"])
+        self.commands = {int(k): list(v) for k, v in state["commands"].items()}
+        self.tracer.refresh_breakpoints()
+
+    # -- going back ----------------------------------------------------------
+    def _position(self) -> ThreadState:
+        here = self.here
+        if here is None:
+            here = self.here = self.tracer.current()
+        return here
+
+    def _travel(self, request: dict[str, Any]) -> None:
+        """Ask the coordinator to take the session to an earlier position.
+
+        On success another process carries on and this one leaves; otherwise
+        the coordinator says why and the prompt comes back here.
+        """
+        request.update(type="request", state=self.export_state(),
+                       shown=[stream.shown for stream in self.streams])
+        flush_all()
+        self.stdout.flush()
+        if not self.link.send(request):
+            os._exit(0)
+        reply = self.link.recv()
+        if reply is None or reply.get("type") == "exit":
+            os._exit(0)
+        self.message(str(reply.get("message", "")))
+
+    def do_rstep(self, arg: str) -> None:
+        """rs(tep)
+        Go back one step: the step before this one in this thread."""
+        here = self._position()
+        if here.step <= 1:
+            self.error("this is the program's first step")
+            return
+        self._travel({"op": "goto", "target": [here.name, here.step - 1]})
+
+    do_rs = do_rstep
+
+    def do_rnext(self, arg: str) -> None:
+        """rn(ext)
+        Go back one line in this function, over calls (or to its caller's line)."""
+        here = self._position()
+        self._travel({"op": "scan", "what": "depth", "thread": here.name, "depth": here.depth,
+                      "strict": False, "limit": [here.name, here.step],
+                      "fail": "this is the program's first step"})
+
+    do_rn = do_rnext
+
+    def do_rreturn(self, arg: str) -> None:
+        """rreturn
+        Go back to the line that called the current function."""
+        here = self._position()
+        self._travel({"op": "scan", "what": "depth", "thread": here.name, "depth": here.depth,
+                      "strict": True, "limit": [here.name, here.step],
+                      "fail": "no caller in the program to go back to"})
+
+    def do_rcontinue(self, arg: str) -> None:
+        """rc(ontinue)
+        Go back to the previous breakpoint hit."""
+        here = self._position()
+        self._travel({"op": "scan", "what": "break", "limit": [here.name, here.step],
+                      "fail": "no earlier breakpoint hit"})
+
+    do_rc = do_rcontinue
+
+    def do_goto(self, arg: str) -> int | None:
+        """goto N | goto @STEP | goto @THREAD:STEP
+        Go to where boundary event N has been served, or to a step of this
+        thread (or of THREAD), forwards or backwards (see `when`)."""
+        here = self._position()
+        text = arg.strip()
+        cursor = self.session.cursor
+        assert cursor is not None
+        try:
+            if text.startswith("@"):
+                thread, _, number = text[1:].rpartition(":")
+                thread = thread or here.name
+                step = int(number)
+                if step < 1:
+                    raise ValueError
+            else:
+                event = int(text.lstrip("#"))
+                if event < 0:
+                    raise ValueError
+        except ValueError:
+            self.error("usage: goto N (a boundary event), goto @STEP or goto @THREAD:STEP")
+            return None
+        if text.startswith("@"):
+            known = self.tracer.threads.get(thread)
+            if known is not None and step <= known.step and (known is not here or step < here.step):
+                self._travel({"op": "goto", "target": [thread, step]})
+                return None
+            if self.finished_status is not None:
+                self.error("the program has finished; that position is not in this run")
+                return None
+            self.target = (thread, step)
+        else:
+            if event <= cursor.consumed:
+                self._travel({"op": "event", "event": event})
+                return None
+            if self.finished_status is not None:
+                self.error(f"the program has finished after {cursor.consumed} boundary events")
+                return None
+            self.watch = self._event_watch(event)
+        self.hidden = True
+        self.stepping = False
+        self._update_slow()
+        self._rearm_all()
+        return 1
+
+    def do_when(self, arg: str) -> None:
+        """when
+        Show the position: thread, step, depth and boundary events served."""
+        here = self._position()
+        cursor = self.session.cursor
+        consumed = cursor.consumed if cursor is not None else 0
+        self.message(f"thread {here.name}, step {here.step}, depth {here.depth}; "
+                     f"boundary events served: {consumed}")
+
+    # -- the end -------------------------------------------------------------
+    def finished(self, status: int) -> None:
+        """The program has ended here: offer going back, until quit."""
+        self.tracer.stop()
+        self.finished_status = status
+        main = self.tracer.threads.get("MainThread")
+        end = ThreadState(main.name if main else "MainThread")
+        end.step = (main.step if main else 0) + 1
+        self.here = end
+        self.link.send({"type": "finished", "status": status})
+        self.message(f"The program finished with exit status {status}. "
+                     "rstep, rcontinue and goto go back; quit ends the session.")
+        Finished(self).cmdloop()
+        self._quit()
+
+
+class Finished(cmd.Cmd):
+    """The prompt after the program's end: only the ways back (and quit) make sense."""
+
+    def __init__(self, debugger: TimeTravelPdb) -> None:
+        super().__init__(stdin=debugger.stdin, stdout=debugger.stdout)
+        self.use_rawinput = False
+        self.prompt = PROMPT
+        self.debugger = debugger
+
+    def emptyline(self) -> bool:
+        return False
+
+    def default(self, line: str) -> bool:
+        self.debugger.error("the program has finished: use rstep, rcontinue, goto, when or quit")
+        return False
+
+    def do_rstep(self, arg: str) -> bool:
+        self.debugger.do_rstep(arg)
+        return False
+
+    do_rs = do_rnext = do_rn = do_rstep
+
+    def do_rcontinue(self, arg: str) -> bool:
+        self.debugger.do_rcontinue(arg)
+        return False
+
+    do_rc = do_rcontinue
+
+    def do_goto(self, arg: str) -> bool:
+        self.debugger.do_goto(arg)
+        return False
+
+    def do_when(self, arg: str) -> bool:
+        self.debugger.do_when(arg)
+        return False
+
+    def do_quit(self, arg: str) -> bool:
+        return True
+
+    do_q = do_exit = do_quit
+
+    def do_EOF(self, arg: str) -> bool:
+        self.debugger.message("")
+        return True
+
