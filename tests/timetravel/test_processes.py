@@ -1,0 +1,157 @@
+"""The processes of a debugging session: many checkpoints, and none left behind."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from timetravel_kit import PROMPT, debug, environment
+
+from retrace.testing import record
+
+LONG = """\
+import time
+
+stamps = []
+total = 0
+for i in range(3000):
+    total += i % 7
+    stamps.append(time.time())
+    marker = i
+print("done", total, stamps[-1])
+"""
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    base = tmp_path_factory.mktemp("long")
+    (base / "app.py").write_text(LONG)
+    recorded = record(base / "app.py", base / "rec", cwd=base)
+    assert recorded.status == 0, recorded.stderr
+    return base / "rec", recorded.stdout
+
+
+FREQUENT = {"RETRACE_CHECKPOINT_INTERVAL": "0.0005"}
+
+
+def test_many_checkpoints_thinned_lead_back_to_the_same_values(
+        long_recording: tuple[Path, str]) -> None:
+    rec, recorded = long_recording
+    run = debug(rec, ["b 8, i % 600 == 0", "c", "c", "c", "c", "p i, repr(stamps[-1])", "rc",
+                      "p i, repr(stamps[-1])", "rc", "rc", "p i, repr(stamps[-1])", "goto @5000",
+                      "p i", "rstep", "p i", "c", "c", "c", "c", "c"], env=FREQUENT)
+    answers = run.answers
+    i4, stamp4 = eval(answers[6])  # noqa: S307 - our own output
+    i3, stamp3 = eval(answers[8])  # noqa: S307
+    i1, stamp1 = eval(answers[11])  # noqa: S307
+    assert (i4, i3, i1) == (1800, 1200, 0)
+    assert float(stamp1) < float(stamp3) < float(stamp4)
+    assert answers[13].strip() == "1248"  # 4 steps of set-up, then 4 per iteration
+    assert answers[15].strip() == "1248"
+    assert recorded.strip() in run.stdout
+    assert run.stdout.count("done ") == 1
+
+
+def session_processes(session: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process in a session, zombies excluded."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        state, sid = fields[0], int(fields[3])
+        if sid == session and state != "Z":
+            found.append((int(entry), state))
+    return found
+
+
+@pytest.fixture
+def started(long_recording: tuple[Path, str]) -> Iterator[subprocess.Popen[bytes]]:
+    rec, _ = long_recording
+    proc = subprocess.Popen([sys.executable, "-m", "retrace", "debug", str(rec)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=environment(FREQUENT), start_new_session=True)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(10)
+    for pid, _state in session_processes(proc.pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def talk(proc: subprocess.Popen[bytes], command: str, timeout: float = 30) -> str:
+    """Send one command and read up to the next prompt."""
+    assert proc.stdin is not None and proc.stdout is not None
+    if command:
+        proc.stdin.write(command.encode() + b"\n")
+        proc.stdin.flush()
+    out = b""
+    deadline = time.monotonic() + timeout
+    while not out.endswith(PROMPT.encode()):
+        left = deadline - time.monotonic()
+        assert left > 0, f"no prompt after {command!r}: {out!r}"
+        readable, _, _ = select.select([proc.stdout], [], [], left)
+        if readable:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            assert chunk, f"the debugger ended after {command!r}: {out!r}"
+            out += chunk
+    return out.decode()
+
+
+def wait_until_gone(session: int, timeout: float = 10) -> list[tuple[int, str]]:
+    deadline = time.monotonic() + timeout
+    left = session_processes(session)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = session_processes(session)
+    return left
+
+
+def checkpoints_of(session: int) -> int:
+    return len(session_processes(session)) - 2  # the coordinator and the live process
+
+
+def test_no_process_is_left_when_the_coordinator_is_killed(
+        started: subprocess.Popen[bytes]) -> None:
+    talk(started, "")
+    talk(started, "b 8, i == 2500")
+    talk(started, "c")
+    assert talk(started, "p i").split(PROMPT)[0].strip() == "2500"
+    talk(started, "rstep")
+    assert checkpoints_of(started.pid) >= 3
+    started.kill()  # SIGKILL: the coordinator cannot clean up
+    started.wait(10)
+    assert wait_until_gone(started.pid) == []
+
+
+def test_no_process_is_left_after_quit(started: subprocess.Popen[bytes]) -> None:
+    talk(started, "")
+    talk(started, "b 8, i == 2000")
+    talk(started, "c")
+    talk(started, "rc")
+    assert checkpoints_of(started.pid) >= 3
+    assert started.stdin is not None
+    started.stdin.write(b"q\n")
+    started.stdin.flush()
+    assert started.wait(10) == 0
+    assert wait_until_gone(started.pid) == []
+
+
+def test_no_process_is_left_after_sigterm(started: subprocess.Popen[bytes]) -> None:
+    talk(started, "")
+    talk(started, "b 8, i == 1500")
+    talk(started, "c")
+    started.terminate()
+    assert started.wait(10) == 128 + signal.SIGTERM
+    assert wait_until_gone(started.pid) == []
