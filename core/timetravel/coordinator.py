@@ -26,7 +26,7 @@ from typing import Any
 import _socket
 
 from .channel import Channel, listener
-from .timeline import Checkpoint, Timeline
+from .timeline import DEFAULT_LIMIT, Checkpoint, Timeline
 
 _PR_SET_CHILD_SUBREAPER = 36
 EXPECT_WITHIN = 5.0  # seconds a forked checkpoint has to introduce itself
@@ -38,6 +38,26 @@ def _become_subreaper() -> None:
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def memory_of(pid: int) -> tuple[int, int]:
+    """``(Pss, Private_Dirty)`` of a process in KiB, from ``/proc``; zeros where unknown."""
+    fields = {"Pss:": 0, "Private_Dirty:": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                parts = line.split()
+                if parts and parts[0] in fields:
+                    fields[parts[0]] = int(parts[1])
+    except (OSError, ValueError):
+        pass
+    return fields["Pss:"], fields["Private_Dirty:"]
+
+
+def checkpoint_limit() -> int:
+    """``RETRACE_CHECKPOINTS``: how many checkpoints a session keeps (besides the origin)."""
+    raw = os.environ.get("RETRACE_CHECKPOINTS", "")
+    return int(raw) if raw.isdigit() and int(raw) >= 2 else DEFAULT_LIMIT
 
 
 class _Stop(Exception):
@@ -52,7 +72,7 @@ class Coordinator:
         self.folder = tempfile.mkdtemp(prefix="retrace-debug-")
         self.path = os.path.join(self.folder, "session")
         self.server = listener(self.path)
-        self.timeline = Timeline() if limit is None else Timeline(limit)
+        self.timeline = Timeline(limit if limit is not None else checkpoint_limit())
         self.channels: dict[int, Channel] = {}
         self.roles: dict[int, str] = {}
         self.pids: dict[int, int] = {}
@@ -63,6 +83,7 @@ class Coordinator:
         self.shown = [0, 0]
         self.status = 0
         self.expected: dict[int, float] = {}  # checkpoints forked, not yet introduced
+        self.introduced: set[int] = set()  # introduced before their parent said they were forked
         self.deferred: tuple[Channel, dict[str, Any]] | None = None
 
     # -- the child's side ----------------------------------------------------
@@ -133,7 +154,11 @@ class Coordinator:
         if kind == "hello":
             self._hello(fd, channel, message)
         elif kind == "forked":
-            self.expected[int(message.get("pid", 0))] = time.monotonic() + EXPECT_WITHIN
+            pid = int(message.get("pid", 0))
+            if pid in self.introduced:
+                self.introduced.discard(pid)
+            else:
+                self.expected[pid] = time.monotonic() + EXPECT_WITHIN
         elif kind == "request" and channel is self.live:
             self.deferred = (channel, message)
             self._start_deferred()
@@ -157,7 +182,8 @@ class Coordinator:
         elif role == "runner":
             self.runner = channel
         elif role == "checkpoint":
-            self.expected.pop(self.pids[fd], None)
+            if self.expected.pop(self.pids[fd], None) is None:
+                self.introduced.add(self.pids[fd])
             checkpoint = Checkpoint(
                 pid=self.pids[fd], thread=str(message["thread"]), step=int(message["step"]),
                 total=int(message["total"]), steps=dict(message["steps"]),
@@ -221,6 +247,8 @@ class Coordinator:
             wanted = int(message["event"])
             self._run(self.timeline.latest_with_events_below(wanted), {"kind": "event",
                                                                        "event": wanted})
+        elif op == "describe":
+            self._stay(self.describe())
         elif op == "scan":
             thread, step = message["limit"]
             start = self.timeline.latest_before(str(thread), int(step))
@@ -278,6 +306,17 @@ class Coordinator:
         self.requester = None
         self.op = None
         self.runner = None
+
+    def describe(self) -> str:
+        """The checkpoints held and the memory they take (proportional set size, Linux)."""
+        cps = self.timeline.checkpoints
+        pss, private = 0, 0
+        for c in cps:
+            memory = memory_of(c.pid)
+            pss, private = pss + memory[0], private + memory[1]
+        spots = ", ".join(f"{c.thread}@{c.step}" for c in cps[:8]) + (" ..." if len(cps) > 8 else "")
+        return (f"{len(cps)} checkpoints (at most {self.timeline.limit + 1}): {spots}; "
+                f"memory {pss / 1024:.1f} MiB proportional, {private / 1024:.1f} MiB private")
 
     # -- the end ---------------------------------------------------------------
     def _end_all(self) -> None:

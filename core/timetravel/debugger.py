@@ -9,7 +9,7 @@ added:
 - ``rcontinue`` (``rc``): back to the previous breakpoint hit;
 - ``goto N``: to where boundary event ``N`` has been served (forwards or backwards);
 - ``goto @STEP`` / ``goto @THREAD:STEP``: to a step of this (or another) thread;
-- ``when``: the position here.
+- ``when``: the position here; ``checkpoints``: the checkpoints held, and their memory.
 
 Going back is going forward again from a checkpoint (see :mod:`.forks`):
 the debugger asks the coordinator, and a runner started from the nearest
@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from .. import runtime
 from ..session import Session
-from . import forks
+from . import conditions, forks
 from .channel import Channel
 from .console import LineReader
 from .output import ShownOnce, flush_all
@@ -80,6 +80,7 @@ class TimeTravelPdb(pdb.Pdb):
         self.watch: Watch | None = None
         self.hidden = False
         self.stepping = False
+        self.scanning_breaks = False
         self.focus: ThreadState | None = None
         self.match: list[Any] | None = None
         self.here: ThreadState | None = None
@@ -154,10 +155,25 @@ class TimeTravelPdb(pdb.Pdb):
         elif event == "line":
             lines = self.tracer.bp_lines.get(frame.f_code)
             if lines is not None and frame.f_lineno in lines:
-                self._dispatch(ts, frame, event, arg)
+                self.breakpoint_line(ts, frame)
 
     def breakpoint_line(self, ts: ThreadState, frame: FrameType) -> None:
-        if not self.hidden:
+        """A line with breakpoints in its file: stop if one is in effect (bdb decides)."""
+        filename = self.canonic(frame.f_code.co_filename)
+        line = conditions.line_of(self.breaks, filename, frame)
+        if line is None:
+            return
+        if self.scanning_breaks:
+            bp, flag = conditions.effective(filename, line, frame)
+            if bp is not None and flag:
+                self.match = [ts.name, ts.step]  # rcontinue's scan: remember, go on
+            return
+        if self.hidden:
+            return
+        saved = conditions.counts(filename, line)
+        bp, _flag = conditions.effective(filename, line, frame)
+        if bp is not None:
+            conditions.restore(saved)  # bdb counts this hit itself, as it stops
             self._dispatch(ts, frame, "line", None)
 
     def _dispatch(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
@@ -204,33 +220,24 @@ class TimeTravelPdb(pdb.Pdb):
             stream.shown = max(stream.shown, shown)
         self.target = self.limit = self.watch = None
         self.match = None
-        self.stepping = False
+        self.stepping = self.scanning_breaks = False
         self.hidden = True
         self._set_stopinfo(self.botframe, None, -1)
         kind = job["kind"]
         if kind == "goto":
             self.target = (job["target"][0], job["target"][1])
+        elif kind == "scan" and job["what"] == "break":
+            self.limit = (job["limit"][0], job["limit"][1])
+            self.scanning_breaks = True  # the tracer's own breakpoint check finds the hits
         elif kind == "scan":
             self.limit = (job["limit"][0], job["limit"][1])
-            self.watch = self._scan_watch(job)
+            self.watch = self._depth_watch(job)
         elif kind == "event":
             self.watch = self._event_watch(job["event"])
         self._update_slow()
         self._rearm_all()
 
-    def _scan_watch(self, job: dict[str, Any]) -> Watch:
-        if job["what"] == "break":
-            def breaks(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
-                if event == "line":
-                    lines = self.tracer.bp_lines.get(frame.f_code)
-                    if lines is not None and frame.f_lineno in lines:
-                        bp, flag = bdb.effective(self.canonic(frame.f_code.co_filename),
-                                                 frame.f_lineno, frame)
-                        if bp is not None and flag:
-                            self.match = [ts.name, ts.step]
-                return False
-
-            return breaks
+    def _depth_watch(self, job: dict[str, Any]) -> Watch:
         thread, depth, strict = job["thread"], job["depth"], job["strict"]
 
         def depths(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
@@ -262,7 +269,7 @@ class TimeTravelPdb(pdb.Pdb):
     def _arrive(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
         """Stop at this step and hand it to the user."""
         self.target = self.limit = self.watch = None
-        self.hidden = self.stepping = False
+        self.hidden = self.stepping = self.scanning_breaks = False
         self._update_slow()
         self._rearm_all()
         self._set_stopinfo(self.botframe, None, -1)
@@ -486,6 +493,11 @@ class TimeTravelPdb(pdb.Pdb):
         self.message(f"thread {here.name}, step {here.step}, depth {here.depth}; "
                      f"boundary events served: {consumed}")
 
+    def do_checkpoints(self, arg: str) -> None:
+        """checkpoints
+        Show the checkpoints the session holds, and their memory."""
+        self._travel({"op": "describe"})
+
     # -- the end -------------------------------------------------------------
     def finished(self, status: int) -> None:
         """The program has ended here: offer going back, until quit."""
@@ -536,6 +548,10 @@ class Finished(cmd.Cmd):
 
     def do_when(self, arg: str) -> bool:
         self.debugger.do_when(arg)
+        return False
+
+    def do_checkpoints(self, arg: str) -> bool:
+        self.debugger.do_checkpoints(arg)
         return False
 
     def do_quit(self, arg: str) -> bool:
