@@ -26,6 +26,7 @@ def add_parser(sub: Any) -> None:
                     "goto @STEP, when. See docs/guides/time-travel.md.",
     )
     parser.add_argument("recording", nargs="?", default="recording", metavar="DIR")
+    parser.add_argument("--machine", type=int, metavar="FD", help=argparse.SUPPRESS)
 
 
 def run(options: argparse.Namespace) -> int:
@@ -38,12 +39,18 @@ def run(options: argparse.Namespace) -> int:
     child = fork()
     if child == 0:
         coordinator.forget_in_child()
-        os._exit(live(directory, main, argv, coordinator.path))
+        os._exit(live(directory, main, argv, coordinator.path, options.machine))
     return coordinator.serve(child)
 
 
-def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: str) -> int:
-    """The first live process: start the replay session and run the program under the debugger."""
+def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: str,
+         machine: int | None = None) -> int:
+    """The first live process: start the replay session and run the program under the debugger.
+
+    With ``machine`` (a file descriptor: the DAP server drives the debugger)
+    the debugger talks there, and the program's output, line-buffered,
+    keeps 1 and 2.
+    """
     from .. import launcher
     from ..cli import stop_replay
     from ..errors import RetraceError
@@ -52,6 +59,11 @@ def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: st
     from .channel import Channel
     from .debugger import TimeTravelPdb
 
+    stdout = sys.stdout
+    if machine is not None:
+        stdout = open(machine, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     link = Channel.connect(socket_path)
     link.send({"type": "hello", "role": "live", "pid": forks.pid()})
     debugger: TimeTravelPdb | None = None
@@ -70,7 +82,6 @@ def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: st
         return exc.exit_status
     assert session.cursor is not None
     session.cursor.turn_timeout = 365 * 24 * 3600.0  # threads wait while the user reads
-    stdout = sys.stdout
     debugger = TimeTravelPdb(session, link, socket_path, stdout, output.install())
     debugger.begin()
     status = launcher.run(main, argv)

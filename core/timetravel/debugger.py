@@ -40,10 +40,10 @@ from ..session import Session
 from . import conditions, forks
 from .channel import Channel
 from .console import LineReader
+from .machine import PROMPT, MachineCommands
 from .output import ShownOnce, flush_all
 from .tracer import ThreadState, Tracer
 
-PROMPT = "(rdb) "
 CHECK_EVERY = 1024
 DEFAULT_INTERVAL = 0.05
 _perf = time.perf_counter
@@ -58,7 +58,7 @@ def _interval() -> float:
         return DEFAULT_INTERVAL
 
 
-class TimeTravelPdb(pdb.Pdb):
+class TimeTravelPdb(MachineCommands, pdb.Pdb):
     """pdb over a replay, able to go back."""
 
     def __init__(self, session: Session, link: Channel, socket_path: str,
@@ -290,6 +290,7 @@ class TimeTravelPdb(pdb.Pdb):
     def interaction(self, frame: FrameType | None, tb: Any) -> None:
         self.here = self.tracer.current()
         paused = _perf()
+        flush_all()  # the program's output comes before the prompt
         try:
             super().interaction(frame, tb)
         finally:
@@ -484,6 +485,10 @@ class TimeTravelPdb(pdb.Pdb):
         self._rearm_all()
         return 1
 
+    def where_thread(self) -> tuple[str, int]:
+        here = self._position()
+        return here.name, here.step
+
     def do_when(self, arg: str) -> None:
         """when
         Show the position: thread, step, depth and boundary events served."""
@@ -503,6 +508,7 @@ class TimeTravelPdb(pdb.Pdb):
         """The program has ended here: offer going back, until quit."""
         self.tracer.stop()
         self.finished_status = status
+        self.stack, self.curframe = [], None  # type: ignore[assignment]
         main = self.tracer.threads.get("MainThread")
         end = ThreadState(main.name if main else "MainThread")
         end.step = (main.step if main else 0) + 1
@@ -527,7 +533,11 @@ class Finished(cmd.Cmd):
         return False
 
     def default(self, line: str) -> bool:
-        self.debugger.error("the program has finished: use rstep, rcontinue, goto, when or quit")
+        name, _, arg = line.partition(" ")
+        if name in ("_stack", "_vars", "_eval", "_breaks"):
+            getattr(self.debugger, f"do_{name}")(arg)
+        else:
+            self.debugger.error("the program has finished: use rstep, rcontinue, goto, when or quit")
         return False
 
     def do_rstep(self, arg: str) -> bool:
