@@ -48,14 +48,14 @@ PROMPT = b"(rdb) "
 
 
 def environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("RETRACE") and k != "PYTHONHASHSEED"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("RETRACE") and k != "PYTHONHASHSEED"}
 
 
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=environment(), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=environment(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
@@ -64,8 +64,12 @@ class Debugger:
 
     def __init__(self, recording: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "retrace", "debug", str(recording)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=environment(), start_new_session=True)
+            [sys.executable, "-m", "retrace", "debug", str(recording)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment(),
+            start_new_session=True,
+        )
         self.started = time.perf_counter()
         self.first = self.read()
 
@@ -96,8 +100,7 @@ class Debugger:
 
 
 def memory(answer: str) -> str:
-    found = re.search(r"(\d+) checkpoints.*memory ([\d.]+) MiB proportional, ([\d.]+) MiB private",
-                      answer)
+    found = re.search(r"(\d+) checkpoints.*memory ([\d.]+) MiB proportional, ([\d.]+) MiB private", answer)
     if not found:
         return "unknown"
     return f"{found[1]} checkpoints, {found[2]} MiB proportional, {found[3]} MiB private"
@@ -129,11 +132,15 @@ def main() -> None:
         lines = 10 * n
         print(f"program: {n:,} iterations, {n + 1:,} boundary events, about {lines:,} lines")
         print(f"live {live:.2f} s, record {recording:.2f} s, replay {replay:.2f} s")
-        print(f"debug, continue to the end: {to_end_time:.2f} s "
-              f"({to_end_time / replay:.2f}x replay); {memory(end_memory)}")
+        print(
+            f"debug, continue to the end: {to_end_time:.2f} s "
+            f"({to_end_time / replay:.2f}x replay); {memory(end_memory)}"
+        )
         print()
-        print("| at | rstep | rcontinue (previous iteration) | rcontinue (5,000 iterations back) |"
-              " checkpoints |")
+        print(
+            "| at | rstep | rcontinue (previous iteration) | rcontinue (5,000 iterations back) |"
+            " checkpoints |"
+        )
         print("|---|---|---|---|---|")
         for share in (0.1, 0.5, 0.9):
             at = int(n * share)
@@ -150,8 +157,9 @@ def main() -> None:
             sparse = [session.send("rc")[0] for _ in range(2)]
             _, held = session.send("checkpoints")
             session.close()
-            print(f"| {share:.0%} (i = {at:,}) | {ms(rsteps)} | {ms(dense)} | {ms(sparse)} | "
-                  f"{memory(held)} |")
+            print(
+                f"| {share:.0%} (i = {at:,}) | {ms(rsteps)} | {ms(dense)} | {ms(sparse)} | {memory(held)} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

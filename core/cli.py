@@ -21,8 +21,7 @@ from .errors import EXIT_USAGE, RetraceError, UsageError
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
 #: that ``retrace record`` and ``retrace replay`` start fast.
-TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack", "timetravel.command",
-         "timetravel.dap")
+TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack", "timetravel.command", "timetravel.dap")
 RUNS_A_PROGRAM = ("record", "replay")
 
 

@@ -64,9 +64,7 @@ class Channel:
         if not chunk:
             return False
         self._buffer += chunk
-        if len(self._buffer) > MAX_MESSAGE and b"\n" not in self._buffer:
-            return False
-        return True
+        return len(self._buffer) <= MAX_MESSAGE or b"\n" in self._buffer  # else: not our peer
 
     def take(self) -> dict[str, Any] | None:
         """A complete message already read, if any."""

@@ -10,6 +10,7 @@ runners forked from it.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from pathlib import Path
@@ -20,10 +21,11 @@ NAME = "debug"
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        NAME, help="replay a recording under pdb, with commands that step backwards",
+        NAME,
+        help="replay a recording under pdb, with commands that step backwards",
         description="Replay a recording under pdb. Besides every pdb command: rstep, rnext, "
-                    "rreturn, rcontinue (backwards), goto N (boundary event N), "
-                    "goto @STEP, when. See docs/guides/time-travel.md.",
+        "rreturn, rcontinue (backwards), goto N (boundary event N), "
+        "goto @STEP, when. See docs/guides/time-travel.md.",
     )
     parser.add_argument("recording", nargs="?", default="recording", metavar="DIR")
     parser.add_argument("--machine", type=int, metavar="FD", help=argparse.SUPPRESS)
@@ -43,8 +45,9 @@ def run(options: argparse.Namespace) -> int:
     return coordinator.serve(child)
 
 
-def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: str,
-         machine: int | None = None) -> int:
+def live(
+    directory: Path, main: dict[str, Any], argv: list[str], socket_path: str, machine: int | None = None
+) -> int:
     """The first live process: start the replay session and run the program under the debugger.
 
     With ``machine`` (a file descriptor: the DAP server drives the debugger)
@@ -63,7 +66,8 @@ def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: st
     if machine is not None:
         stdout = open(machine, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
         for stream in (sys.stdout, sys.stderr):
-            stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(line_buffering=True)
     link = Channel.connect(socket_path)
     link.send({"type": "hello", "role": "live", "pid": forks.pid()})
     debugger: TimeTravelPdb | None = None
@@ -76,8 +80,7 @@ def live(directory: Path, main: dict[str, Any], argv: list[str], socket_path: st
     try:
         session = begin_replay(directory, on_divergence=diverged)
     except RetraceError as exc:
-        print(f"retrace: {exc}" if not str(exc).startswith("retrace:") else str(exc),
-              file=sys.stderr)
+        print(f"retrace: {exc}" if not str(exc).startswith("retrace:") else str(exc), file=sys.stderr)
         link.send({"type": "quit", "status": exc.exit_status})
         return exc.exit_status
     assert session.cursor is not None

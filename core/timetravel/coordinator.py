@@ -14,6 +14,7 @@ whose parents have left are reaped here, not by init.
 
 from __future__ import annotations
 
+import _socket
 import ctypes
 import os
 import select
@@ -22,8 +23,6 @@ import signal
 import tempfile
 import time
 from typing import Any
-
-import _socket
 
 from .channel import Channel, listener
 from .timeline import DEFAULT_LIMIT, Checkpoint, Timeline
@@ -185,9 +184,13 @@ class Coordinator:
             if self.expected.pop(self.pids[fd], None) is None:
                 self.introduced.add(self.pids[fd])
             checkpoint = Checkpoint(
-                pid=self.pids[fd], thread=str(message["thread"]), step=int(message["step"]),
-                total=int(message["total"]), steps=dict(message["steps"]),
-                consumed=int(message["consumed"]), channel=channel,
+                pid=self.pids[fd],
+                thread=str(message["thread"]),
+                step=int(message["step"]),
+                total=int(message["total"]),
+                steps=dict(message["steps"]),
+                consumed=int(message["consumed"]),
+                channel=channel,
             )
             for dropped in self.timeline.add(checkpoint):
                 self._drop(dropped)
@@ -224,8 +227,7 @@ class Coordinator:
         role = self.roles.pop(fd, None)
         self.pids.pop(fd, None)
         if role == "checkpoint":
-            self.timeline.checkpoints = [c for c in self.timeline.checkpoints
-                                         if c.channel is not channel]
+            self.timeline.checkpoints = [c for c in self.timeline.checkpoints if c.channel is not channel]
         elif channel is self.runner:
             self.runner = None
             if self.op is not None:
@@ -238,15 +240,14 @@ class Coordinator:
         self.requester = channel
         self.op = message
         shown = message.get("shown") or [0, 0]
-        self.shown = [max(a, int(b)) for a, b in zip(self.shown, shown)]
+        self.shown = [max(a, int(b)) for a, b in zip(self.shown, shown, strict=True)]
         op = message.get("op")
         if op == "goto":
             thread, step = message["target"]
             self._goto(str(thread), int(step))
         elif op == "event":
             wanted = int(message["event"])
-            self._run(self.timeline.latest_with_events_below(wanted), {"kind": "event",
-                                                                       "event": wanted})
+            self._run(self.timeline.latest_with_events_below(wanted), {"kind": "event", "event": wanted})
         elif op == "describe":
             self._stay(self.describe())
         elif op == "scan":
@@ -257,15 +258,19 @@ class Coordinator:
             self._stay(f"unknown request {op!r}")
 
     def _goto(self, thread: str, step: int) -> None:
-        self._run(self.timeline.latest_before(thread, step), {"kind": "goto",
-                                                               "target": [thread, step]})
+        self._run(self.timeline.latest_before(thread, step), {"kind": "goto", "target": [thread, step]})
 
     def _scan(self, start: Checkpoint | None, limit: list[Any]) -> None:
         assert self.op is not None
         self.op["segment"] = start
-        job = {"kind": "scan", "what": self.op["what"], "limit": limit,
-               "thread": self.op.get("thread"), "depth": self.op.get("depth"),
-               "strict": self.op.get("strict")}
+        job = {
+            "kind": "scan",
+            "what": self.op["what"],
+            "limit": limit,
+            "thread": self.op.get("thread"),
+            "depth": self.op.get("depth"),
+            "strict": self.op.get("strict"),
+        }
         self._run(start, job)
 
     def _scanned(self, match: list[Any] | None) -> None:
@@ -315,8 +320,10 @@ class Coordinator:
             memory = memory_of(c.pid)
             pss, private = pss + memory[0], private + memory[1]
         spots = ", ".join(f"{c.thread}@{c.step}" for c in cps[:8]) + (" ..." if len(cps) > 8 else "")
-        return (f"{len(cps)} checkpoints (at most {self.timeline.limit + 1}): {spots}; "
-                f"memory {pss / 1024:.1f} MiB proportional, {private / 1024:.1f} MiB private")
+        return (
+            f"{len(cps)} checkpoints (at most {self.timeline.limit + 1}): {spots}; "
+            f"memory {pss / 1024:.1f} MiB proportional, {private / 1024:.1f} MiB private"
+        )
 
     # -- the end ---------------------------------------------------------------
     def _end_all(self) -> None:

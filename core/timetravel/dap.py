@@ -35,16 +35,26 @@ CAPABILITIES = {
     "supportsEvaluateForHovers": True,
     "supportsTerminateRequest": True,
 }
-RUN_COMMANDS = {"continue": ("c", "breakpoint"), "next": ("n", "step"), "stepIn": ("s", "step"),
-                "stepOut": ("r", "step"), "stepBack": ("rstep", "step"),
-                "reverseContinue": ("rc", "breakpoint")}
+RUN_COMMANDS = {
+    "continue": ("c", "breakpoint"),
+    "next": ("n", "step"),
+    "stepIn": ("s", "step"),
+    "stepOut": ("r", "step"),
+    "stepBack": ("rstep", "step"),
+    "reverseContinue": ("rc", "breakpoint"),
+}
 FINISHED = "The program finished with exit status "
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(NAME, help="serve the time-travel debugger over DAP (for VS Code)")
-    parser.add_argument("recording", nargs="?", default=None, metavar="DIR",
-                        help="the recording (or give 'recording' in the launch request)")
+    parser.add_argument(
+        "recording",
+        nargs="?",
+        default=None,
+        metavar="DIR",
+        help="the recording (or give 'recording' in the launch request)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--port", type=int, help="listen on 127.0.0.1:PORT (0: any free port)")
     where.add_argument("--stdio", action="store_true", help="speak DAP on stdin and stdout")
@@ -108,15 +118,19 @@ class Engine:
         control_read, control_write = os.pipe()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "retrace", "debug", "--machine", str(control_write), recording],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
             pass_fds=(control_write,),
         )
         os.close(control_write)
         self.control = os.fdopen(control_read, "rb", buffering=0)
         self.wire = wire
-        self.readers = [threading.Thread(target=self._forward, args=(stream, category), daemon=True)
-                        for stream, category in ((self.proc.stdout, "stdout"),
-                                                 (self.proc.stderr, "stderr"))]
+        self.readers = [
+            threading.Thread(target=self._forward, args=(stream, category), daemon=True)
+            for stream, category in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr"))
+        ]
         for reader in self.readers:
             reader.start()
         self.first = self._until_prompt()
@@ -124,8 +138,7 @@ class Engine:
     def _forward(self, stream: IO[bytes] | None, category: str) -> None:
         assert stream is not None
         for line in iter(stream.readline, b""):
-            self.wire.event("output", {"category": category,
-                                       "output": line.decode("utf-8", "replace")})
+            self.wire.event("output", {"category": category, "output": line.decode("utf-8", "replace")})
 
     def _until_prompt(self) -> str | None:
         data = b""
@@ -151,7 +164,7 @@ class Engine:
         answer = self.command(f"{name} {json.dumps(argument or {})}") or ""
         for line in answer.splitlines():
             if line.startswith(MARK):
-                data = json.loads(line[len(MARK):])
+                data = json.loads(line[len(MARK) :])
                 return data if isinstance(data, dict) else {}
         return {"error": answer.strip() or "the debugger ended"}
 
@@ -186,11 +199,16 @@ class Adapter:
             if self.engine is not None:
                 self.engine.close()
 
-    def _respond(self, request: dict[str, Any], body: dict[str, Any] | None = None,
-                 error: str | None = None) -> None:
-        response = {"type": "response", "request_seq": request.get("seq"),
-                    "command": request.get("command"), "success": error is None,
-                    "body": body or {}}
+    def _respond(
+        self, request: dict[str, Any], body: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        response = {
+            "type": "response",
+            "request_seq": request.get("seq"),
+            "command": request.get("command"),
+            "success": error is None,
+            "body": body or {},
+        }
         if error is not None:
             response["message"] = error
         self.wire.send(response)
@@ -246,12 +264,12 @@ class Adapter:
 
     def _stopped(self, reason: str, answer: str) -> None:
         body: dict[str, Any] = {"reason": reason, "threadId": 1, "allThreadsStopped": True}
-        notes = [line for line in answer.splitlines()
-                 if line and not line.startswith(("> ", "-> ", MARK))]
+        notes = [line for line in answer.splitlines() if line and not line.startswith(("> ", "-> ", MARK))]
         if any(line.startswith(FINISHED) for line in notes):
             self.finished = True
-            body.update(reason="pause", description="the program has finished: step back, "
-                                                    "reverse-continue or stop")
+            body.update(
+                reason="pause", description="the program has finished: step back, reverse-continue or stop"
+            )
         elif notes:
             body["text"] = notes[-1]
         for note in notes:
@@ -268,31 +286,49 @@ class Adapter:
             self._respond(request, {"threads": [{"id": 1, "name": self.thread}]})
         elif command == "stackTrace":
             frames = engine.ask("_stack").get("frames", [])
-            self._respond(request, {"totalFrames": len(frames), "stackFrames": [
-                {"id": i + 1, "name": f["name"], "line": f["line"], "column": 1,
-                 "source": {"name": os.path.basename(f["path"]), "path": f["path"]}}
-                for i, f in enumerate(frames)
-            ]})
+            self._respond(
+                request,
+                {
+                    "totalFrames": len(frames),
+                    "stackFrames": [
+                        {
+                            "id": i + 1,
+                            "name": f["name"],
+                            "line": f["line"],
+                            "column": 1,
+                            "source": {"name": os.path.basename(f["path"]), "path": f["path"]},
+                        }
+                        for i, f in enumerate(frames)
+                    ],
+                },
+            )
         elif command == "scopes":
             frame = int(arguments.get("frameId", 1))
-            self._respond(request, {"scopes": [
-                {"name": "Locals", "variablesReference": frame * 2, "expensive": False},
-                {"name": "Globals", "variablesReference": frame * 2 + 1, "expensive": False},
-            ]})
+            self._respond(
+                request,
+                {
+                    "scopes": [
+                        {"name": "Locals", "variablesReference": frame * 2, "expensive": False},
+                        {"name": "Globals", "variablesReference": frame * 2 + 1, "expensive": False},
+                    ]
+                },
+            )
         elif command == "variables":
             reference = int(arguments.get("variablesReference", 0))
             scope = "globals" if reference % 2 else "locals"
             found = engine.ask("_vars", {"frame": reference // 2 - 1, "scope": scope})
-            self._respond(request, {"variables": [dict(v, variablesReference=0)
-                                                  for v in found.get("variables", [])]})
+            self._respond(
+                request, {"variables": [dict(v, variablesReference=0) for v in found.get("variables", [])]}
+            )
         elif command == "evaluate":
             frame = int(arguments.get("frameId", 1)) - 1
             found = engine.ask("_eval", {"frame": frame, "expression": arguments.get("expression", "")})
             if "error" in found:
                 self._respond(request, error=str(found["error"]))
             else:
-                self._respond(request, {"result": found["result"], "type": found.get("type"),
-                                        "variablesReference": 0})
+                self._respond(
+                    request, {"result": found["result"], "type": found.get("type"), "variablesReference": 0}
+                )
         elif command == "setBreakpoints":
             path = (arguments.get("source") or {}).get("path", "")
             lines = [[b.get("line"), b.get("condition")] for b in arguments.get("breakpoints", [])]

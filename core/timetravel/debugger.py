@@ -61,8 +61,14 @@ def _interval() -> float:
 class TimeTravelPdb(MachineCommands, pdb.Pdb):
     """pdb over a replay, able to go back."""
 
-    def __init__(self, session: Session, link: Channel, socket_path: str,
-                 stdout: TextIO, streams: tuple[ShownOnce, ShownOnce]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        link: Channel,
+        socket_path: str,
+        stdout: TextIO,
+        streams: tuple[ShownOnce, ShownOnce],
+    ) -> None:
         self.reader = LineReader(link)
         super().__init__(stdin=self.reader, stdout=stdout, nosigint=True, readrc=False)  # type: ignore[arg-type]
         self.use_rawinput = False
@@ -195,10 +201,16 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         cursor = self.session.cursor
         assert cursor is not None
         offset = cursor.reader.tell()
-        hello = {"thread": ts.name, "step": ts.step - 1, "steps": steps,
-                 "total": sum(steps.values()), "consumed": cursor.consumed}
-        link = forks.take(hello, self.socket_path, self.children, self.link,
-                          lambda new, job: self._resume(new, job, offset))
+        hello = {
+            "thread": ts.name,
+            "step": ts.step - 1,
+            "steps": steps,
+            "total": sum(steps.values()),
+            "consumed": cursor.consumed,
+        }
+        link = forks.take(
+            hello, self.socket_path, self.children, self.link, lambda new, job: self._resume(new, job, offset)
+        )
         if link is None:
             self._since = _perf()
 
@@ -216,13 +228,13 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.children = []
         self._since = _perf()
         self.import_state(job["state"])
-        for stream, shown in zip(self.streams, job["shown"]):
+        for stream, shown in zip(self.streams, job["shown"], strict=True):
             stream.shown = max(stream.shown, shown)
         self.target = self.limit = self.watch = None
         self.match = None
         self.stepping = self.scanning_breaks = False
         self.hidden = True
-        self._set_stopinfo(self.botframe, None, -1)
+        self._breakpoints_only()
         kind = job["kind"]
         if kind == "goto":
             self.target = (job["target"][0], job["target"][1])
@@ -272,7 +284,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.hidden = self.stepping = self.scanning_breaks = False
         self._update_slow()
         self._rearm_all()
-        self._set_stopinfo(self.botframe, None, -1)
+        self._breakpoints_only()
         if self.role == "runner":
             self.link.send({"type": "arrived"})
             self.role = "live"
@@ -317,9 +329,13 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         super().set_until(frame, lineno)
         self._stepping_on()
 
+    def _breakpoints_only(self) -> None:
+        """bdb's state for "stop only at breakpoints" (what ``set_continue`` sets)."""
+        self._set_stopinfo(self.botframe, None, -1)  # type: ignore[attr-defined]
+
     def set_continue(self) -> None:
         """Keep tracing (steps are counted all along); stop only at breakpoints."""
-        self._set_stopinfo(self.botframe, None, -1)
+        self._breakpoints_only()
         self.stepping = False
         self._update_slow()
 
@@ -349,14 +365,26 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
 
     def export_state(self) -> dict[str, Any]:
         breakpoints = [
-            {"number": bp.number, "file": bp.file, "line": bp.line, "temporary": bp.temporary,
-             "cond": bp.cond, "funcname": bp.funcname, "enabled": bp.enabled,
-             "ignore": bp.ignore, "hits": bp.hits}
-            for bp in bdb.Breakpoint.bpbynumber if bp is not None
+            {
+                "number": bp.number,
+                "file": bp.file,
+                "line": bp.line,
+                "temporary": bp.temporary,
+                "cond": bp.cond,
+                "funcname": bp.funcname,
+                "enabled": bp.enabled,
+                "ignore": bp.ignore,
+                "hits": bp.hits,
+            }
+            for bp in bdb.Breakpoint.bpbynumber
+            if bp is not None
         ]
-        return {"breakpoints": breakpoints, "next": bdb.Breakpoint.next,
-                "aliases": dict(self.aliases),
-                "commands": {str(k): list(v) for k, v in self.commands.items()}}
+        return {
+            "breakpoints": breakpoints,
+            "next": bdb.Breakpoint.next,
+            "aliases": dict(self.aliases),
+            "commands": {str(k): list(v) for k, v in self.commands.items()},
+        }
 
     def import_state(self, state: dict[str, Any]) -> None:
         bdb.Breakpoint.bplist = {}
@@ -366,8 +394,9 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             while len(bdb.Breakpoint.bpbynumber) < saved["number"]:
                 bdb.Breakpoint.bpbynumber.append(None)
             bdb.Breakpoint.next = saved["number"]
-            super().set_break(saved["file"], saved["line"], saved["temporary"], saved["cond"],
-                              saved["funcname"])
+            super().set_break(
+                saved["file"], saved["line"], saved["temporary"], saved["cond"], saved["funcname"]
+            )
             bp = bdb.Breakpoint.bpbynumber[saved["number"]]
             if bp is not None:
                 bp.enabled, bp.ignore, bp.hits = saved["enabled"], saved["ignore"], saved["hits"]
@@ -391,8 +420,9 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         On success another process carries on and this one leaves; otherwise
         the coordinator says why and the prompt comes back here.
         """
-        request.update(type="request", state=self.export_state(),
-                       shown=[stream.shown for stream in self.streams])
+        request.update(
+            type="request", state=self.export_state(), shown=[stream.shown for stream in self.streams]
+        )
         flush_all()
         self.stdout.flush()
         if not self.link.send(request):
@@ -417,9 +447,17 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         """rn(ext)
         Go back one line in this function, over calls (or to its caller's line)."""
         here = self._position()
-        self._travel({"op": "scan", "what": "depth", "thread": here.name, "depth": here.depth,
-                      "strict": False, "limit": [here.name, here.step],
-                      "fail": "this is the program's first step"})
+        self._travel(
+            {
+                "op": "scan",
+                "what": "depth",
+                "thread": here.name,
+                "depth": here.depth,
+                "strict": False,
+                "limit": [here.name, here.step],
+                "fail": "this is the program's first step",
+            }
+        )
 
     do_rn = do_rnext
 
@@ -427,16 +465,30 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         """rreturn
         Go back to the line that called the current function."""
         here = self._position()
-        self._travel({"op": "scan", "what": "depth", "thread": here.name, "depth": here.depth,
-                      "strict": True, "limit": [here.name, here.step],
-                      "fail": "no caller in the program to go back to"})
+        self._travel(
+            {
+                "op": "scan",
+                "what": "depth",
+                "thread": here.name,
+                "depth": here.depth,
+                "strict": True,
+                "limit": [here.name, here.step],
+                "fail": "no caller in the program to go back to",
+            }
+        )
 
     def do_rcontinue(self, arg: str) -> None:
         """rc(ontinue)
         Go back to the previous breakpoint hit."""
         here = self._position()
-        self._travel({"op": "scan", "what": "break", "limit": [here.name, here.step],
-                      "fail": "no earlier breakpoint hit"})
+        self._travel(
+            {
+                "op": "scan",
+                "what": "break",
+                "limit": [here.name, here.step],
+                "fail": "no earlier breakpoint hit",
+            }
+        )
 
     do_rc = do_rcontinue
 
@@ -495,8 +547,9 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         here = self._position()
         cursor = self.session.cursor
         consumed = cursor.consumed if cursor is not None else 0
-        self.message(f"thread {here.name}, step {here.step}, depth {here.depth}; "
-                     f"boundary events served: {consumed}")
+        self.message(
+            f"thread {here.name}, step {here.step}, depth {here.depth}; boundary events served: {consumed}"
+        )
 
     def do_checkpoints(self, arg: str) -> None:
         """checkpoints
@@ -508,14 +561,16 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         """The program has ended here: offer going back, until quit."""
         self.tracer.stop()
         self.finished_status = status
-        self.stack, self.curframe = [], None  # type: ignore[assignment]
+        self.stack, self.curframe = [], None
         main = self.tracer.threads.get("MainThread")
         end = ThreadState(main.name if main else "MainThread")
         end.step = (main.step if main else 0) + 1
         self.here = end
         self.link.send({"type": "finished", "status": status})
-        self.message(f"The program finished with exit status {status}. "
-                     "rstep, rcontinue and goto go back; quit ends the session.")
+        self.message(
+            f"The program finished with exit status {status}. "
+            "rstep, rcontinue and goto go back; quit ends the session."
+        )
         Finished(self).cmdloop()
         self._quit()
 
@@ -532,13 +587,12 @@ class Finished(cmd.Cmd):
     def emptyline(self) -> bool:
         return False
 
-    def default(self, line: str) -> bool:
+    def default(self, line: str) -> None:
         name, _, arg = line.partition(" ")
         if name in ("_stack", "_vars", "_eval", "_breaks"):
             getattr(self.debugger, f"do_{name}")(arg)
         else:
             self.debugger.error("the program has finished: use rstep, rcontinue, goto, when or quit")
-        return False
 
     def do_rstep(self, arg: str) -> bool:
         self.debugger.do_rstep(arg)
@@ -572,4 +626,3 @@ class Finished(cmd.Cmd):
     def do_EOF(self, arg: str) -> bool:
         self.debugger.message("")
         return True
-

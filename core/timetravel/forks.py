@@ -57,12 +57,12 @@ def reap(children: list[int]) -> None:
 
 def _random_state() -> Any:
     module = sys.modules.get("random")
-    return module._inst.getstate() if module is not None else None  # type: ignore[attr-defined]
+    return module._inst.getstate() if module is not None else None
 
 
 def _restore_random(state: Any) -> None:
     if state is not None:
-        sys.modules["random"]._inst.setstate(state)  # type: ignore[attr-defined]
+        sys.modules["random"]._inst.setstate(state)
 
 
 def take(

@@ -34,6 +34,7 @@ class MachineCommands:
     breaks: dict[str, list[int]]
 
     if TYPE_CHECKING:  # pdb's, and the debugger's (declared only: the real ones come later in the MRO)
+
         def message(self, msg: str) -> None: ...
         def canonic(self, filename: str) -> str: ...
         def set_break(self, *args: Any) -> Any: ...
@@ -49,10 +50,16 @@ class MachineCommands:
     def do__stack(self, arg: str) -> None:
         frames = self._frames()
         thread, step = self.where_thread()
-        self._answer({"thread": thread, "step": step, "frames": [
-            {"name": f.f_code.co_name, "path": f.f_code.co_filename, "line": f.f_lineno}
-            for f in frames
-        ]})
+        self._answer(
+            {
+                "thread": thread,
+                "step": step,
+                "frames": [
+                    {"name": f.f_code.co_name, "path": f.f_code.co_filename, "line": f.f_lineno}
+                    for f in frames
+                ],
+            }
+        )
 
     def _frame(self, index: Any) -> FrameType | None:
         frames = self._frames()
@@ -66,10 +73,14 @@ class MachineCommands:
             return
         scope = frame.f_globals if request.get("scope") == "globals" else frame.f_locals
         names = [n for n in scope if not (n.startswith("__") and n.endswith("__"))]
-        self._answer({"variables": [
-            {"name": n, "value": shown(scope[n]), "type": type(scope[n]).__name__}
-            for n in sorted(names)
-        ]})
+        self._answer(
+            {
+                "variables": [
+                    {"name": n, "value": shown(scope[n]), "type": type(scope[n]).__name__}
+                    for n in sorted(names)
+                ]
+            }
+        )
 
     def do__eval(self, arg: str) -> None:
         request = json.loads(arg)
@@ -78,7 +89,7 @@ class MachineCommands:
             self._answer({"error": "no frame: the program is not stopped in one"})
             return
         try:
-            value = eval(request["expression"], frame.f_globals, frame.f_locals)  # noqa: S307 - the user's debug console
+            value = eval(request["expression"], frame.f_globals, frame.f_locals)
         except Exception as exc:
             self._answer({"error": f"{type(exc).__name__}: {exc}"})
             return
@@ -93,6 +104,5 @@ class MachineCommands:
         verified = []
         for line, condition in request.get("lines", []):
             error = self.set_break(filename, int(line), False, condition or None)
-            verified.append({"line": int(line), "verified": error is None,
-                             "message": error or ""})
+            verified.append({"line": int(line), "verified": error is None, "message": error or ""})
         self._answer({"breakpoints": verified})

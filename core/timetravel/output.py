@@ -28,7 +28,7 @@ class ShownOnce:
         start = self.written
         self.written += n
         if self.written > self.shown:
-            self._stream.write(text[max(0, self.shown - start):])
+            self._stream.write(text[max(0, self.shown - start) :])
             self.shown = self.written
         return n
 
@@ -46,7 +46,7 @@ class ShownOnce:
 def install() -> tuple[ShownOnce, ShownOnce]:
     """Put counting streams in ``sys.stdout`` and ``sys.stderr``."""
     out, err = ShownOnce(sys.stdout), ShownOnce(sys.stderr)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     return out, err
 
 

@@ -26,7 +26,7 @@ from ..snapshot import is_program_file
 class ThreadState:
     """One thread's place: its name, its step count, its depth in program frames."""
 
-    __slots__ = ("name", "step", "depth", "alarm", "check", "local")
+    __slots__ = ("alarm", "check", "depth", "local", "name", "step")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -62,7 +62,7 @@ class Tracer:
 
     def stop(self) -> None:
         sys.settrace(None)
-        threading.settrace(None)  # type: ignore[arg-type]
+        threading.settrace(None)
 
     def current(self) -> ThreadState:
         ts: ThreadState | None = getattr(self._tls, "ts", None)

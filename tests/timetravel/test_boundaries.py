@@ -28,7 +28,8 @@ client.delete(prefix + "counter")
 
 
 def test_a_value_read_from_redis_is_the_recorded_one_after_stepping_back(
-        tmp_path: Path, redis_service: tuple[str, int]) -> None:
+    tmp_path: Path, redis_service: tuple[str, int]
+) -> None:
     prefix = f"retrace-timetravel:{uuid.uuid4().hex[:12]}:"
     client = redis.Redis(host=redis_service[0], port=redis_service[1])
     client.set(prefix + "counter", 1000)
@@ -41,9 +42,30 @@ def test_a_value_read_from_redis_is_the_recorded_one_after_stepping_back(
     assert "read 3 1046" in recorded.stdout
     client.set(prefix + "counter", -1)  # what the server holds now must not matter
     try:
-        run = debug(tmp_path / "rec", ["b 10", "c", "c", "c", "p value", "rc", "p value",
-                                       "rstep", "rstep", "p value", "n", "n", "p value", "rc",
-                                       "p i, value", "c", "c", "c", "c"])
+        run = debug(
+            tmp_path / "rec",
+            [
+                "b 10",
+                "c",
+                "c",
+                "c",
+                "p value",
+                "rc",
+                "p value",
+                "rstep",
+                "rstep",
+                "p value",
+                "n",
+                "n",
+                "p value",
+                "rc",
+                "p i, value",
+                "c",
+                "c",
+                "c",
+                "c",
+            ],
+        )
         assert client.get(prefix + "counter") == b"-1"  # replay touched nothing
     finally:
         client.delete(prefix + "counter")

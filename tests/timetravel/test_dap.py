@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -48,8 +49,9 @@ class Client:
 
     def request(self, command: str, **arguments: Any) -> dict[str, Any]:
         self.seq += 1
-        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
-                           "arguments": arguments}).encode()
+        body = json.dumps(
+            {"seq": self.seq, "type": "request", "command": command, "arguments": arguments}
+        ).encode()
         self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         while True:
             message = self._read()
@@ -70,8 +72,11 @@ class Client:
             self.events.append(message)
 
     def output(self) -> str:
-        return "".join(e["body"]["output"] for e in self.events
-                       if e["event"] == "output" and e["body"]["category"] == "stdout")
+        return "".join(
+            e["body"]["output"]
+            for e in self.events
+            if e["event"] == "output" and e["body"]["category"] == "stdout"
+        )
 
     def where(self) -> tuple[int, dict[str, str]]:
         frames = self.request("stackTrace", threadId=1)["body"]["stackFrames"]
@@ -85,9 +90,13 @@ def server(tmp_path: Path) -> Iterator[tuple[Client, subprocess.Popen[str], str]
     (tmp_path / "app.py").write_text(LOOP)
     recorded = record(tmp_path / "app.py", tmp_path / "rec", cwd=tmp_path)
     assert recorded.status == 0, recorded.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "retrace", "dap", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True, env=environment(),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "dap", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(),
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith("retrace dap: listening on 127.0.0.1:"), line
@@ -99,15 +108,17 @@ def server(tmp_path: Path) -> Iterator[tuple[Client, subprocess.Popen[str], str]
 
 
 def test_step_back_and_reverse_continue_over_dap(
-        server: tuple[Client, subprocess.Popen[str], str], tmp_path: Path) -> None:
+    server: tuple[Client, subprocess.Popen[str], str], tmp_path: Path
+) -> None:
     client, proc, recorded = server
     capabilities = client.request("initialize", adapterID="retrace")["body"]
     assert capabilities["supportsStepBack"] is True
     assert client.request("launch", recording=str(tmp_path / "rec"))["success"]
     client.event("initialized")
     app = str((tmp_path / "rec" / "run" / "app.py").resolve())
-    marks = client.request("setBreakpoints", source={"path": app},
-                           breakpoints=[{"line": 6}])["body"]["breakpoints"]
+    marks = client.request("setBreakpoints", source={"path": app}, breakpoints=[{"line": 6}])["body"][
+        "breakpoints"
+    ]
     assert marks == [{"line": 6, "verified": True, "message": ""}]
     client.request("configurationDone")
     assert client.event("stopped")["body"]["reason"] == "breakpoint"
@@ -143,3 +154,56 @@ def test_step_back_and_reverse_continue_over_dap(
     assert client.output() == recorded  # the program's output, once, in order
     client.request("disconnect")
     assert proc.wait(20) == 0
+
+
+def test_the_recordings_vscode_files_start_and_reach_the_time_travel_server(tmp_path: Path) -> None:
+    """What VS Code does with the files: run the task, wait for its pattern, connect, launch."""
+    (tmp_path / "app.py").write_text(LOOP)
+    rec = tmp_path / "rec"
+    assert record(tmp_path / "app.py", rec, cwd=tmp_path).status == 0
+    launch = json.loads((rec / ".vscode" / "launch.json").read_text())
+    tasks = json.loads((rec / ".vscode" / "tasks.json").read_text())
+    workspace = json.loads((rec / "replay.code-workspace").read_text())
+    configuration = launch["configurations"][1]
+    assert configuration["name"] == "retrace: time travel (step back)"
+    assert workspace["launch"]["configurations"][1]["debugServer"] == configuration["debugServer"]
+    assert workspace["tasks"] == tasks
+    task = tasks["tasks"][0]
+    assert task["label"] == configuration["preLaunchTask"]
+    assert str(configuration["debugServer"]) in task["args"]
+    ready = re.compile(task["problemMatcher"]["background"]["endsPattern"])
+    proc = subprocess.Popen(
+        [task["command"], *task["args"]],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(),
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert ready.search(proc.stdout.readline())
+        client = Client(configuration["debugServer"])
+        assert client.request("initialize", adapterID="debugpy")["body"]["supportsStepBack"]
+        arguments = {
+            k: v.replace("${workspaceFolder}", str(rec)) if isinstance(v, str) else v
+            for k, v in configuration.items()
+        }
+        assert client.request("launch", **arguments)["success"]
+        client.event("initialized")
+        client.request(
+            "setBreakpoints", source={"path": str(rec / "run" / "app.py")}, breakpoints=[{"line": 7}]
+        )
+        client.request("configurationDone")
+        client.event("stopped")
+        client.request("continue", threadId=1)
+        client.event("stopped")
+        assert client.where()[1]["i"] == "1"
+        client.request("stepBack", threadId=1)
+        client.event("stopped")
+        assert client.where()[0] == 6
+        client.request("disconnect")
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)

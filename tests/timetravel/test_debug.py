@@ -48,8 +48,7 @@ def iterations(stdout: str) -> dict[int, tuple[str, str]]:
     return found
 
 
-def test_stepping_back_shows_the_same_lines_and_values_as_stepping_forward(
-        loop: tuple[Path, str]) -> None:
+def test_stepping_back_shows_the_same_lines_and_values_as_stepping_forward(loop: tuple[Path, str]) -> None:
     rec, _ = loop
     forward = 24
     look = "p (i, total, square.__name__) if 'i' in dir() else None"
@@ -72,8 +71,23 @@ def test_stepping_back_shows_the_same_lines_and_values_as_stepping_forward(
 def test_a_clock_value_after_stepping_back_is_the_recorded_one(loop: tuple[Path, str]) -> None:
     rec, recorded = loop
     stamps = {i: stamp for i, (stamp, _r) in iterations(recorded).items()}
-    run = debug(rec, ["b 15", "c", "c", "c", "p repr(stamp)", "rstep", "rstep", "rstep",
-                      "p repr(stamp)", "rc", "p repr(stamp)", "p i"])
+    run = debug(
+        rec,
+        [
+            "b 15",
+            "c",
+            "c",
+            "c",
+            "p repr(stamp)",
+            "rstep",
+            "rstep",
+            "rstep",
+            "p repr(stamp)",
+            "rc",
+            "p repr(stamp)",
+            "p i",
+        ],
+    )
     answers = run.answers
     assert answers[5].strip() == repr(stamps[2])
     assert answers[9].strip() == repr(stamps[2])  # back in the same iteration: same value
@@ -81,11 +95,11 @@ def test_a_clock_value_after_stepping_back_is_the_recorded_one(loop: tuple[Path,
     assert answers[12].strip() == "1"
 
 
-def test_reverse_continue_finds_the_previous_hit_of_a_breakpoint_in_a_loop(
-        loop: tuple[Path, str]) -> None:
+def test_reverse_continue_finds_the_previous_hit_of_a_breakpoint_in_a_loop(loop: tuple[Path, str]) -> None:
     rec, _ = loop
-    run = debug(rec, ["b 15, i % 2 == 0", "c", "c", "c", "p i", "rc", "p i", "rc", "p i", "rc",
-                      "p i", "c", "p i"])
+    run = debug(
+        rec, ["b 15, i % 2 == 0", "c", "c", "c", "p i", "rc", "p i", "rc", "p i", "rc", "p i", "c", "p i"]
+    )
     answers = run.answers
     values = [answers[k].strip() for k in (5, 7, 9, 11, 13)]
     assert values == ["4", "2", "0", "0", "2"]
@@ -95,22 +109,28 @@ def test_reverse_continue_finds_the_previous_hit_of_a_breakpoint_in_a_loop(
 
 def test_rnext_goes_over_calls_and_rreturn_goes_to_the_caller(loop: tuple[Path, str]) -> None:
     rec, _ = loop
-    run = debug(rec, ["b square", "c", "c", "n", "where", "rreturn", "p i", "rnext", "rnext",
-                      "rnext", "p i", "rreturn"])
+    run = debug(
+        rec,
+        ["b square", "c", "c", "n", "where", "rreturn", "p i", "rnext", "rnext", "rnext", "p i", "rreturn"],
+    )
     assert run.where(4) == ("app.py", 7, "square")
     assert run.where(6) == ("app.py", 14, "<module>")  # the line that called square
     assert run.answers[7].strip() == "1"
     assert [run.where(k) for k in (8, 9, 10)] == [
-        ("app.py", 13, "<module>"), ("app.py", 12, "<module>"), ("app.py", 11, "<module>")]
+        ("app.py", 13, "<module>"),
+        ("app.py", 12, "<module>"),
+        ("app.py", 11, "<module>"),
+    ]
     assert run.answers[11].strip() == "0"  # the for line, before i takes its next value
     assert "no caller in the program" in run.answers[12]
 
 
-def test_program_output_is_printed_once_however_often_the_debugger_goes_back(
-        loop: tuple[Path, str]) -> None:
+def test_program_output_is_printed_once_however_often_the_debugger_goes_back(loop: tuple[Path, str]) -> None:
     rec, recorded = loop
-    run = debug(rec, ["b 15", "c", "c", "c", "rc", "rc", "c", "c", "c", "rc", "c", "c", "c",
-                      "c", "rstep", "rstep", "c"])
+    run = debug(
+        rec,
+        ["b 15", "c", "c", "c", "rc", "rc", "c", "c", "c", "rc", "c", "c", "c", "c", "rstep", "rstep", "c"],
+    )
     assert iterations(run.stdout) == iterations(recorded)
     assert run.stdout.count("done 30") == 1
     assert run.status == 0
@@ -120,8 +140,22 @@ def test_goto_a_boundary_event_backwards_and_forwards(loop: tuple[Path, str]) ->
     rec, recorded = loop
     stamps = {i: stamp for i, (stamp, _r) in iterations(recorded).items()}
     # event 1 seeds randomness; events 2 to 6 are the clock reads of iterations 0 to 4
-    run = debug(rec, ["goto 4", "when", "p repr(stamp)", "goto 2", "when", "p repr(stamp)",
-                      "goto @4", "when", "goto @30", "when", "goto x"])
+    run = debug(
+        rec,
+        [
+            "goto 4",
+            "when",
+            "p repr(stamp)",
+            "goto 2",
+            "when",
+            "p repr(stamp)",
+            "goto @4",
+            "when",
+            "goto @30",
+            "when",
+            "goto x",
+        ],
+    )
     answers = run.answers
     assert "boundary events served: 4" in answers[2]
     assert answers[3].strip() == repr(stamps[2])
@@ -135,8 +169,9 @@ def test_goto_a_boundary_event_backwards_and_forwards(loop: tuple[Path, str]) ->
 
 def test_going_back_from_the_end_of_the_program(loop: tuple[Path, str]) -> None:
     rec, recorded = loop
-    run = debug(rec, ["b 15", "c", "c", "c", "c", "c", "c", "p i", "rc", "p i", "c", "x = 1",
-                      "rstep", "when"])
+    run = debug(
+        rec, ["b 15", "c", "c", "c", "c", "c", "c", "p i", "rc", "p i", "c", "x = 1", "rstep", "when"]
+    )
     answers = run.answers
     assert "The program finished with exit status 0" in answers[7]
     assert "the program has finished" in answers[8]  # pdb's commands need a frame
@@ -150,11 +185,9 @@ def test_going_back_from_the_end_of_the_program(loop: tuple[Path, str]) -> None:
     assert run.status == 0
 
 
-def test_breakpoints_set_after_a_checkpoint_follow_the_debugger_back(
-        loop: tuple[Path, str]) -> None:
+def test_breakpoints_set_after_a_checkpoint_follow_the_debugger_back(loop: tuple[Path, str]) -> None:
     rec, _ = loop
-    run = debug(rec, ["b 14", "c", "c", "c", "p i", "b 15", "disable 1", "rc", "p i", "rc",
-                      "p i", "break"])
+    run = debug(rec, ["b 14", "c", "c", "c", "p i", "b 15", "disable 1", "rc", "p i", "rc", "p i", "break"])
     answers = run.answers
     assert answers[5].strip() == "2"
     assert run.where(8) == ("app.py", 15, "<module>")
@@ -191,8 +224,25 @@ def test_stepping_back_within_one_thread(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(THREADS)
     recorded = record(tmp_path / "app.py", tmp_path / "rec", cwd=tmp_path)
     assert recorded.status == 0, recorded.stderr
-    run = debug(tmp_path / "rec", ["b 9", "c", "c", "c", "c", "when", "p n, k, acc", "rstep",
-                                   "when", "p n, k, acc", "rc", "when", "n", "p n, k, acc, repr(stamp)"])
+    run = debug(
+        tmp_path / "rec",
+        [
+            "b 9",
+            "c",
+            "c",
+            "c",
+            "c",
+            "when",
+            "p n, k, acc",
+            "rstep",
+            "when",
+            "p n, k, acc",
+            "rc",
+            "when",
+            "n",
+            "p n, k, acc, repr(stamp)",
+        ],
+    )
     answers = run.answers
     assert "thread worker-2, step 5" in answers[6]
     assert answers[7].strip() == "(2, 0, 0)"
@@ -200,6 +250,6 @@ def test_stepping_back_within_one_thread(tmp_path: Path) -> None:
     assert "thread worker-2, step 4" in answers[9]  # back one step in worker-2
     assert answers[10].strip() == "(2, 0, 0)"
     assert "thread worker-1" in answers[12]  # the previous hit was in the thread before
-    n, k, acc, stamp = eval(answers[14])  # our own test output  # noqa: S307
+    n, k, acc, stamp = eval(answers[14])  # our own test output
     assert (n, k, acc) == (1, 2, 3)
-    assert stamp == repr(eval(recorded.stdout)[0][2])  # noqa: S307
+    assert stamp == repr(eval(recorded.stdout)[0][2])

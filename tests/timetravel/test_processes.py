@@ -41,16 +41,38 @@ def long_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]
 FREQUENT = {"RETRACE_CHECKPOINT_INTERVAL": "0.0005"}
 
 
-def test_many_checkpoints_thinned_lead_back_to_the_same_values(
-        long_recording: tuple[Path, str]) -> None:
+def test_many_checkpoints_thinned_lead_back_to_the_same_values(long_recording: tuple[Path, str]) -> None:
     rec, recorded = long_recording
-    run = debug(rec, ["b 8, i % 600 == 0", "c", "c", "c", "c", "p i, repr(stamps[-1])", "rc",
-                      "p i, repr(stamps[-1])", "rc", "rc", "p i, repr(stamps[-1])", "goto @5000",
-                      "p i", "rstep", "p i", "c", "c", "c", "c", "c"], env=FREQUENT)
+    run = debug(
+        rec,
+        [
+            "b 8, i % 600 == 0",
+            "c",
+            "c",
+            "c",
+            "c",
+            "p i, repr(stamps[-1])",
+            "rc",
+            "p i, repr(stamps[-1])",
+            "rc",
+            "rc",
+            "p i, repr(stamps[-1])",
+            "goto @5000",
+            "p i",
+            "rstep",
+            "p i",
+            "c",
+            "c",
+            "c",
+            "c",
+            "c",
+        ],
+        env=FREQUENT,
+    )
     answers = run.answers
-    i4, stamp4 = eval(answers[6])  # noqa: S307 - our own output
-    i3, stamp3 = eval(answers[8])  # noqa: S307
-    i1, stamp1 = eval(answers[11])  # noqa: S307
+    i4, stamp4 = eval(answers[6])
+    i3, stamp3 = eval(answers[8])
+    i1, stamp1 = eval(answers[11])
     assert (i4, i3, i1) == (1800, 1200, 0)
     assert float(stamp1) < float(stamp3) < float(stamp4)
     assert answers[13].strip() == "1248"  # 4 steps of set-up, then 4 per iteration
@@ -69,7 +91,7 @@ def session_processes(session: int) -> list[tuple[int, str]]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         state, sid = fields[0], int(fields[3])
         if sid == session and state != "Z":
             found.append((int(entry), state))
@@ -79,9 +101,14 @@ def session_processes(session: int) -> list[tuple[int, str]]:
 @pytest.fixture
 def started(long_recording: tuple[Path, str]) -> Iterator[subprocess.Popen[bytes]]:
     rec, _ = long_recording
-    proc = subprocess.Popen([sys.executable, "-m", "retrace", "debug", str(rec)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=environment(FREQUENT), start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "debug", str(rec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(FREQUENT),
+        start_new_session=True,
+    )
     yield proc
     if proc.poll() is None:
         proc.kill()
@@ -122,8 +149,7 @@ def checkpoints_of(session: int) -> int:
     return len(session_processes(session)) - 2  # the coordinator and the live process
 
 
-def test_no_process_is_left_when_the_coordinator_is_killed(
-        started: subprocess.Popen[bytes]) -> None:
+def test_no_process_is_left_when_the_coordinator_is_killed(started: subprocess.Popen[bytes]) -> None:
     talk(started, "")
     talk(started, "b 8, i == 2500")
     talk(started, "c")

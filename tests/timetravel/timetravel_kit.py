@@ -16,8 +16,7 @@ WHERE = re.compile(r"^> (?P<file>.+)\((?P<line>\d+)\)(?P<function>[^(]+)\(\)", r
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RETRACE") and k != "PYTHONHASHSEED"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE") and k != "PYTHONHASHSEED"}
     env.update(extra or {})
     return env
 
@@ -43,12 +42,16 @@ class Session:
         return Path(found["file"]).name, int(found["line"]), found["function"]
 
 
-def debug(recording: Path, commands: Sequence[str], env: Mapping[str, str] | None = None,
-          timeout: float = 60) -> Session:
+def debug(
+    recording: Path, commands: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 60
+) -> Session:
     """Run ``retrace debug recording`` with ``commands`` on stdin (then end of input)."""
     done = subprocess.run(
         [sys.executable, "-m", "retrace", "debug", str(recording)],
-        input="".join(f"{c}\n" for c in commands), capture_output=True, text=True,
-        env=environment(env), timeout=timeout,
+        input="".join(f"{c}\n" for c in commands),
+        capture_output=True,
+        text=True,
+        env=environment(env),
+        timeout=timeout,
     )
     return Session(done.returncode, done.stdout, done.stderr)
