@@ -6,7 +6,8 @@ added:
 - ``rstep`` (``rs``): back one step — the step before this one, in this thread;
 - ``rnext`` (``rn``): back one line in this function, over calls;
 - ``rreturn``: back to the line that called this function;
-- ``rcontinue`` (``rc``): back to the previous breakpoint hit;
+- ``rcontinue`` (``rc``): back to the previous breakpoint hit or watch change;
+- ``watch EXPR`` / ``unwatch N``: ``continue`` stops where EXPR changes in this frame;
 - ``goto N``: to where boundary event ``N`` has been served (forwards or backwards);
 - ``goto @STEP`` / ``goto @THREAD:STEP``: to a step of this (or another) thread;
 - ``when``: the position here; ``checkpoints``: the checkpoints held, and their memory.
@@ -43,12 +44,13 @@ from .console import LineReader
 from .machine import PROMPT, MachineCommands
 from .output import ShownOnce, flush_all
 from .tracer import ThreadState, Tracer
+from .watches import Watches
 
 CHECK_EVERY = 1024
 DEFAULT_INTERVAL = 0.05
 _perf = time.perf_counter
 
-Watch = Callable[[ThreadState, FrameType, str, Any], bool]
+Hook = Callable[[ThreadState, FrameType, str, Any], bool]
 
 
 def _interval() -> float:
@@ -83,10 +85,11 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.interval = _interval()
         self.target: tuple[str, int] | None = None
         self.limit: tuple[str, int] | None = None
-        self.watch: Watch | None = None
+        self.hook: Hook | None = None
         self.hidden = False
         self.stepping = False
         self.scanning_breaks = False
+        self.watches = Watches()
         self.focus: ThreadState | None = None
         self.match: list[Any] | None = None
         self.here: ThreadState | None = None
@@ -98,7 +101,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
     def begin(self) -> None:
         """Trace the program from its first step; stop at its first line."""
         self.reset()
-        self.watch = self._first_line
+        self.hook = self._first_line
         self._update_slow()
         self.tracer.start()
 
@@ -109,7 +112,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         return True
 
     def _update_slow(self) -> None:
-        self.tracer.slow = self.stepping or self.watch is not None
+        self.tracer.slow = self.stepping or self.hook is not None
 
     def _rearm(self, ts: ThreadState) -> None:
         alarm = ts.check
@@ -127,21 +130,20 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         """The lines of ``code`` where bdb must be asked whether to stop.
 
         A breakpoint set by function name sits on the function's first line
-        and bdb checks it on every line of the function.
+        and bdb checks it on every line of the function; a watch is checked
+        on every line of its frame.
         """
-        lines = self.breaks.get(self.canonic(code.co_filename))
-        if not lines:
-            return None
-        if code.co_firstlineno in lines:
+        lines = self.breaks.get(self.canonic(code.co_filename)) or []
+        if code.co_firstlineno in lines or self.watches.covers(code):
             return frozenset(lines).union(line for _, line in dis.findlinestarts(code) if line)
-        return frozenset(lines)
+        return frozenset(lines) if lines else None
 
     def alarm(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
         if self.botframe is None:
             self.botframe = frame
         if ts.step >= ts.check:
             ts.check = ts.step + CHECK_EVERY
-            self._periodic(ts)
+            self._periodic(ts, frame)
         target, limit = self.target, self.limit
         if target is not None and ts.step == target[1] and ts.name == target[0]:
             self._arrive(ts, frame, event, arg)
@@ -152,11 +154,13 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self._rearm(ts)
 
     def slow_event(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
-        if self.watch is not None and self.watch(ts, frame, event, arg):
+        if self.hook is not None and self.hook(ts, frame, event, arg):
             return
         if self.hidden:
             return
         if self.stepping and ts is self.focus:
+            if event == "line" and self.watches.items:
+                self.watches.check(ts.name, ts.depth, frame)  # seen while stepping: no news later
             self._dispatch(ts, frame, event, arg)
         elif event == "line":
             lines = self.tracer.bp_lines.get(frame.f_code)
@@ -164,7 +168,9 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
                 self.breakpoint_line(ts, frame)
 
     def breakpoint_line(self, ts: ThreadState, frame: FrameType) -> None:
-        """A line with breakpoints in its file: stop if one is in effect (bdb decides)."""
+        """A line with breakpoints or watches: stop if one is in effect (bdb decides)."""
+        if self.watches.items and self._watched(ts, frame):
+            return
         filename = self.canonic(frame.f_code.co_filename)
         line = conditions.line_of(self.breaks, filename, frame)
         if line is None:
@@ -182,6 +188,22 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             conditions.restore(saved)  # bdb counts this hit itself, as it stops
             self._dispatch(ts, frame, "line", None)
 
+    def _watched(self, ts: ThreadState, frame: FrameType) -> bool:
+        """Whether a watch changed here and that was dealt with (a stop, or a scan's match)."""
+        changed = self.watches.check(ts.name, ts.depth, frame)
+        if not changed or (self.hidden and not self.scanning_breaks):
+            return False
+        if self.scanning_breaks:
+            self.match = [ts.name, ts.step]
+            return True  # a breakpoint here would be the same match
+        for watch, old in changed:
+            self.message(
+                f"Watch {watch.number}: {watch.expression}\nOld value: {old}\nNew value: {watch.last}"
+            )
+        with self._lock:
+            self.interaction(frame, None)
+        return True
+
     def _dispatch(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
         with self._lock:
             try:
@@ -190,7 +212,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
                 self._quit()
 
     # -- checkpoints -------------------------------------------------------
-    def _periodic(self, ts: ThreadState) -> None:
+    def _periodic(self, ts: ThreadState, frame: FrameType) -> None:
         if self.link.pending() and not self.link.feed():
             os._exit(0)  # the coordinator is gone
         now = _perf()
@@ -209,7 +231,11 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             "consumed": cursor.consumed,
         }
         link = forks.take(
-            hello, self.socket_path, self.children, self.link, lambda new, job: self._resume(new, job, offset)
+            hello,
+            self.socket_path,
+            self.children,
+            self.link,
+            lambda new, job: self._resume(new, job, offset, ts, frame),
         )
         if link is None:
             self._since = _perf()
@@ -218,8 +244,10 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
     def _can_fork() -> bool:
         return len(sys._current_frames()) == 1 and not runtime.LOCAL.busy
 
-    def _resume(self, link: Channel, job: dict[str, Any], offset: int) -> None:
-        """In a runner: take up ``job`` from the checkpoint's moment."""
+    def _resume(
+        self, link: Channel, job: dict[str, Any], offset: int, ts: ThreadState, frame: FrameType
+    ) -> None:
+        """In a runner: take up ``job`` from the checkpoint's moment (``ts`` at ``frame``)."""
         cursor = self.session.cursor
         assert cursor is not None
         cursor.reader.reopen(offset)
@@ -228,9 +256,10 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.children = []
         self._since = _perf()
         self.import_state(job["state"])
+        self.watches.prime(ts.name, ts.depth, frame, lambda code: bool(self.tracer.program.get(code)))
         for stream, shown in zip(self.streams, job["shown"], strict=True):
             stream.shown = max(stream.shown, shown)
-        self.target = self.limit = self.watch = None
+        self.target = self.limit = self.hook = None
         self.match = None
         self.stepping = self.scanning_breaks = False
         self.hidden = True
@@ -243,13 +272,13 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             self.scanning_breaks = True  # the tracer's own breakpoint check finds the hits
         elif kind == "scan":
             self.limit = (job["limit"][0], job["limit"][1])
-            self.watch = self._depth_watch(job)
+            self.hook = self._depth_hook(job)
         elif kind == "event":
-            self.watch = self._event_watch(job["event"])
+            self.hook = self._event_hook(job["event"])
         self._update_slow()
         self._rearm_all()
 
-    def _depth_watch(self, job: dict[str, Any]) -> Watch:
+    def _depth_hook(self, job: dict[str, Any]) -> Hook:
         thread, depth, strict = job["thread"], job["depth"], job["strict"]
 
         def depths(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
@@ -259,7 +288,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
 
         return depths
 
-    def _event_watch(self, wanted: int) -> Watch:
+    def _event_hook(self, wanted: int) -> Hook:
         cursor = self.session.cursor
         assert cursor is not None
 
@@ -280,7 +309,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
     # -- stopping ----------------------------------------------------------
     def _arrive(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
         """Stop at this step and hand it to the user."""
-        self.target = self.limit = self.watch = None
+        self.target = self.limit = self.hook = None
         self.hidden = self.stepping = self.scanning_breaks = False
         self._update_slow()
         self._rearm_all()
@@ -288,6 +317,8 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         if self.role == "runner":
             self.link.send({"type": "arrived"})
             self.role = "live"
+        if event == "line" and self.watches.items:
+            self.watches.check(ts.name, ts.depth, frame)  # what the user sees here is no change
         with self._lock:
             if event == "call":
                 self.message("--Call--")
@@ -380,6 +411,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             if bp is not None
         ]
         return {
+            "watches": self.watches.export(),
             "breakpoints": breakpoints,
             "next": bdb.Breakpoint.next,
             "aliases": dict(self.aliases),
@@ -403,6 +435,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         while len(bdb.Breakpoint.bpbynumber) < state["next"]:
             bdb.Breakpoint.bpbynumber.append(None)
         bdb.Breakpoint.next = state["next"]
+        self.watches = Watches.load(state.get("watches", {}))
         self.aliases = dict(state["aliases"])
         self.commands = {int(k): list(v) for k, v in state["commands"].items()}
         self.tracer.refresh_breakpoints()
@@ -486,7 +519,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
                 "op": "scan",
                 "what": "break",
                 "limit": [here.name, here.step],
-                "fail": "no earlier breakpoint hit",
+                "fail": "no earlier breakpoint hit" + (" or watch change" if self.watches.items else ""),
             }
         )
 
@@ -530,7 +563,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             if self.finished_status is not None:
                 self.error(f"the program has finished after {cursor.consumed} boundary events")
                 return None
-            self.watch = self._event_watch(event)
+            self.hook = self._event_hook(event)
         self.hidden = True
         self.stepping = False
         self._update_slow()
@@ -550,6 +583,36 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.message(
             f"thread {here.name}, step {here.step}, depth {here.depth}; boundary events served: {consumed}"
         )
+
+    def do_watch(self, arg: str) -> None:
+        """watch [EXPRESSION]
+        Watch an expression in the current frame: continue stops where its
+        value changes, rcontinue goes back to where it last changed. Without
+        an expression, list the watches."""
+        if not arg.strip():
+            for w in self.watches.items:
+                self.message(f"{w.number}: {w.expression} = {w.last} (in {w.code[2]}, thread {w.thread})")
+            return
+        frame = self.curframe
+        if frame is None:
+            self.error("no frame to watch in")
+            return
+        depth = sum(1 for f, _line in self.stack[: self.curindex + 1] if self.tracer.program.get(f.f_code))
+        watch = self.watches.add(arg.strip(), self._position().name, depth, frame)
+        self.tracer.refresh_breakpoints()
+        self.message(f"Watch {watch.number}: {watch.expression} = {watch.last}")
+
+    def do_unwatch(self, arg: str) -> None:
+        """unwatch NUMBER
+        Stop watching an expression."""
+        try:
+            number = int(arg)
+        except ValueError:
+            self.error("usage: unwatch NUMBER")
+            return
+        if not self.watches.remove(number):
+            self.error(f"no watch {number}")
+        self.tracer.refresh_breakpoints()
 
     def do_checkpoints(self, arg: str) -> None:
         """checkpoints

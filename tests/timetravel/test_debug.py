@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from ast import literal_eval
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,45 @@ def test_stepping_back_within_one_thread(tmp_path: Path) -> None:
     assert "thread worker-2, step 4" in answers[9]  # back one step in worker-2
     assert answers[10].strip() == "(2, 0, 0)"
     assert "thread worker-1" in answers[12]  # the previous hit was in the thread before
-    n, k, acc, stamp = eval(answers[14])  # our own test output
+    n, k, acc, stamp = literal_eval(answers[14])
     assert (n, k, acc) == (1, 2, 3)
-    assert stamp == repr(eval(recorded.stdout)[0][2])
+    assert stamp == repr(literal_eval(recorded.stdout)[0][2])
+
+
+def test_a_watch_stops_continue_where_it_changes_and_rcontinue_goes_back_to_that(
+    loop: tuple[Path, str],
+) -> None:
+    rec, _ = loop
+    run = debug(
+        rec,
+        [
+            "n",
+            "n",
+            "n",
+            "n",
+            "watch total",
+            "c",
+            "p i, total",
+            "c",
+            "p i, total",
+            "rc",
+            "p i, total",
+            "rc",
+            "rc",
+            "c",
+            "p i, total",
+            "unwatch 1",
+            "c",
+        ],
+    )
+    answers = run.answers
+    assert "Watch 1: total = 0" in answers[5]
+    assert "Old value: 0\nNew value: 1" in answers[6]  # iteration 0 adds 0: no change
+    assert answers[7].strip() == "(1, 1)"
+    assert "Old value: 1\nNew value: 5" in answers[8]
+    assert answers[9].strip() == "(2, 5)"
+    assert answers[11].strip() == "(1, 1)"  # back where it last changed
+    assert "no earlier breakpoint hit or watch change" in answers[13]
+    assert "Old value: 0\nNew value: 1" in answers[14]  # forward again: the same change
+    assert answers[15].strip() == "(1, 1)"
+    assert "The program finished with exit status 0" in answers[17]

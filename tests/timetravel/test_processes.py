@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from ast import literal_eval
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,9 +71,9 @@ def test_many_checkpoints_thinned_lead_back_to_the_same_values(long_recording: t
         env=FREQUENT,
     )
     answers = run.answers
-    i4, stamp4 = eval(answers[6])
-    i3, stamp3 = eval(answers[8])
-    i1, stamp1 = eval(answers[11])
+    i4, stamp4 = literal_eval(answers[6])
+    i3, stamp3 = literal_eval(answers[8])
+    i1, stamp1 = literal_eval(answers[11])
     assert (i4, i3, i1) == (1800, 1200, 0)
     assert float(stamp1) < float(stamp3) < float(stamp4)
     assert answers[13].strip() == "1248"  # 4 steps of set-up, then 4 per iteration
