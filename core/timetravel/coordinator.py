@@ -24,6 +24,8 @@ import tempfile
 import time
 from typing import Any
 
+import attrs
+
 from .channel import Channel, listener
 from .timeline import DEFAULT_LIMIT, Checkpoint, Timeline
 
@@ -59,6 +61,15 @@ def checkpoint_limit() -> int:
     return int(raw) if raw.isdigit() and int(raw) >= 2 else DEFAULT_LIMIT
 
 
+@attrs.frozen
+class Candidate:
+    """A copy a scanning runner forked at one of its matches, for the way back to take."""
+
+    thread: str
+    step: int
+    channel: Channel
+
+
 class _Stop(Exception):
     """The session ends with this exit status."""
 
@@ -83,7 +94,8 @@ class Coordinator:
         self.status = 0
         self.expected: dict[int, float] = {}  # checkpoints forked, not yet introduced
         self.introduced: set[int] = set()  # introduced before their parent said they were forked
-        self.deferred: tuple[Channel, dict[str, Any]] | None = None
+        self.deferred: list[tuple[Channel, dict[str, Any]]] = []
+        self.candidates: list[Candidate] = []  # of the scan going on
 
     # -- the child's side ----------------------------------------------------
     def forget_in_child(self) -> None:
@@ -159,12 +171,14 @@ class Coordinator:
             else:
                 self.expected[pid] = time.monotonic() + EXPECT_WITHIN
         elif kind == "request" and channel is self.live:
-            self.deferred = (channel, message)
+            self.deferred.append((channel, message))
+            self._start_deferred()
+        elif kind == "scanned" and channel is self.runner:
+            self.runner = None  # its work is done: it leaves now
+            self.deferred.append((channel, message))
             self._start_deferred()
         elif kind == "arrived" and channel is self.runner:
             self._arrived(channel)
-        elif kind == "scanned" and channel is self.runner:
-            self._scanned(message.get("match"))
         elif kind == "failed" and channel is self.runner:
             self._stay("the program ends before reaching that position")
         elif kind == "finished" and channel is self.live:
@@ -176,13 +190,17 @@ class Coordinator:
         role = str(message.get("role"))
         self.roles[fd] = role
         self.pids[fd] = int(message.get("pid", 0))
+        if self.expected.pop(self.pids[fd], None) is None:
+            self.introduced.add(self.pids[fd])
         if role == "live":
             self.live = channel
         elif role == "runner":
             self.runner = channel
+        elif role == "candidate" and self.op is not None:
+            self.candidates.append(Candidate(str(message["thread"]), int(message["step"]), channel))
+        elif role == "candidate":
+            self._forget(channel)  # its scan is over
         elif role == "checkpoint":
-            if self.expected.pop(self.pids[fd], None) is None:
-                self.introduced.add(self.pids[fd])
             checkpoint = Checkpoint(
                 pid=self.pids[fd],
                 thread=str(message["thread"]),
@@ -194,19 +212,20 @@ class Coordinator:
             )
             for dropped in self.timeline.add(checkpoint):
                 self._drop(dropped)
-            self._start_deferred()
+        self._start_deferred()
 
     def _start_deferred(self) -> None:
-        """Carry out the waiting request once every checkpoint forked before it has said hello.
+        """Carry out waiting requests and scan results once every fork before them said hello.
 
-        A checkpoint connects on its own, so its hello may come after the
-        request of the process that forked it; the request must see it.
+        A checkpoint (or candidate) connects on its own, so its hello may come
+        after the message of the process that forked it; the message must see it.
         """
-        if self.deferred is None or self.expected:
-            return
-        channel, message = self.deferred
-        self.deferred = None
-        self._request(channel, message)
+        while self.deferred and not self.expected:
+            channel, message = self.deferred.pop(0)
+            if message.get("type") == "request":
+                self._request(channel, message)
+            else:
+                self._scanned(message.get("match"))
 
     def _expire_expected(self) -> None:
         now = time.monotonic()
@@ -216,10 +235,16 @@ class Coordinator:
         self._start_deferred()
 
     def _drop(self, checkpoint: Checkpoint) -> None:
-        channel = checkpoint.channel
-        if isinstance(channel, Channel):
-            self.channels.pop(channel.fileno(), None)
-            channel.close()  # the checkpoint sees the end of its connection and leaves
+        if isinstance(checkpoint.channel, Channel):
+            self._forget(checkpoint.channel)
+
+    def _forget(self, channel: Channel) -> None:
+        """Close a dormant process's connection: it sees the end and leaves."""
+        fd = channel.fileno()
+        self.channels.pop(fd, None)
+        self.roles.pop(fd, None)
+        self.pids.pop(fd, None)
+        channel.close()
 
     def _gone(self, fd: int) -> None:
         channel = self.channels.pop(fd)
@@ -279,7 +304,15 @@ class Coordinator:
             return
         self.runner = None
         if match is not None:
-            self._goto(str(match[0]), int(match[1]))
+            thread, step = str(match[0]), int(match[1])
+            near = [c for c in self.candidates if c.thread == thread and c.step <= step]
+            if near:  # a copy forked during the scan, at or just before the match
+                best = max(near, key=lambda c: c.step)
+                self.candidates.remove(best)
+                self._run_from(best.channel, {"kind": "goto", "target": [thread, step]})
+                self._drop_candidates()
+            else:
+                self._goto(thread, step)
             return
         segment: Checkpoint | None = op.get("segment")
         earlier = self.timeline.previous(segment) if segment is not None else None
@@ -289,13 +322,21 @@ class Coordinator:
         self._scan(earlier, [segment.thread, segment.step + 1])
 
     def _run(self, start: Checkpoint | None, job: dict[str, Any]) -> None:
-        assert self.op is not None
         if start is None or not isinstance(start.channel, Channel):
             self._stay("no checkpoint leads there")
             return
+        self._run_from(start.channel, job)
+
+    def _run_from(self, channel: Channel, job: dict[str, Any]) -> None:
+        assert self.op is not None
         job.update(state=self.op.get("state", {}), shown=self.shown)
-        if not start.channel.send({"type": "run", "job": job}):
+        if not channel.send({"type": "run", "job": job}):
             self._stay("the checkpoint is gone")
+
+    def _drop_candidates(self) -> None:
+        for candidate in self.candidates:
+            self._forget(candidate.channel)
+        self.candidates = []
 
     def _arrived(self, channel: Channel) -> None:
         if self.requester is not None:
@@ -304,6 +345,7 @@ class Coordinator:
         self.runner = None
         self.requester = None
         self.op = None
+        self._drop_candidates()
 
     def _stay(self, message: str) -> None:
         if self.requester is not None:
@@ -311,6 +353,7 @@ class Coordinator:
         self.requester = None
         self.op = None
         self.runner = None
+        self._drop_candidates()
 
     def describe(self) -> str:
         """The checkpoints held and the memory they take (proportional set size, Linux)."""

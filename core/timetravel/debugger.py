@@ -47,6 +47,7 @@ from .tracer import ThreadState, Tracer
 from .watches import Watches
 
 CHECK_EVERY = 1024
+CANDIDATE_EVERY = 0.015
 DEFAULT_INTERVAL = 0.05
 _perf = time.perf_counter
 
@@ -95,6 +96,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.here: ThreadState | None = None
         self.finished_status: int | None = None
         self._since = -1e9  # the first step takes the origin checkpoint
+        self._candidate_at = -1e9
         self._lock = threading.RLock()
 
     # -- running -----------------------------------------------------------
@@ -179,6 +181,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             bp, flag = conditions.effective(filename, line, frame)
             if bp is not None and flag:
                 self.match = [ts.name, ts.step]  # rcontinue's scan: remember, go on
+                self._candidate(ts, frame, "line", None)
             return
         if self.hidden:
             return
@@ -195,6 +198,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
             return False
         if self.scanning_breaks:
             self.match = [ts.name, ts.step]
+            self._candidate(ts, frame, "line", None)
             return True  # a breakpoint here would be the same match
         for watch, old in changed:
             self.message(
@@ -224,6 +228,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         assert cursor is not None
         offset = cursor.reader.tell()
         hello = {
+            "role": "checkpoint",
             "thread": ts.name,
             "step": ts.step - 1,
             "steps": steps,
@@ -240,6 +245,30 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         if link is None:
             self._since = _perf()
 
+    def _candidate(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> None:
+        """In a scan, at a match: fork a copy here, so the way back need not re-run to it.
+
+        At most one every :data:`CANDIDATE_EVERY` seconds of scanning: the
+        way back then re-runs at most that long.
+        """
+        now = _perf()
+        if now - self._candidate_at < CANDIDATE_EVERY or not self._can_fork():
+            return
+        self._candidate_at = now
+        cursor = self.session.cursor
+        assert cursor is not None
+        offset = cursor.reader.tell()
+        hello = {"role": "candidate", "thread": ts.name, "step": ts.step}
+        link = forks.take(
+            hello,
+            self.socket_path,
+            self.children,
+            self.link,
+            lambda new, job: self._resume(new, job, offset, ts, frame),
+        )
+        if link is not None and self.target == (ts.name, ts.step):
+            self._arrive(ts, frame, event, arg)  # resumed exactly at the match
+
     @staticmethod
     def _can_fork() -> bool:
         return len(sys._current_frames()) == 1 and not runtime.LOCAL.busy
@@ -255,6 +284,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.role = "runner"
         self.children = []
         self._since = _perf()
+        self._candidate_at = -1e9
         self.import_state(job["state"])
         self.watches.prime(ts.name, ts.depth, frame, lambda code: bool(self.tracer.program.get(code)))
         for stream, shown in zip(self.streams, job["shown"], strict=True):
@@ -284,6 +314,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         def depths(ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
             if ts.name == thread and (ts.depth < depth or (ts.depth == depth and not strict)):
                 self.match = [ts.name, ts.step]
+                self._candidate(ts, frame, event, arg)
             return False
 
         return depths

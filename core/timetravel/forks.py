@@ -72,7 +72,7 @@ def take(
     inherited: Channel,
     resume: Callable[[Channel, dict[str, Any]], None],
 ) -> Channel | None:
-    """Fork a checkpoint here.
+    """Fork a checkpoint here (or whatever ``hello["role"]`` says the copy is).
 
     In the calling process: returns None at once. The copy closes its copy of
     ``inherited``, the caller's connection. In a runner started from
@@ -92,7 +92,7 @@ def take(
         channel = Channel.connect(socket_path)
     except OSError:
         os._exit(0)
-    channel.send(dict(hello, type="hello", role="checkpoint", pid=_getpid()))
+    channel.send(dict(hello, type="hello", pid=_getpid()))
     runners: list[int] = []
     while True:
         message = channel.recv()
