@@ -29,6 +29,7 @@ import cmd
 import dis
 import os
 import pdb
+import signal
 import sys
 import threading
 import time
@@ -97,6 +98,7 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.finished_status: int | None = None
         self._since = -1e9  # the first step takes the origin checkpoint
         self._candidate_at = -1e9
+        self._travelling = False
         self._lock = threading.RLock()
 
     # -- running -----------------------------------------------------------
@@ -105,7 +107,15 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.reset()
         self.hook = self._first_line
         self._update_slow()
+        signal.signal(signal.SIGINT, self._interrupted)
         self.tracer.start()
+
+    def _interrupted(self, signum: int, frame: Any) -> None:
+        """Ctrl-C while the program runs: stop at its next step, as pdb does."""
+        if self.role != "live" or self._travelling:
+            return  # a runner on its way, or a process waiting for one
+        self.message("\nProgram interrupted. (Use 'cont' to resume).")
+        self.set_step()
 
     def _first_line(self, ts: ThreadState, frame: FrameType, event: str, arg: Any) -> bool:
         if event != "line":
@@ -285,6 +295,8 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         self.children = []
         self._since = _perf()
         self._candidate_at = -1e9
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._interrupted)
         self.import_state(job["state"])
         self.watches.prime(ts.name, ts.depth, frame, lambda code: bool(self.tracer.program.get(code)))
         for stream, shown in zip(self.streams, job["shown"], strict=True):
@@ -489,11 +501,15 @@ class TimeTravelPdb(MachineCommands, pdb.Pdb):
         )
         flush_all()
         self.stdout.flush()
-        if not self.link.send(request):
-            os._exit(0)
-        reply = self.link.recv()
-        if reply is None or reply.get("type") == "exit":
-            os._exit(0)
+        self._travelling = True  # the way back is not interrupted
+        try:
+            if not self.link.send(request):
+                os._exit(0)
+            reply = self.link.recv()
+            if reply is None or reply.get("type") == "exit":
+                os._exit(0)
+        finally:
+            self._travelling = False
         self.message(str(reply.get("message", "")))
 
     def do_rstep(self, arg: str) -> None:

@@ -87,7 +87,7 @@ def take(
         reap(children)
         return None
     inherited.close()  # the coordinator must see the end of the live process's connection
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the live process
     try:
         channel = Channel.connect(socket_path)
     except OSError:
@@ -105,7 +105,6 @@ def take(
             continue
         channel.close()
         _restore_random(random_state)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             link = Channel.connect(socket_path)
         except OSError:

@@ -182,3 +182,49 @@ def test_no_process_is_left_after_sigterm(started: subprocess.Popen[bytes]) -> N
     started.terminate()
     assert started.wait(10) == 128 + signal.SIGTERM
     assert wait_until_gone(started.pid) == []
+
+
+SPIN = """\
+import time
+
+start = time.time()
+count = 0
+for i in range(5_000_000):
+    count += i % 3
+print("spun", count, start)
+"""
+
+
+def test_ctrl_c_stops_the_running_program_at_its_next_step(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(SPIN)
+    assert record(tmp_path / "app.py", tmp_path / "rec", cwd=tmp_path).status == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "debug", str(tmp_path / "rec")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+        start_new_session=True,
+    )
+    try:
+        talk(proc, "")
+        assert proc.stdin is not None
+        proc.stdin.write(b"c\n")
+        proc.stdin.flush()
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+        stopped = talk(proc, "")
+        assert "Program interrupted" in stopped
+        i = int(talk(proc, "p i").split(PROMPT)[0])
+        assert 0 < i < 5_000_000
+        talk(proc, "rstep")
+        talk(proc, "rstep")
+        assert int(talk(proc, "p i").split(PROMPT)[0]) in (i - 1, i)
+        proc.stdin.write(b"q\n")
+        proc.stdin.flush()
+        assert proc.wait(10) == 0
+        assert wait_until_gone(proc.pid) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
