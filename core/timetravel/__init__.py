@@ -7,7 +7,10 @@ running forward from a copy of the process taken before it. The modules:
 - :mod:`.tracer`: counting the program's steps per thread, cheaply;
 - :mod:`.forks`: checkpoints (``os.fork``) and the runners they start;
 - :mod:`.output`: the program's output, shown once;
-- :mod:`.debugger`: pdb with ``rstep``, ``rnext``, ``rreturn``, ``rcontinue``, ``goto``;
+- :mod:`.debugger`: pdb that goes back, and :mod:`.commands`, its commands
+  (``rstep``, ``rnext``, ``rreturn``, ``rcontinue``, ``goto``, ``watch``...);
+- :mod:`.conditions`, :mod:`.watches`: breakpoint conditions compiled once; watch expressions;
+- :mod:`.machine`: JSON commands for programs that drive the debugger;
 - :mod:`.coordinator`: the process that holds a session together;
 - :mod:`.channel`, :mod:`.console`: messages between the processes, the user's input;
 - :mod:`.command`: the ``retrace debug`` subcommand;
