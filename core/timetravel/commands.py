@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from .output import ShownOnce
 
 
+MAIN = "MainThread"
+FIRST_LINE = 2  # step 1 is the call of the main module's code, step 2 its first line
+
+
 class TravelCommands:
     """``rstep``, ``rnext``, ``rreturn``, ``rcontinue``, ``goto``, ``when``, ``watch``..."""
 
@@ -235,6 +239,27 @@ class TravelCommands:
         Show the checkpoints the session holds, and their memory."""
         self._travel({"op": "describe"})
 
+    def do_restart(self, arg: str) -> None:
+        """restart | run
+        Go back to the program's first line (the replay cannot change its arguments)."""
+        here = self._position()
+        if here.name == MAIN and here.step <= FIRST_LINE:
+            self.error("this is the program's first line")
+            return
+        self._travel({"op": "goto", "target": [MAIN, FIRST_LINE]})
+
+    do_run = do_restart
+
+    def do_jump(self, arg: str) -> None:
+        """j(ump) is not available: a replay must run the lines the recording ran."""
+        self.error("jump would make the program do what the recording did not; use goto")
+
+    do_j = do_jump
+
+    def do_debug(self, arg: str) -> None:
+        """debug is not available: a second debugger would take the trace function."""
+        self.error("a nested debugger is not available in retrace debug")
+
 
 class Finished(cmd.Cmd):
     """The prompt after the program's end: only the ways back (and quit) make sense."""
@@ -278,6 +303,12 @@ class Finished(cmd.Cmd):
     def do_checkpoints(self, arg: str) -> bool:
         self.debugger.do_checkpoints(arg)
         return False
+
+    def do_restart(self, arg: str) -> bool:
+        self.debugger.do_restart(arg)
+        return False
+
+    do_run = do_restart
 
     def do_quit(self, arg: str) -> bool:
         return True

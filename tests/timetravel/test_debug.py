@@ -293,3 +293,14 @@ def test_a_watch_stops_continue_where_it_changes_and_rcontinue_goes_back_to_that
     assert "Old value: 0\nNew value: 1" in answers[14]  # forward again: the same change
     assert answers[15].strip() == "(1, 1)"
     assert "The program finished with exit status 0" in answers[17]
+
+
+def test_restart_goes_back_to_the_first_line_and_jump_is_refused(loop: tuple[Path, str]) -> None:
+    rec, recorded = loop
+    run = debug(rec, ["n", "n", "j 1", "restart", "when", "c", "run", "when", "c"])
+    answers = run.answers
+    assert "jump would make the program do what the recording did not" in answers[3]
+    assert run.where(4) == ("app.py", 1, "<module>") and "step 2," in answers[5]
+    assert "The program finished" in answers[6]
+    assert run.where(7) == ("app.py", 1, "<module>") and "step 2," in answers[8]
+    assert iterations(run.stdout) == iterations(recorded)
