@@ -25,6 +25,7 @@ import sys
 import threading
 from typing import IO, Any
 
+from ..errors import EXIT_USAGE
 from .machine import MARK, PROMPT
 
 NAME = "dap"
@@ -64,7 +65,15 @@ def run(options: argparse.Namespace) -> int:
     if options.stdio or options.port is None:
         Adapter(Wire(sys.stdin.buffer, sys.stdout.buffer), options.recording).serve()
         return 0
-    server = socket.create_server(("127.0.0.1", options.port))
+    try:
+        server = socket.create_server(("127.0.0.1", options.port))
+    except OSError as exc:
+        print(
+            f"retrace dap: error: cannot listen on 127.0.0.1:{options.port} ({exc.strerror or exc})",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_USAGE
     print(f"retrace dap: listening on 127.0.0.1:{server.getsockname()[1]}", flush=True)
     connection, _address = server.accept()
     server.close()
