@@ -96,6 +96,7 @@ class Coordinator:
         self.introduced: set[int] = set()  # introduced before their parent said they were forked
         self.deferred: list[tuple[Channel, dict[str, Any]]] = []
         self.candidates: list[Candidate] = []  # of the scan going on
+        self.first = 0
 
     # -- the child's side ----------------------------------------------------
     def forget_in_child(self) -> None:
@@ -104,12 +105,15 @@ class Coordinator:
 
     # -- serving -------------------------------------------------------------
     def serve(self, first: int) -> int:
-        """Run the session until it ends; its exit status."""
+        """Run the session until it ends; its exit status.
+
+        ``first`` is the first live process (a child, reaped like the others).
+        """
         _become_subreaper()
         previous = {s: signal.signal(s, self._signalled) for s in (signal.SIGTERM, signal.SIGHUP)}
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.first = first
         try:
-            self.pids[-1] = first
             self._loop()
         except _Stop as stop:
             self.status = stop.status
@@ -153,11 +157,13 @@ class Coordinator:
     def _reap(self) -> None:
         while True:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if not pid:
                 return
+            if pid == self.first and self.live is None:  # it never got as far as saying hello
+                raise _Stop(os.waitstatus_to_exitcode(status) or 1)
 
     # -- messages --------------------------------------------------------------
     def _handle(self, fd: int, channel: Channel, message: dict[str, Any]) -> None:
@@ -253,6 +259,8 @@ class Coordinator:
         self.pids.pop(fd, None)
         if role == "checkpoint":
             self.timeline.checkpoints = [c for c in self.timeline.checkpoints if c.channel is not channel]
+        elif role == "candidate":
+            self.candidates = [c for c in self.candidates if c.channel is not channel]
         elif channel is self.runner:
             self.runner = None
             if self.op is not None:
@@ -370,6 +378,7 @@ class Coordinator:
 
     # -- the end ---------------------------------------------------------------
     def _end_all(self) -> None:
+        self.first = 0  # the session is over: nothing to learn from its exit
         pids = [pid for pid in self.pids.values() if pid > 0]
         for channel in self.channels.values():
             channel.close()
