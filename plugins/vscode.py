@@ -96,12 +96,15 @@ def time_travel_configuration(directory: Path, cwd: str) -> dict[str, Any]:
 
     VS Code connects to the adapter's port (``debugServer``, which takes
     precedence over the adapter of ``type``) once the task
-    :data:`TIME_TRAVEL_TASK` has started the server.
+    :data:`TIME_TRAVEL_TASK` has started the server. ``module`` is there for
+    the Python extension's checks of a debugpy configuration; the adapter
+    does not read it.
     """
     return {
         "name": TIME_TRAVEL_NAME,
         "type": "debugpy",
         "request": "launch",
+        "module": "retrace",
         "debugServer": dap_port(directory),
         "preLaunchTask": TIME_TRAVEL_TASK,
         "recording": str(directory),
