@@ -226,6 +226,10 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
                 bdb.Bdb.trace_dispatch(self, frame, event, arg)
             except bdb.BdbQuit:
                 self._quit()
+            except Exception as exc:  # never into the program: it would change what it does
+                self.error(
+                    f"the debugger failed at this step ({type(exc).__name__}: {exc}); the program goes on"
+                )
 
     # -- checkpoints -------------------------------------------------------
     def _periodic(self, ts: ThreadState, frame: FrameType) -> None:
@@ -461,6 +465,8 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
             "next": bdb.Breakpoint.next,
             "aliases": dict(self.aliases),
             "commands": {str(k): list(v) for k, v in self.commands.items()},
+            "doprompt": {str(k): bool(v) for k, v in self.commands_doprompt.items()},
+            "silent": {str(k): bool(v) for k, v in self.commands_silent.items()},
         }
 
     def import_state(self, state: dict[str, Any]) -> None:
@@ -483,6 +489,8 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
         self.watches = Watches.load(state.get("watches", {}))
         self.aliases = dict(state["aliases"])
         self.commands = {int(k): list(v) for k, v in state["commands"].items()}
+        self.commands_doprompt = {int(k): v for k, v in state.get("doprompt", {}).items()}
+        self.commands_silent = {int(k): v for k, v in state.get("silent", {}).items()}
         self.tracer.refresh_breakpoints()
 
     # -- the end -------------------------------------------------------------

@@ -304,3 +304,13 @@ def test_restart_goes_back_to_the_first_line_and_jump_is_refused(loop: tuple[Pat
     assert "The program finished" in answers[6]
     assert run.where(7) == ("app.py", 1, "<module>") and "step 2," in answers[8]
     assert iterations(run.stdout) == iterations(recorded)
+
+
+def test_breakpoint_commands_follow_the_debugger_back(loop: tuple[Path, str]) -> None:
+    rec, _ = loop
+    run = debug(rec, ["b 15", "commands 1", "p i * 10", "end", "c", "c", "rc", "c"])
+    # the commands print i * 10 at each hit: 0, 10, then (after going back to i = 0) 10 again
+    shown = [line.removeprefix("(rdb) ") for line in run.stdout.splitlines()]
+    assert [line for line in shown if line in ("0", "10")] == ["0", "10", "10"]
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.status == 0
