@@ -310,7 +310,7 @@ def test_breakpoint_commands_follow_the_debugger_back(loop: tuple[Path, str]) ->
     rec, _ = loop
     run = debug(rec, ["b 15", "commands 1", "p i * 10", "end", "c", "c", "rc", "c"])
     # the commands print i * 10 at each hit: 0, 10, then (after going back to i = 0) 10 again
-    shown = [line.removeprefix("(rdb) ") for line in run.stdout.splitlines()]
+    shown = [re.split(r"\(rdb\) |\(com\) ", line)[-1] for line in run.stdout.splitlines()]
     assert [line for line in shown if line in ("0", "10")] == ["0", "10", "10"]
     assert "Traceback" not in run.stdout + run.stderr
     assert run.status == 0
