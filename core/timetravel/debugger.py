@@ -26,6 +26,7 @@ site-packages or retrace.
 
 from __future__ import annotations
 
+import _thread
 import bdb
 import dis
 import os
@@ -101,7 +102,7 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
         self._since = -1e9  # the first step takes the origin checkpoint
         self._candidate_at = -1e9
         self._travelling = False
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()  # not threading's: an adapter may wrap that class
 
     # -- running -----------------------------------------------------------
     def begin(self) -> None:

@@ -15,6 +15,7 @@ an alarm rings.
 
 from __future__ import annotations
 
+import _thread
 import sys
 import threading
 from types import CodeType, FrameType
@@ -53,8 +54,9 @@ class Tracer:
         self.program: dict[CodeType, bool] = {}
         self.bp_lines: dict[CodeType, frozenset[int] | None] = {}
         self.threads: dict[str, ThreadState] = {}
-        self._tls = threading.local()
-        self._lock = threading.Lock()
+        # _thread's own: an adapter may wrap threading's classes while a replay runs
+        self._tls = _thread._local()
+        self._lock = _thread.allocate_lock()
 
     def start(self) -> None:
         threading.settrace(self._global)
