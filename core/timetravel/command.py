@@ -73,8 +73,10 @@ def live(
     debugger: TimeTravelPdb | None = None
 
     def diverged(error: Exception) -> None:
+        # the status first, then the report and the end: the coordinator ends the session when
+        # this process's connection ends, not before the report is out
         status = getattr(error, "exit_status", 1)
-        (debugger.link if debugger is not None else link).send({"type": "quit", "status": status})
+        (debugger.link if debugger is not None else link).send({"type": "status", "status": status})
         stop_replay(error)
 
     try:

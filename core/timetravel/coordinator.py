@@ -187,7 +187,7 @@ class Coordinator:
             self._arrived(channel)
         elif kind == "failed" and channel is self.runner:
             self._stay("the program ends before reaching that position")
-        elif kind == "finished" and channel is self.live:
+        elif kind in ("finished", "status") and channel is self.live:
             self.status = int(message.get("status") or 0)
         elif kind == "quit" and channel is self.live:
             raise _Stop(int(message.get("status") or 0))
