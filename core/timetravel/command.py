@@ -68,6 +68,9 @@ def live(
         for stream in (sys.stdout, sys.stderr):
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(line_buffering=True)
+    # below whatever the session puts in sys.stdout/stderr (an adapter may make each write an
+    # event, which a write whose text was shown already must still take)
+    streams = output.install()
     link = Channel.connect(socket_path)
     link.send({"type": "hello", "role": "live", "pid": forks.pid()})
     debugger: TimeTravelPdb | None = None
@@ -87,7 +90,7 @@ def live(
         return exc.exit_status
     assert session.cursor is not None
     session.cursor.turn_timeout = 365 * 24 * 3600.0  # threads wait while the user reads
-    debugger = TimeTravelPdb(session, link, socket_path, stdout, output.install())
+    debugger = TimeTravelPdb(session, link, socket_path, stdout, streams)
     debugger.begin()
     status = launcher.run(main, argv)
     debugger.tracer.stop()
