@@ -140,32 +140,38 @@ def test_program_output_is_printed_once_however_often_the_debugger_goes_back(loo
 def test_goto_a_boundary_event_backwards_and_forwards(loop: tuple[Path, str]) -> None:
     rec, recorded = loop
     stamps = {i: stamp for i, (stamp, _r) in iterations(recorded).items()}
-    # event 1 seeds randomness; events 2 to 6 are the clock reads of iterations 0 to 4
+    first = debug(rec, ["b 13", "c", "c", "c", "when"])  # after iteration 2's clock read
+    served = int(re.search(r"boundary events served: (\d+)", first.answers[5])[1])  # type: ignore[index]
     run = debug(
         rec,
         [
-            "goto 4",
-            "when",
-            "p repr(stamp)",
-            "goto 2",
+            "cl 1",
+            "b 13",
+            "c",
+            "c",
+            "c",
+            "c",
+            "c",
+            "c",
+            f"goto {served}",
             "when",
             "p repr(stamp)",
             "goto @4",
             "when",
-            "goto @30",
-            "when",
+            f"goto {served}",
+            "p repr(stamp)",
             "goto x",
         ],
     )
     answers = run.answers
-    assert "boundary events served: 4" in answers[2]
-    assert answers[3].strip() == repr(stamps[2])
-    assert "boundary events served: 2" in answers[5]
-    assert answers[6].strip() == repr(stamps[0])
-    assert "step 4," in answers[8]
-    assert "step 30," in answers[10]
-    assert "usage: goto" in answers[11]
-    assert iterations(run.stdout) == {i: v for i, v in iterations(recorded).items() if i < 2}
+    assert "The program finished" in answers[7]
+    assert f"boundary events served: {served}" in answers[9]  # back from the end
+    assert run.where(8) == ("app.py", 13, "<module>")
+    assert answers[10].strip() == repr(stamps[2])
+    assert "step 4," in answers[12]
+    assert answers[14].strip() == repr(stamps[2])  # and forwards to the same place
+    assert "usage: goto" in answers[15]
+    assert iterations(run.stdout) == iterations(recorded)
 
 
 def test_going_back_from_the_end_of_the_program(loop: tuple[Path, str]) -> None:
