@@ -145,7 +145,6 @@ def test_goto_a_boundary_event_backwards_and_forwards(loop: tuple[Path, str]) ->
     run = debug(
         rec,
         [
-            "cl 1",
             "b 13",
             "c",
             "c",
