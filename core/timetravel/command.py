@@ -33,9 +33,16 @@ def add_parser(sub: Any) -> None:
 
 def run(options: argparse.Namespace) -> int:
     from ..cli import prepare_replay
+    from ..errors import UsageError
     from .coordinator import Coordinator
     from .forks import fork
 
+    if not hasattr(os, "fork"):
+        raise UsageError(
+            "retrace debug goes back through forked copies of the replay, and this "
+            "platform has no os.fork; use retrace replay (or VS Code's debugpy "
+            "configuration) here"
+        )
     directory, main, argv = prepare_replay(options.recording)
     coordinator = Coordinator()
     child = fork()

@@ -30,7 +30,7 @@ from typing import Any
 from .channel import Channel
 from .output import flush_all
 
-_fork = os.fork
+_fork = getattr(os, "fork", None)  # None on Windows: retrace debug says so and stops
 _waitpid = os.waitpid
 _getpid = os.getpid
 
@@ -41,6 +41,7 @@ def pid() -> int:
 
 def fork() -> int:
     flush_all()
+    assert _fork is not None
     return _fork()
 
 
