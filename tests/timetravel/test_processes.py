@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -228,3 +229,30 @@ def test_ctrl_c_stops_the_running_program_at_its_next_step(tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+
+
+def test_a_divergence_is_reported_and_ends_the_session(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(LONG)
+    rec = tmp_path / "rec"
+    assert record(tmp_path / "app.py", rec, cwd=tmp_path).status == 0
+    edited = (rec / "run" / "app.py").read_text().replace("marker = i", "marker = time.time()")
+    (rec / "run" / "app.py").write_text(edited)  # one clock read more than recorded
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "debug", str(rec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(FREQUENT),
+        start_new_session=True,
+    )
+    _out, err = proc.communicate(b"c\n", timeout=60)
+    assert proc.returncode == 86
+    assert re.search(r"^retrace: replay diverged at event #\d+", err.decode(), re.MULTILINE)
+    assert "Traceback" not in err.decode()
+    assert wait_until_gone(proc.pid) == []
+
+
+def test_a_missing_recording_is_one_message(tmp_path: Path) -> None:
+    run = debug(tmp_path / "nothing-here", ["q"])
+    assert run.status == 88
+    assert run.stderr.startswith("retrace: ") and "Traceback" not in run.stderr
