@@ -85,11 +85,19 @@ class Client:
         return frames[0]["line"], {v["name"]: v["value"] for v in names["body"]["variables"]}
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Client, subprocess.Popen[str], str]]:
-    (tmp_path / "app.py").write_text(LOOP)
-    recorded = record(tmp_path / "app.py", tmp_path / "rec", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The loop, recorded once for the module: the recording and what it printed."""
+    base = tmp_path_factory.mktemp("dap")
+    (base / "app.py").write_text(LOOP)
+    recorded = record(base / "app.py", base / "rec", cwd=base)
     assert recorded.status == 0, recorded.stderr
+    return base / "rec", recorded.stdout
+
+
+@pytest.fixture
+def server(recording: tuple[Path, str]) -> Iterator[tuple[Client, subprocess.Popen[str], str]]:
+    _rec, recorded = recording
     proc = subprocess.Popen(
         [sys.executable, "-m", "retrace", "dap", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -101,21 +109,22 @@ def server(tmp_path: Path) -> Iterator[tuple[Client, subprocess.Popen[str], str]
     line = proc.stdout.readline()
     assert line.startswith("retrace dap: listening on 127.0.0.1:"), line
     client = Client(int(line.rsplit(":", 1)[1]))
-    yield client, proc, recorded.stdout
+    yield client, proc, recorded
     if proc.poll() is None:
         proc.kill()
     proc.wait(10)
 
 
 def test_step_back_and_reverse_continue_over_dap(
-    server: tuple[Client, subprocess.Popen[str], str], tmp_path: Path
+    server: tuple[Client, subprocess.Popen[str], str], recording: tuple[Path, str]
 ) -> None:
     client, proc, recorded = server
+    rec = recording[0]
     capabilities = client.request("initialize", adapterID="retrace")["body"]
     assert capabilities["supportsStepBack"] is True
-    assert client.request("launch", recording=str(tmp_path / "rec"))["success"]
+    assert client.request("launch", recording=str(rec))["success"]
     client.event("initialized")
-    app = str((tmp_path / "rec" / "run" / "app.py").resolve())
+    app = str((rec / "run" / "app.py").resolve())
     marks = client.request("setBreakpoints", source={"path": app}, breakpoints=[{"line": 6}])["body"][
         "breakpoints"
     ]
@@ -156,11 +165,11 @@ def test_step_back_and_reverse_continue_over_dap(
     assert proc.wait(20) == 0
 
 
-def test_the_recordings_vscode_files_start_and_reach_the_time_travel_server(tmp_path: Path) -> None:
+def test_the_recordings_vscode_files_start_and_reach_the_time_travel_server(
+    recording: tuple[Path, str],
+) -> None:
     """What VS Code does with the files: run the task, wait for its pattern, connect, launch."""
-    (tmp_path / "app.py").write_text(LOOP)
-    rec = tmp_path / "rec"
-    assert record(tmp_path / "app.py", rec, cwd=tmp_path).status == 0
+    rec = recording[0]
     launch = json.loads((rec / ".vscode" / "launch.json").read_text())
     tasks = json.loads((rec / ".vscode" / "tasks.json").read_text())
     workspace = json.loads((rec / "replay.code-workspace").read_text())

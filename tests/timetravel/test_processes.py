@@ -212,7 +212,7 @@ def test_ctrl_c_stops_the_running_program_at_its_next_step(tmp_path: Path) -> No
         assert proc.stdin is not None
         proc.stdin.write(b"c\n")
         proc.stdin.flush()
-        time.sleep(1.0)
+        time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
         stopped = talk(proc, "")
         assert "Program interrupted" in stopped
