@@ -143,7 +143,7 @@ def _replay(path: str) -> int:
     from .session import begin_replay
 
     directory, main, argv = prepare_replay(path)
-    session = begin_replay(directory, on_divergence=stop_replay)
+    session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}")
     status = launcher.run(main, argv)
     try:
         session.end(status)
@@ -198,6 +198,9 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
 
 def stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
+    from .progress import erase
+
+    erase()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
