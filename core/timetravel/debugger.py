@@ -102,6 +102,7 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
         self._since = -1e9  # the first step takes the origin checkpoint
         self._candidate_at = -1e9
         self._travelling = False
+        self._at_prompt = False
         self._lock = _thread.RLock()  # not threading's: an adapter may wrap that class
 
     # -- running -----------------------------------------------------------
@@ -115,8 +116,8 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
 
     def _interrupted(self, signum: int, frame: Any) -> None:
         """Ctrl-C while the program runs: stop at its next step, as pdb does."""
-        if self.role != "live" or self._travelling:
-            return  # a runner on its way, or a process waiting for one
+        if self.role != "live" or self._travelling or self._at_prompt:
+            return  # a runner on its way, a process waiting for one, or the prompt
         self.message("\nProgram interrupted. (Use 'cont' to resume).")
         self.set_step()
 
@@ -384,9 +385,11 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
         self.here = self.tracer.current()
         paused = _perf()
         flush_all()  # the program's output comes before the prompt
+        self._at_prompt = True
         try:
             super().interaction(frame, tb)
         finally:
+            self._at_prompt = False
             self._since += _perf() - paused  # time at the prompt is not running time
 
     def _stepping_on(self) -> None:

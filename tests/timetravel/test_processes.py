@@ -121,19 +121,25 @@ def started(long_recording: tuple[Path, str]) -> Iterator[subprocess.Popen[bytes
 
 def talk(proc: subprocess.Popen[bytes], command: str, timeout: float = 30) -> str:
     """Send one command and read up to the next prompt."""
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
     if command:
         proc.stdin.write(command.encode() + b"\n")
         proc.stdin.flush()
+    return read_until(proc, PROMPT.encode(), timeout)
+
+
+def read_until(proc: subprocess.Popen[bytes], end: bytes, timeout: float = 30) -> str:
+    """Read the debugger's output up to ``end`` (a byte at a time past it is never taken)."""
+    assert proc.stdout is not None
     out = b""
     deadline = time.monotonic() + timeout
-    while not out.endswith(PROMPT.encode()):
+    while not out.endswith(end):
         left = deadline - time.monotonic()
-        assert left > 0, f"no prompt after {command!r}: {out!r}"
+        assert left > 0, f"no {end!r} in: {out!r}"
         readable, _, _ = select.select([proc.stdout], [], [], left)
         if readable:
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            assert chunk, f"the debugger ended after {command!r}: {out!r}"
+            chunk = os.read(proc.stdout.fileno(), 1)
+            assert chunk, f"the debugger ended before {end!r}: {out!r}"
             out += chunk
     return out.decode()
 
@@ -190,6 +196,7 @@ import time
 
 start = time.time()
 count = 0
+print("spinning", flush=True)
 for i in range(5_000_000):
     count += i % 3
 print("spun", count, start)
@@ -212,7 +219,8 @@ def test_ctrl_c_stops_the_running_program_at_its_next_step(tmp_path: Path) -> No
         assert proc.stdin is not None
         proc.stdin.write(b"c\n")
         proc.stdin.flush()
-        time.sleep(0.5)
+        assert "spinning" in read_until(proc, b"spinning\n")  # the loop is running now
+        time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
         stopped = talk(proc, "")
         assert "Program interrupted" in stopped
