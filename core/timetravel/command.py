@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 NAME = "debug"
+#: How long a replayed thread waits for its turn under the debugger (unless
+#: ``RETRACE_REPLAY_TIMEOUT`` says otherwise): while the user reads at the
+#: prompt, the other threads wait, and that is not a stuck replay.
+DEBUG_TURN_TIMEOUT = 24 * 3600.0
 
 
 def add_parser(sub: Any) -> None:
@@ -96,7 +100,8 @@ def live(
         link.send({"type": "quit", "status": exc.exit_status})
         return exc.exit_status
     assert session.cursor is not None
-    session.cursor.turn_timeout = 365 * 24 * 3600.0  # threads wait while the user reads
+    if "RETRACE_REPLAY_TIMEOUT" not in os.environ:  # threads wait while the user reads
+        session.cursor.turn_timeout = DEBUG_TURN_TIMEOUT
     debugger = TimeTravelPdb(session, link, socket_path, stdout, streams)
     debugger.begin()
     status = launcher.run(main, argv)
