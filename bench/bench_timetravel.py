@@ -130,7 +130,7 @@ def main() -> None:
         to_end.close()
 
         lines = 10 * n
-        print(f"program: {n:,} iterations, {n + 1:,} boundary events, about {lines:,} lines")
+        print(f"program: {n:,} iterations, {n:,} clock reads (boundary events), about {lines:,} lines")
         print(f"live {live:.2f} s, record {recording:.2f} s, replay {replay:.2f} s")
         print(
             f"debug, continue to the end: {to_end_time:.2f} s "
