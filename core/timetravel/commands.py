@@ -13,6 +13,7 @@ import os
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
+from . import forks
 from .machine import PROMPT
 from .output import flush_all
 from .tracer import ThreadState, Tracer
@@ -33,6 +34,7 @@ class TravelCommands:
 
     session: Session
     link: Channel
+    socket_path: str
     tracer: Tracer
     streams: tuple[ShownOnce, ShownOnce]
     watches: Watches
@@ -77,10 +79,12 @@ class TravelCommands:
         self._travelling = True  # the way back is not interrupted
         try:
             if not self.link.send(request):
-                os._exit(0)
+                forks.orphaned(self.socket_path)
             reply = self.link.recv()
-            if reply is None or reply.get("type") == "exit":
-                os._exit(0)
+            if reply is None:
+                forks.orphaned(self.socket_path)
+            if reply.get("type") == "exit":
+                os._exit(0)  # another process has taken over
         finally:
             self._travelling = False
         self.message(str(reply.get("message", "")))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import select
+from collections.abc import Callable
+from typing import NoReturn
 
 from .channel import Channel
 
@@ -17,8 +19,9 @@ from .channel import Channel
 class LineReader:
     """``readline()`` for :mod:`cmd` (with ``use_rawinput = False``)."""
 
-    def __init__(self, link: Channel, fd: int = 0) -> None:
+    def __init__(self, link: Channel, gone: Callable[[], NoReturn], fd: int = 0) -> None:
         self.link = link
+        self.gone = gone
         self.fd = fd
 
     def readline(self) -> str:
@@ -26,7 +29,7 @@ class LineReader:
         while True:
             readable, _, _ = select.select([self.fd, self.link.fileno()], [], [])
             if self.link.fileno() in readable and self.link.pending() and not self.link.feed():
-                os._exit(0)  # the coordinator is gone: so is the session
+                self.gone()  # the coordinator is gone: so is the session
             if self.fd not in readable:
                 continue
             byte = os.read(self.fd, 1)

@@ -245,7 +245,8 @@ class Coordinator:
             self._forget(checkpoint.channel)
 
     def _forget(self, channel: Channel) -> None:
-        """Close a dormant process's connection: it sees the end and leaves."""
+        """Tell a dormant process it is dropped, and close its connection: it leaves."""
+        channel.send({"type": "drop"})
         fd = channel.fileno()
         self.channels.pop(fd, None)
         self.roles.pop(fd, None)

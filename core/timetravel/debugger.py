@@ -76,7 +76,7 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
         stdout: TextIO,
         streams: tuple[ShownOnce, ShownOnce],
     ) -> None:
-        self.reader = LineReader(link)
+        self.reader = LineReader(link, lambda: forks.orphaned(socket_path))
         super().__init__(stdin=self.reader, stdout=stdout, nosigint=True, readrc=False)  # type: ignore[arg-type]
         self.use_rawinput = False
         self.prompt = PROMPT
@@ -236,7 +236,7 @@ class TimeTravelPdb(TravelCommands, MachineCommands, pdb.Pdb):
     # -- checkpoints -------------------------------------------------------
     def _periodic(self, ts: ThreadState, frame: FrameType) -> None:
         if self.link.pending() and not self.link.feed():
-            os._exit(0)  # the coordinator is gone
+            forks.orphaned(self.socket_path)  # the coordinator is gone
         now = _perf()
         if now - self._since < self.interval or not self._can_fork():
             return

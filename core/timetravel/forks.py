@@ -22,10 +22,11 @@ The fork, wait and pid functions are taken before any adapter patches them
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from .channel import Channel
 from .output import flush_all
@@ -43,6 +44,16 @@ def fork() -> int:
     flush_all()
     assert _fork is not None
     return _fork()
+
+
+def orphaned(socket_path: str) -> NoReturn:
+    """Leave: the coordinator died without cleaning up (it was killed), so clean up for it.
+
+    Its folder holds only the socket every process of the session connects
+    to; whichever process notices first removes it.
+    """
+    shutil.rmtree(os.path.dirname(socket_path), ignore_errors=True)
+    os._exit(0)
 
 
 def reap(children: list[int]) -> None:
@@ -97,8 +108,10 @@ def take(
     runners: list[int] = []
     while True:
         message = channel.recv()
-        if message is None or message.get("type") != "run":
-            os._exit(0)
+        if message is None:
+            orphaned(socket_path)
+        if message.get("type") != "run":
+            os._exit(0)  # dropped: the coordinator keeps fewer checkpoints
         reap(runners)
         runner = fork()
         if runner:

@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from ast import literal_eval
 from collections.abc import Iterator
@@ -144,6 +145,11 @@ def read_until(proc: subprocess.Popen[bytes], end: bytes, timeout: float = 30) -
     return out.decode()
 
 
+def session_folders() -> set[Path]:
+    """The socket folders of the debugging sessions on this machine."""
+    return set(Path(tempfile.gettempdir()).glob("retrace-debug-*"))
+
+
 def wait_until_gone(session: int, timeout: float = 10) -> list[tuple[int, str]]:
     deadline = time.monotonic() + timeout
     left = session_processes(session)
@@ -158,6 +164,7 @@ def checkpoints_of(session: int) -> int:
 
 
 def test_no_process_is_left_when_the_coordinator_is_killed(started: subprocess.Popen[bytes]) -> None:
+    before = session_folders()
     talk(started, "")
     talk(started, "b 8, i == 2500")
     talk(started, "c")
@@ -167,6 +174,7 @@ def test_no_process_is_left_when_the_coordinator_is_killed(started: subprocess.P
     started.kill()  # SIGKILL: the coordinator cannot clean up
     started.wait(10)
     assert wait_until_gone(started.pid) == []
+    assert session_folders() <= before  # its socket's folder went with the last of them
 
 
 def test_no_process_is_left_after_quit(started: subprocess.Popen[bytes]) -> None:
