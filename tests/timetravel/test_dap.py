@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from timetravel_kit import environment
+from timetravel_kit import environment, wait_until_gone
 
 from retrace.testing import record
 
@@ -163,6 +163,7 @@ def test_step_back_and_reverse_continue_over_dap(
     assert client.output() == recorded  # the program's output, once, in order
     client.request("disconnect")
     assert proc.wait(20) == 0
+    assert wait_until_gone(proc.pid) == []  # the engine and its checkpoints too
 
 
 def test_the_recordings_vscode_files_start_and_reach_the_time_travel_server(

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from timetravel_kit import PROMPT, debug, environment
+from timetravel_kit import PROMPT, debug, environment, session_processes, wait_until_gone
 
 from retrace.testing import record
 
@@ -84,23 +84,6 @@ def test_many_checkpoints_thinned_lead_back_to_the_same_values(long_recording: t
     assert run.stdout.count("done ") == 1
 
 
-def session_processes(session: int) -> list[tuple[int, str]]:
-    """(pid, state) of every process in a session, zombies excluded."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, sid = fields[0], int(fields[3])
-        if sid == session and state != "Z":
-            found.append((int(entry), state))
-    return found
-
-
 @pytest.fixture
 def started(long_recording: tuple[Path, str]) -> Iterator[subprocess.Popen[bytes]]:
     rec, _ = long_recording
@@ -148,15 +131,6 @@ def read_until(proc: subprocess.Popen[bytes], end: bytes, timeout: float = 30) -
 def session_folders() -> set[Path]:
     """The socket folders of the debugging sessions on this machine."""
     return set(Path(tempfile.gettempdir()).glob("retrace-debug-*"))
-
-
-def wait_until_gone(session: int, timeout: float = 10) -> list[tuple[int, str]]:
-    deadline = time.monotonic() + timeout
-    left = session_processes(session)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.05)
-        left = session_processes(session)
-    return left
 
 
 def checkpoints_of(session: int) -> int:

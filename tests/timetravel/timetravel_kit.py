@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,3 +56,29 @@ def debug(
         timeout=timeout,
     )
     return Session(done.returncode, done.stdout, done.stderr)
+
+
+def session_processes(session: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process in a session, zombies excluded."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, sid = fields[0], int(fields[3])
+        if sid == session and state != "Z":
+            found.append((int(entry), state))
+    return found
+
+
+def wait_until_gone(session: int, timeout: float = 10) -> list[tuple[int, str]]:
+    deadline = time.monotonic() + timeout
+    left = session_processes(session)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = session_processes(session)
+    return left
