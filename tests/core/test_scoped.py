@@ -78,3 +78,28 @@ def test_a_failing_fingerprint_warns_once_and_replays_alike(tmp_path: Path, caps
     with retrace.replaying(tmp_path / "rec"):
         again = [call(flaky, int, -1) for _ in range(3)]
     assert again == first == [0, 1, 2]
+
+
+def test_garbage_collector_callbacks_are_never_events(tmp_path: Path) -> None:
+    """A gc callback reading the clock (as hypothesis installs one) runs when the collector
+    decides, which differs between a recording and its replay."""
+    import gc
+
+    timings: list[float] = []
+
+    def timed_collection(phase: str, info: dict) -> None:
+        timings.append(time.perf_counter())
+
+    gc.callbacks.append(timed_collection)
+    try:
+        with retrace.recording(tmp_path / "rec"):
+            first = time.time()
+            gc.collect()
+            gc.collect()
+        with retrace.replaying(tmp_path / "rec"):
+            again = time.time()
+            gc.collect()
+    finally:
+        gc.callbacks.remove(timed_collection)
+    assert again == first
+    assert len(timings) >= 6  # each collection calls back at its start and its stop
