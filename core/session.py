@@ -239,6 +239,7 @@ def begin_recording(
     else:
         recorder_class = runtime.Recorder
     session.recorder = recorder_class(writer, codecs, on_stop=_warn_stopped(directory))
+    session.recorder.redaction = rules
     if snapshot:
         session.snapshot = Snapshot(layout.run_path(directory), cwd)
         if main.get("path"):

@@ -103,3 +103,26 @@ def test_garbage_collector_callbacks_are_never_events(tmp_path: Path) -> None:
         gc.callbacks.remove(timed_collection)
     assert again == first
     assert len(timings) >= 6  # each collection calls back at its start and its stop
+
+
+def test_a_redacted_secret_passed_on_to_a_boundary_replays(tmp_path: Path, monkeypatch) -> None:
+    """The token is recorded as the placeholder; replay passes the placeholder on, so the
+    recording digests the call's arguments with the token replaced the same way."""
+    import os
+
+    from retrace import Boundary
+    from retrace.runtime import call
+
+    monkeypatch.setenv("BILLING_API_TOKEN", "tok-5f1e9a0c7b2d")
+    send = Boundary("thirdparty.send", fingerprint=lambda i, a, k: list(a))
+    with retrace.recording(tmp_path / "rec"):
+        token = os.environ["BILLING_API_TOKEN"]
+        sent = call(send, lambda header, n: f"sent {n}", f"Bearer {token}", 1)
+    monkeypatch.delenv("BILLING_API_TOKEN")
+    with retrace.replaying(tmp_path / "rec"):
+        token = os.environ["BILLING_API_TOKEN"]
+        again = call(send, lambda header, n: "unreachable", f"Bearer {token}", 1)
+    assert token == "<retrace:redacted>"
+    assert again == sent == "sent 1"
+    trace_bytes = (tmp_path / "rec" / "trace.bin").read_bytes()
+    assert b"tok-5f1e9a0c7b2d" not in trace_bytes
