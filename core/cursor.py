@@ -107,6 +107,18 @@ class Cursor:
                 local.owner = self
         return local.key  # type: ignore[return-value]
 
+    def upcoming(self) -> str | None:
+        """The boundary name of the next event if it is this thread's, without taking it.
+
+        For schedulers that must know what comes next before they decide what
+        to run (the asyncio adapter's event loop); None when the next event
+        is another thread's or the trace has ended.
+        """
+        rec = self._next
+        if rec is None or rec[0] != self.thread_key():
+            return None
+        return self.names.get(rec[1] >> 1)
+
     # -- serving -----------------------------------------------------------
     def take(
         self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs, frame: FrameType | None

@@ -1,0 +1,78 @@
+"""The loop's own I/O methods: name resolution and the ``sock_*`` calls, as awaitable boundaries.
+
+``loop.getaddrinfo`` runs in the loop's thread pool and ``loop.sock_recv``
+and friends wait on the selector; as awaitable boundaries their outcomes are
+recorded and handed back at the recorded turn, so replay resolves no name
+and touches no socket (the socket object the program made is passed along
+but never used). ``sock_recv_into`` and ``sock_recvfrom_into`` fill the
+program's buffer with the recorded bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrace import Boundary, Patch, aio
+from retrace.boundary import Args, Kwargs
+
+LIBRARY = ("asyncio",)
+
+
+def _after_socket(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What matters of a ``sock_*`` call: everything but the socket object and the buffer."""
+    rest = [a if isinstance(a, (bytes, str, int, float, tuple, type(None))) else bytes(a)
+            for a in args[1:]]
+    return [rest, sorted(kwargs.items())]
+
+
+def _fill_encode(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    count = outcome[0] if isinstance(outcome, tuple) else outcome
+    return [outcome, bytes(memoryview(args[1])[:count])]
+
+
+def _fill_decode(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    outcome, data = recorded
+    memoryview(args[1])[: len(data)] = data
+    return tuple(outcome) if type(outcome) is list else outcome
+
+
+def _boundary(name: str, fill: bool = False, **extra: Any) -> Boundary:
+    if fill:
+        extra.update(encode=_fill_encode, decode=_fill_decode)
+    return Boundary(f"asyncio.loop.{name}", library=LIBRARY, summary=lambda i, a, k: name, **extra)
+
+
+def _tuples(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return [tuple(tuple(p) if type(p) is list else p for p in entry) for entry in recorded]
+
+
+BOUNDARIES = {
+    "getaddrinfo": _boundary("getaddrinfo", fingerprint=lambda i, a, k: [list(a), sorted(k.items())],
+                             decode=_tuples),
+    "getnameinfo": _boundary("getnameinfo", fingerprint=lambda i, a, k: [list(a), sorted(k.items())],
+                             decode=lambda r, i, a, k: tuple(r)),
+    "sock_connect": _boundary("sock_connect", fingerprint=_after_socket),
+    "sock_recv": _boundary("sock_recv", fingerprint=_after_socket),
+    "sock_recv_into": _boundary("sock_recv_into", fill=True, fingerprint=lambda i, a, k: [len(a[1])]),
+    "sock_sendall": _boundary("sock_sendall", fingerprint=_after_socket),
+}
+_MODULES = {"getaddrinfo": "BaseEventLoop", "getnameinfo": "BaseEventLoop"}
+
+
+def _awaitable(boundary: Boundary) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        return aio.call(boundary, wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def patches() -> list[Patch]:
+    out = []
+    for name, boundary in BOUNDARIES.items():
+        owner = _MODULES.get(name)
+        if owner is not None:
+            out.append(Patch("asyncio.base_events", f"{owner}.{name}", wrapper=_awaitable(boundary)))
+        else:
+            out.append(Patch("asyncio.selector_events", f"BaseSelectorEventLoop.{name}",
+                             wrapper=_awaitable(boundary)))
+    return out

@@ -1,0 +1,482 @@
+"""The event loop made deterministic: one driver per loop, in both modes.
+
+asyncio runs on one thread, so which callback runs next is decided by the
+loop alone: its ready queue is first in, first out, and only three things
+put work into it from outside the program's own callbacks: the selector (a
+socket became readable), the clock (a timer fell due) and other threads
+(``call_soon_threadsafe``). The driver replaces ``BaseEventLoop._run_once``
+and sorts every callback into one of two kinds when it is scheduled:
+
+- **internal**: scheduled while a boundary call is in flight (the real I/O
+  of an awaitable boundary, the steps of its task), by the selector, or from
+  another thread. Internal callbacks run with the boundary flag set, so what
+  they reach passes through, and they are not counted. Replay has none of
+  the boundary ones, because nothing real runs there.
+- **program**: everything else. The driver counts them as they run.
+
+What reaches the program from outside is recorded as an ``asyncio.turn``
+event, ``[count, kind, serial]``: after ``count`` more program callbacks,
+the outcome of awaitable call ``serial`` was handed to its task (the event
+of that call follows), or program timer ``serial`` fell due. Replay runs the
+same program callbacks in the same order and performs each turn after the
+same count, so tasks interleave as recorded and a timeout that fired in the
+recording fires at the same point, without waiting: replay never reads the
+clock to decide, and never sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+
+from retrace import Boundary, runtime
+from retrace.boundary import Args, Kwargs
+from retrace.cursor import DEFAULT_TURN_TIMEOUT
+from retrace.divergence import report
+from retrace.errors import BadRecording, Divergence, RetraceError
+
+TURN = Boundary("asyncio.turn", library=("asyncio", "retrace"))
+DONE, TIMER, CANCELLED = 0, 1, 2
+_MAXIMUM_SELECT_TIMEOUT = 24 * 3600
+_monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
+_LOCAL = runtime.LOCAL
+
+
+def _unreachable(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("replay served this call from the trace")
+
+
+class Call:
+    """An awaitable boundary call as it was made.
+
+    Its outcome is recorded (or served) later, when the loop hands it over,
+    and by then the call's objects may have changed (a pipeline has reset
+    its command stack); so the fingerprint and summary are taken when the
+    call starts, and the event is made through :func:`as_made`.
+    """
+
+    __slots__ = ("args", "fingerprint", "instance", "kwargs", "summary")
+
+    def __init__(self, boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> None:
+        self.instance = instance
+        self.args = args
+        self.kwargs = kwargs
+        self.fingerprint = _taken(boundary.fingerprint, instance, args, kwargs)
+        self.summary = _taken(boundary.summary, instance, args, kwargs)
+
+
+def _taken(function: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if function is None:
+        return None
+    try:
+        return function(instance, args, kwargs)
+    except Exception as exc:  # the same text on both sides; the recorder reports adapter bugs
+        return f"<{type(exc).__name__}: {exc}>"
+
+
+_as_made: dict[Boundary, Boundary] = {}
+
+
+def as_made(b: Boundary) -> Boundary:
+    """``b`` for a :class:`Call`: same name and codecs, fingerprint and summary as taken at the start."""
+    known = _as_made.get(b)
+    if known is not None:
+        return known
+
+    def adapt(hook: Any, with_outcome: bool) -> Any:
+        if hook is None:
+            return None
+        if with_outcome:
+            return lambda value, c, a, k: hook(value, c.instance, c.args, c.kwargs)
+        return lambda c, a, k: hook(c.instance, c.args, c.kwargs)
+
+    made = attrs.evolve(
+        b,
+        fingerprint=None if b.fingerprint is None else lambda c, a, k: c.fingerprint,
+        summary=None if b.summary is None else lambda c, a, k: c.summary,
+        passthrough=None,
+        encode=adapt(b.encode, True),
+        decode=adapt(b.decode, True),
+        encode_error=adapt(b.encode_error, True),
+        on_replay=adapt(b.on_replay, False),
+        blocking=False,
+        library=(*b.library, "asyncio", "retrace"),
+    )
+    _as_made[b] = made
+    return made
+
+
+class Delivery:
+    """Done callback of a recorded call's inner task: hands its outcome to the program's task."""
+
+    __slots__ = ("boundary", "call", "driver", "outer", "serial")
+
+    def __init__(self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any],
+                 call: Call) -> None:
+        self.driver = driver
+        self.serial = serial
+        self.boundary = boundary
+        self.outer = outer
+        self.call = call
+
+    def __call__(self, inner: asyncio.Task[Any]) -> None:
+        self.driver.deliver(self, inner)
+
+
+class Driver:
+    """The deterministic part of one event loop during one session."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, mode: Any) -> None:
+        self.loop: Any = loop
+        self.mode = mode
+        self.replaying = isinstance(mode, runtime.Replayer)
+        self.cursor = mode.cursor if self.replaying else None
+        self.count = 0
+        self._ops = itertools.count()
+        self._timers = itertools.count()
+        self.internal: set[int] = set()
+        self.timer_serials: dict[int, int] = {}  # record: id(handle) -> serial
+        self.timer_handles: dict[int, Any] = {}  # replay: serial -> handle
+        self.inner: dict[int, asyncio.Task[Any]] = {}  # record: serial -> inner task
+        self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
+        self.held: list[int] | None = None  # replay: a turn taken, not yet due
+
+    # -- classifying callbacks as they are scheduled --------------------------
+    def _is_internal_now(self) -> bool:
+        if _LOCAL.busy:
+            return True
+        owner = self.loop._thread_id
+        return owner is not None and owner != threading.get_ident()
+
+    def scheduled(self, handle: Any) -> None:
+        if self._is_internal_now():
+            self.internal.add(id(handle))
+
+    def timer(self, handle: Any) -> None:
+        if self._is_internal_now():
+            self.internal.add(id(handle))
+            return
+        serial = next(self._timers)
+        if self.replaying:
+            self.timer_handles[serial] = handle
+        else:
+            self.timer_serials[id(handle)] = serial
+
+    # -- awaitable boundaries (retrace.aio.Scheduler) --------------------------
+    def submit(self, boundary: Boundary, function: Callable[..., Awaitable[Any]], instance: Any,
+               args: Args, kwargs: Kwargs) -> Awaitable[Any]:
+        if boundary.passthrough is not None and boundary.passthrough(instance, args, kwargs):
+            return function(*args, **kwargs)
+        serial = next(self._ops)
+        outer = self.loop.create_future()
+        call = Call(boundary, instance, args, kwargs)
+        if self.replaying:
+            self.pending[serial] = (as_made(boundary), outer, call)
+        else:
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                inner = self.loop.create_task(function(*args, **kwargs), name=boundary.name)
+                inner.add_done_callback(Delivery(self, serial, as_made(boundary), outer, call))
+            finally:
+                _LOCAL.busy = busy
+            self.inner[serial] = inner
+        return self._wait(serial, outer)
+
+    async def _wait(self, serial: int, outer: asyncio.Future[Any]) -> Any:
+        try:
+            return await outer
+        except asyncio.CancelledError:
+            self._abandon(serial)
+            raise
+
+    def _abandon(self, serial: int) -> None:
+        """The program's task was cancelled while it waited: the real call is cancelled too."""
+        if self.replaying:
+            self.pending.pop(serial, None)
+            return
+        inner = self.inner.pop(serial, None)
+        if inner is not None:
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                inner.cancel()
+            finally:
+                _LOCAL.busy = busy
+
+    def deliver(self, delivery: Delivery, inner: asyncio.Task[Any]) -> None:
+        """Record: the real call finished; record the turn and its outcome, hand it over."""
+        self.inner.pop(delivery.serial, None)
+        outer = delivery.outer
+        if outer.done():  # the program stopped waiting: not its outcome
+            if not inner.cancelled():
+                inner.exception()
+            return
+        if inner.cancelled():
+            self._record_turn(CANCELLED, delivery.serial)
+            outer.cancel()
+            return
+        error = inner.exception()
+        if error is not None:
+            error.__traceback__ = None  # replay's copy has none: the program sees the same
+            error.__suppress_context__ = True
+        self._record_turn(DONE, delivery.serial)
+
+        def outcome(*args: Any, **kwargs: Any) -> Any:
+            if error is not None:
+                raise error
+            return inner.result()
+
+        try:
+            value = self.mode.call(delivery.boundary, outcome, delivery.call, (), {})
+        except BaseException as exc:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(value)
+
+    def _record_turn(self, kind: int, serial: int) -> None:
+        value = [self.count, kind, serial]
+        self.count = 0
+        busy, _LOCAL.busy = _LOCAL.busy, False
+        try:
+            self.mode.call(TURN, lambda: value, None, (), {})
+        finally:
+            _LOCAL.busy = busy
+
+    # -- one iteration of the loop -----------------------------------------
+    def run_once(self) -> None:
+        if self.replaying:
+            self.settle()
+            if not self.loop._ready and not self.loop._stopping:
+                self._idle()
+        else:
+            self._record_poll()
+        self._run_ready()
+
+    def _record_poll(self) -> None:
+        """Record: poll the selector and the clock as the loop does, recording due program timers."""
+        loop = self.loop
+        busy, _LOCAL.busy = _LOCAL.busy, True
+        try:
+            self._drop_cancelled_timers()
+            timeout: float | None = None
+            if loop._ready or loop._stopping:
+                timeout = 0
+            elif loop._scheduled:
+                timeout = min(max(0.0, loop._scheduled[0]._when - loop.time()), _MAXIMUM_SELECT_TIMEOUT)
+            self._poll(timeout)
+            end_time = loop.time() + loop._clock_resolution
+            scheduled = loop._scheduled
+            while scheduled and scheduled[0]._when < end_time:
+                handle = heapq.heappop(scheduled)
+                handle._scheduled = False
+                serial = self.timer_serials.pop(id(handle), None)
+                if handle._cancelled:
+                    self.internal.discard(id(handle))
+                    continue
+                if serial is not None:
+                    self._record_turn(TIMER, serial)
+                loop._ready.append(handle)
+        finally:
+            _LOCAL.busy = busy
+
+    def _poll(self, timeout: float | None) -> None:
+        loop = self.loop
+        events = loop._selector.select(timeout)
+        ready = loop._ready
+        before = len(ready)
+        loop._process_events(events)
+        for handle in itertools.islice(ready, before, None):
+            self.internal.add(id(handle))
+
+    def _drop_cancelled_timers(self) -> None:
+        loop = self.loop
+        scheduled = loop._scheduled
+        while scheduled and scheduled[0]._cancelled:
+            loop._timer_cancelled_count -= 1
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+            self._forget_timer(handle)
+        if len(scheduled) > 100 and loop._timer_cancelled_count * 2 > len(scheduled):
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False
+                    self._forget_timer(handle)
+            loop._scheduled = [h for h in scheduled if not h._cancelled]
+            heapq.heapify(loop._scheduled)
+            loop._timer_cancelled_count = 0
+
+    def _forget_timer(self, handle: Any) -> None:
+        self.internal.discard(id(handle))
+        self.timer_serials.pop(id(handle), None)
+
+    def _run_ready(self) -> None:
+        loop = self.loop
+        ready = loop._ready
+        internal = self.internal
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            key = id(handle)
+            if handle._cancelled:
+                internal.discard(key)
+                continue
+            if type(handle._callback) is Delivery:
+                internal.discard(key)
+                handle._run()
+            elif key in internal:
+                internal.discard(key)
+                busy, _LOCAL.busy = _LOCAL.busy, True
+                try:
+                    handle._run()
+                finally:
+                    _LOCAL.busy = busy
+            else:
+                handle._run()
+                self.count += 1
+                if self.replaying and not loop._stopping:
+                    self.settle()
+
+    # -- replay: performing the recorded turns --------------------------------
+    def settle(self) -> None:
+        """Perform every recorded turn that is due after the program callbacks run so far."""
+        while True:
+            if self.held is None:
+                if self.cursor.upcoming() != TURN.name:
+                    return
+                value = self.mode.call(TURN, _unreachable, None, (), {})
+                if not (type(value) is list and len(value) == 3 and all(type(v) is int for v in value)):
+                    self._fail_bad(value)
+                self.held = value
+            count, kind, serial = self.held
+            if count > self.count:
+                return
+            if count < self.count:
+                self._diverge(f"the recording's next turn ({_describe(kind, serial)}) came after "
+                              f"{count} more callbacks; the replay has run {self.count}")
+            self.held = None
+            self.count = 0
+            self._perform(kind, serial)
+
+    def _perform(self, kind: int, serial: int) -> None:
+        loop = self.loop
+        if kind == TIMER:
+            handle = self.timer_handles.pop(serial, None)
+            if handle is None or handle._cancelled:
+                state = "never set it" if handle is None else "cancelled it"
+                self._diverge(f"{_describe(kind, serial)} fired in the recording here; the replay {state}")
+            scheduled = loop._scheduled
+            if scheduled and scheduled[0] is handle:
+                heapq.heappop(scheduled)
+            else:
+                loop._scheduled = [h for h in scheduled if h is not handle]
+                heapq.heapify(loop._scheduled)
+            handle._scheduled = False
+            loop._ready.append(handle)
+            return
+        entry = self.pending.pop(serial, None)
+        if entry is None or entry[1].done():
+            self._diverge(f"the recording handed the outcome of {_describe(kind, serial)} to the "
+                          "program here; the replay " + ("never made that call" if entry is None
+                                                         else "had stopped waiting for it"))
+        boundary, outer, call = entry
+        if kind == CANCELLED:
+            outer.cancel()
+            return
+        try:
+            value = self.mode.call(boundary, _unreachable, call, (), {})
+        except RetraceError:
+            raise
+        except BaseException as exc:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(value)
+
+    def _idle(self) -> None:
+        """Nothing is ready: the next turn must come from the trace, or from another thread."""
+        loop = self.loop
+        deadline = _monotonic() + DEFAULT_TURN_TIMEOUT
+        while not loop._ready and not loop._stopping:
+            self.settle()
+            if loop._ready:
+                return
+            if self.held is not None:
+                count, kind, serial = self.held
+                self._diverge(f"the recording's next turn ({_describe(kind, serial)}) came after "
+                              f"{count} more callbacks; the replay has no more to run "
+                              f"after {self.count}")
+            if _monotonic() > deadline:
+                self.mode.call(TURN, _unreachable, None, (), {})  # reports what comes next instead
+                self._diverge("the event loop has nothing to run and the recording no turn to give")
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                self._poll(0.05)
+            finally:
+                _LOCAL.busy = busy
+
+    def _diverge(self, detail: str) -> None:
+        cursor = self.cursor
+        error = Divergence(report("boundary", cursor.consumed + 1, "asyncio", None, None, detail))
+        cursor.on_divergence(error)
+        raise error
+
+    def _fail_bad(self, value: Any) -> None:
+        error = BadRecording(f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
+                             f"(asyncio.turn) holds {value!r}, not [count, kind, serial]")
+        self.cursor.on_divergence(error)
+        raise error
+
+
+def _describe(kind: int, serial: int) -> str:
+    if kind == TIMER:
+        return f"timer #{serial} (call_later/call_at/sleep)"
+    return f"awaited call #{serial}" + (" (cancelled)" if kind == CANCELLED else "")
+
+
+def driver_for(loop: Any) -> Driver | None:
+    """The driver of ``loop`` for the active session (None when nothing is recorded or replayed)."""
+    mode = runtime.active()
+    if isinstance(mode, runtime.Passthrough):
+        return None
+    driver = loop.__dict__.get("_retrace_driver")
+    if driver is None or driver.mode is not mode:
+        driver = loop._retrace_driver = Driver(loop, mode)
+    return driver  # type: ignore[no-any-return]
+
+
+def current_scheduler() -> Driver | None:
+    """The driver of the running loop: :data:`retrace.aio.current` while a session runs."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return driver_for(loop)
+
+
+# -- the wrappers of BaseEventLoop ----------------------------------------------
+def run_once(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
+    driver = driver_for(loop)
+    if driver is None:
+        return wrapped(*args, **kwargs)
+    driver.run_once()
+    return None
+
+
+def call_soon(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
+    handle = wrapped(*args, **kwargs)
+    driver = driver_for(loop)
+    if driver is not None:
+        driver.scheduled(handle)
+    return handle
+
+
+def call_at(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
+    handle = wrapped(*args, **kwargs)
+    driver = driver_for(loop)
+    if driver is not None:
+        driver.timer(handle)
+    return handle
