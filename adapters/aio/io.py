@@ -10,9 +10,11 @@ program's buffer with the recorded bytes.
 
 from __future__ import annotations
 
+import functools
+import socket
 from typing import Any
 
-from retrace import Boundary, Patch, aio
+from retrace import Boundary, Patch, aio, runtime
 from retrace.boundary import Args, Kwargs
 
 LIBRARY = ("asyncio",)
@@ -39,18 +41,40 @@ def _fill_decode(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
 def _boundary(name: str, fill: bool = False, **extra: Any) -> Boundary:
     if fill:
         extra.update(encode=_fill_encode, decode=_fill_decode)
-    return Boundary(f"asyncio.loop.{name}", library=LIBRARY, summary=lambda i, a, k: name, **extra)
+    extra.setdefault("summary", lambda i, a, k: name)
+    return Boundary(f"asyncio.loop.{name}", library=LIBRARY, **extra)
 
 
-def _tuples(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return [tuple(tuple(p) if type(p) is list else p for p in entry) for entry in recorded]
+def _plain(value: Any) -> Any:
+    """Enums (``AddressFamily``, ``SocketKind``) as their numbers, tuples as lists."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return int(value) if isinstance(value, int) else value
+
+
+def _query(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return [_plain(args), sorted((k, _plain(v)) for k, v in kwargs.items())]
+
+
+def _addresses(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    out = []
+    for family, kind, proto, canonname, sockaddr in recorded:
+        out.append((_enum(socket.AddressFamily, family), _enum(socket.SocketKind, kind), proto,
+                    canonname, tuple(sockaddr)))
+    return out
+
+
+def _enum(enum: Any, value: int) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return value
 
 
 BOUNDARIES = {
-    "getaddrinfo": _boundary("getaddrinfo", fingerprint=lambda i, a, k: [list(a), sorted(k.items())],
-                             decode=_tuples),
-    "getnameinfo": _boundary("getnameinfo", fingerprint=lambda i, a, k: [list(a), sorted(k.items())],
-                             decode=lambda r, i, a, k: tuple(r)),
+    "getaddrinfo": _boundary("getaddrinfo", fingerprint=_query, summary=lambda i, a, k: f"getaddrinfo {a!r}",
+                             encode=lambda out, i, a, k: _plain(out), decode=_addresses),
+    "getnameinfo": _boundary("getnameinfo", fingerprint=_query, decode=lambda r, i, a, k: tuple(r)),
     "sock_connect": _boundary("sock_connect", fingerprint=_after_socket),
     "sock_recv": _boundary("sock_recv", fingerprint=_after_socket),
     "sock_recv_into": _boundary("sock_recv_into", fill=True, fingerprint=lambda i, a, k: [len(a[1])]),
@@ -66,12 +90,36 @@ def _awaitable(boundary: Boundary) -> Any:
     return wrapper
 
 
+def _resolver(boundary: Boundary, name: str) -> Any:
+    """Resolution runs in the loop's thread pool, where no boundary is in flight: say it is.
+
+    Otherwise the sockets adapter would record the thread's own
+    ``socket.getaddrinfo`` as well, an event replay never reaches.
+    """
+
+    def wrapper(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
+        if isinstance(runtime.active(), runtime.Passthrough):
+            return wrapped(*args, **kwargs)
+
+        async def resolve(*a: Any, **k: Any) -> Any:
+            return await loop.run_in_executor(None, functools.partial(_in_flight, name, a, k))
+
+        return aio.call(boundary, resolve, loop, args, kwargs)
+
+    return wrapper
+
+
+def _in_flight(name: str, args: Args, kwargs: Kwargs) -> Any:
+    with runtime.in_flight():
+        return getattr(socket, name)(*args, **kwargs)
+
+
 def patches() -> list[Patch]:
     out = []
     for name, boundary in BOUNDARIES.items():
         owner = _MODULES.get(name)
         if owner is not None:
-            out.append(Patch("asyncio.base_events", f"{owner}.{name}", wrapper=_awaitable(boundary)))
+            out.append(Patch("asyncio.base_events", f"{owner}.{name}", wrapper=_resolver(boundary, name)))
         else:
             out.append(Patch("asyncio.selector_events", f"BaseSelectorEventLoop.{name}",
                              wrapper=_awaitable(boundary)))
