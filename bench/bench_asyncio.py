@@ -1,0 +1,103 @@
+"""Benchmark: 1,000 concurrent asyncio tasks x 10 awaits on Redis (redis.asyncio): live, record, replay.
+
+Run ``python bench/bench_asyncio.py`` with Redis on 127.0.0.1:6379. The
+workload runs as a program three ways, best of ``--repeat`` rounds, phases
+alternating round by round: plain ``python`` (live), ``retrace record`` and
+``retrace replay``. The program times itself with the clock's original
+function and prints it, so interpreter and retrace start-up are not
+counted. Printed: seconds, ratio to live, µs per await,
+and trace bytes per await.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TASKS = 1_000
+AWAITS = 10
+
+WORKLOAD = f'''
+import asyncio, sys, time
+import redis.asyncio as aredis
+
+clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)
+port = int(sys.argv[1])
+
+async def task(r, i):
+    key = f"retrace-bench-aio:{{i % 50}}"
+    for j in range({AWAITS}):
+        if j % 2:
+            await r.get(key)
+        else:
+            await r.set(key, j)
+
+async def main():
+    pool = aredis.BlockingConnectionPool(host="127.0.0.1", port=port, max_connections=50)
+    r = aredis.Redis(connection_pool=pool)
+    await r.ping()
+    start = clock()
+    await asyncio.gather(*(task(r, i) for i in range({TASKS})))
+    elapsed = clock() - start
+    await r.delete(*[f"retrace-bench-aio:{{i}}" for i in range(50)])
+    await r.aclose()
+    print("elapsed", repr(elapsed))
+
+asyncio.run(main())
+'''
+
+
+def _timed(command: list[str]) -> float:
+    """The time the program printed (its output is printed for real on replay too)."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return float(done.stdout.split("elapsed ")[-1])
+
+
+def measure(workdir: Path, port: int, repeat: int) -> dict[str, float]:
+    """Best time of each phase."""
+    program = workdir / "workload.py"
+    program.write_text(WORKLOAD)
+    rec = workdir / "rec"
+    args = [str(port)]
+    commands = {
+        "live": [sys.executable, str(program), *args],
+        "record": [sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
+                   str(program), *args],
+        "replay": [sys.executable, "-m", "retrace", "replay", str(rec)],
+    }
+    best = {phase: float("inf") for phase in commands}
+    for _ in range(repeat):
+        for phase, command in commands.items():
+            best[phase] = min(best[phase], _timed(command))
+    best["bytes"] = float((rec / "trace.bin").stat().st_size)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=6379)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    import redis
+
+    awaits = TASKS * AWAITS
+    print(f"redis.asyncio {redis.__version__}: {TASKS:,} tasks x {AWAITS} awaits, best of "
+          f"{options.repeat}, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/await':>10}{'bytes/await':>13}")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = measure(Path(tmp), options.port, options.repeat)
+    live = result["live"]
+    for phase in ("live", "record", "replay"):
+        seconds = result[phase]
+        size = f"{result['bytes'] / awaits:.1f}" if phase == "record" else ""
+        print(f"{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{seconds / awaits * 1e6:>10.1f}{size:>13}")
+
+
+if __name__ == "__main__":
+    main()
