@@ -21,7 +21,7 @@ from pathlib import Path
 TASKS = 1_000
 AWAITS = 10
 
-WORKLOAD = f'''
+WORKLOAD = f"""
 import asyncio, sys, time
 import redis.asyncio as aredis
 
@@ -48,7 +48,7 @@ async def main():
     print("elapsed", repr(elapsed))
 
 asyncio.run(main())
-'''
+"""
 
 
 def _timed(command: list[str]) -> float:
@@ -67,8 +67,17 @@ def measure(workdir: Path, port: int, repeat: int) -> dict[str, float]:
     args = [str(port)]
     commands = {
         "live": [sys.executable, str(program), *args],
-        "record": [sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
-                   str(program), *args],
+        "record": [
+            sys.executable,
+            "-m",
+            "retrace",
+            "record",
+            "-o",
+            str(rec),
+            "--overwrite",
+            str(program),
+            *args,
+        ],
         "replay": [sys.executable, "-m", "retrace", "replay", str(rec)],
     }
     best = {phase: float("inf") for phase in commands}
@@ -87,8 +96,10 @@ def main() -> None:
     import redis
 
     awaits = TASKS * AWAITS
-    print(f"redis.asyncio {redis.__version__}: {TASKS:,} tasks x {AWAITS} awaits, best of "
-          f"{options.repeat}, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"redis.asyncio {redis.__version__}: {TASKS:,} tasks x {AWAITS} awaits, best of "
+        f"{options.repeat}, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/await':>10}{'bytes/await':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(Path(tmp), options.port, options.repeat)

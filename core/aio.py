@@ -31,8 +31,14 @@ from .errors import UsageError
 class Scheduler(Protocol):
     """What the asyncio adapter gives the core for the running loop."""
 
-    def submit(self, boundary: Boundary, function: Callable[..., Awaitable[Any]], instance: Any,
-               args: Args, kwargs: Kwargs) -> Awaitable[Any]:
+    def submit(
+        self,
+        boundary: Boundary,
+        function: Callable[..., Awaitable[Any]],
+        instance: Any,
+        args: Args,
+        kwargs: Kwargs,
+    ) -> Awaitable[Any]:
         """Start one awaitable boundary call; awaiting the result gives its outcome."""
         ...
 
@@ -42,13 +48,17 @@ class Scheduler(Protocol):
 current: Callable[[], Scheduler | None] = lambda: None  # noqa: E731
 
 
-async def call(boundary: Boundary, function: Callable[..., Awaitable[Any]], instance: Any,
-               args: Args, kwargs: Kwargs) -> Any:
+async def call(
+    boundary: Boundary, function: Callable[..., Awaitable[Any]], instance: Any, args: Args, kwargs: Kwargs
+) -> Any:
     """Await ``function(*args, **kwargs)`` as one call of ``boundary`` in the active mode."""
     if runtime.LOCAL.busy or isinstance(runtime.active(), runtime.Passthrough):
         return await function(*args, **kwargs)
     scheduler = current()
     if scheduler is None:
-        raise UsageError(f"retrace: {boundary.name} was awaited outside an event loop retrace "
-                         "orders; the 'asyncio' adapter must be enabled to record or replay it")
+        raise UsageError(
+            f"retrace: {boundary.name} was awaited outside an event loop retrace "
+            "orders: the 'asyncio' adapter must be enabled, and the loop must be "
+            "asyncio's own (uvloop is not supported)"
+        )
     return await scheduler.submit(boundary, function, instance, args, kwargs)

@@ -107,15 +107,20 @@ class Cursor:
                 local.owner = self
         return local.key  # type: ignore[return-value]
 
-    def upcoming(self) -> str | None:
+    def upcoming(self, wait_for: Boundary | None = None) -> str | None:
         """The boundary name of the next event if it is this thread's, without taking it.
 
         For schedulers that must know what comes next before they decide what
         to run (the asyncio adapter's event loop); None when the next event
-        is another thread's or the trace has ended.
+        is another thread's or the trace has ended. With ``wait_for``, first
+        wait (as a call of that boundary would) until the next event is this
+        thread's or the trace ends.
         """
+        key = self.thread_key()
         rec = self._next
-        if rec is None or rec[0] != self.thread_key():
+        if wait_for is not None and (rec is None or rec[0] != key):
+            rec = self._wait_turn(key, wait_for)
+        if rec is None or rec[0] != key:
             return None
         return self.names.get(rec[1] >> 1)
 

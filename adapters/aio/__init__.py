@@ -34,12 +34,16 @@ class AsyncioAdapter(Adapter):
             Patch(module, "BaseEventLoop._run_once", wrapper=loop.run_once),
             Patch(module, "BaseEventLoop._call_soon", wrapper=loop.call_soon),
             Patch(module, "BaseEventLoop.call_at", wrapper=loop.call_at),
+            Patch(module, "BaseEventLoop.run_in_executor", wrapper=loop.run_in_executor),
             Patch(module, "BaseEventLoop.create_task", wrapper=order.create_task),
             Patch("asyncio.tasks", "as_completed", wrapper=order.as_completed),
             Patch("asyncio.tasks", "wait", wrapper=order.wait),
             Patch("asyncio.tasks", "all_tasks", wrapper=order.all_tasks),
-            *([Patch("asyncio.taskgroups", "TaskGroup.__init__", wrapper=order.task_group_init)]
-              if sys.version_info >= (3, 11) else []),
+            *(
+                [Patch("asyncio.taskgroups", "TaskGroup.__init__", wrapper=order.task_group_init)]
+                if sys.version_info >= (3, 11)
+                else []
+            ),
             *streams.patches(),
             *io.patches(),
         ]

@@ -22,8 +22,7 @@ LIBRARY = ("asyncio",)
 
 def _after_socket(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """What matters of a ``sock_*`` call: everything but the socket object and the buffer."""
-    rest = [a if isinstance(a, (bytes, str, int, float, tuple, type(None))) else bytes(a)
-            for a in args[1:]]
+    rest = [a if isinstance(a, (bytes, str, int, float, tuple, type(None))) else bytes(a) for a in args[1:]]
     return [rest, sorted(kwargs.items())]
 
 
@@ -59,8 +58,15 @@ def _query(instance: Any, args: Args, kwargs: Kwargs) -> Any:
 def _addresses(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     out = []
     for family, kind, proto, canonname, sockaddr in recorded:
-        out.append((_enum(socket.AddressFamily, family), _enum(socket.SocketKind, kind), proto,
-                    canonname, tuple(sockaddr)))
+        out.append(
+            (
+                _enum(socket.AddressFamily, family),
+                _enum(socket.SocketKind, kind),
+                proto,
+                canonname,
+                tuple(sockaddr),
+            )
+        )
     return out
 
 
@@ -72,8 +78,13 @@ def _enum(enum: Any, value: int) -> Any:
 
 
 BOUNDARIES = {
-    "getaddrinfo": _boundary("getaddrinfo", fingerprint=_query, summary=lambda i, a, k: f"getaddrinfo {a!r}",
-                             encode=lambda out, i, a, k: _plain(out), decode=_addresses),
+    "getaddrinfo": _boundary(
+        "getaddrinfo",
+        fingerprint=_query,
+        summary=lambda i, a, k: f"getaddrinfo {a!r}",
+        encode=lambda out, i, a, k: _plain(out),
+        decode=_addresses,
+    ),
     "getnameinfo": _boundary("getnameinfo", fingerprint=_query, decode=lambda r, i, a, k: tuple(r)),
     "sock_connect": _boundary("sock_connect", fingerprint=_after_socket),
     "sock_recv": _boundary("sock_recv", fingerprint=_after_socket),
@@ -121,6 +132,9 @@ def patches() -> list[Patch]:
         if owner is not None:
             out.append(Patch("asyncio.base_events", f"{owner}.{name}", wrapper=_resolver(boundary, name)))
         else:
-            out.append(Patch("asyncio.selector_events", f"BaseSelectorEventLoop.{name}",
-                             wrapper=_awaitable(boundary)))
+            out.append(
+                Patch(
+                    "asyncio.selector_events", f"BaseSelectorEventLoop.{name}", wrapper=_awaitable(boundary)
+                )
+            )
     return out

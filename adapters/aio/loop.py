@@ -43,7 +43,7 @@ from retrace.divergence import report
 from retrace.errors import BadRecording, Divergence, RetraceError
 
 TURN = Boundary("asyncio.turn", library=("asyncio", "retrace"))
-DONE, TIMER, CANCELLED = 0, 1, 2
+DONE, TIMER, CANCELLED, THREAD = 0, 1, 2, 3
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
 _monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
 _LOCAL = runtime.LOCAL
@@ -118,8 +118,9 @@ class Delivery:
 
     __slots__ = ("boundary", "call", "driver", "outer", "serial")
 
-    def __init__(self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any],
-                 call: Call) -> None:
+    def __init__(
+        self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any], call: Call
+    ) -> None:
         self.driver = driver
         self.serial = serial
         self.boundary = boundary
@@ -128,6 +129,37 @@ class Delivery:
 
     def __call__(self, inner: asyncio.Task[Any]) -> None:
         self.driver.deliver(self, inner)
+
+
+class ThreadDelivery:
+    """Done callback of an executor call's future: hands its result to the program at a turn."""
+
+    __slots__ = ("driver", "outer", "serial")
+
+    def __init__(self, driver: Driver, serial: int, outer: asyncio.Future[Any]) -> None:
+        self.driver = driver
+        self.serial = serial
+        self.outer = outer
+
+    def __call__(self, real: asyncio.Future[Any]) -> None:
+        if self.outer.done():
+            if not real.cancelled():
+                real.exception()
+            return
+        self.driver._record_turn(THREAD, self.serial)
+        _copy(real, self.outer)
+
+
+def _copy(real: asyncio.Future[Any], outer: asyncio.Future[Any]) -> None:
+    if real.cancelled():
+        outer.cancel()
+    elif real.exception() is not None:
+        outer.set_exception(real.exception())  # type: ignore[arg-type]
+    else:
+        outer.set_result(real.result())
+
+
+_DELIVERIES = (Delivery, ThreadDelivery)
 
 
 class Driver:
@@ -146,6 +178,7 @@ class Driver:
         self.timer_handles: dict[int, Any] = {}  # replay: serial -> handle
         self.inner: dict[int, asyncio.Task[Any]] = {}  # record: serial -> inner task
         self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
+        self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
 
     # -- classifying callbacks as they are scheduled --------------------------
@@ -155,9 +188,16 @@ class Driver:
         owner = self.loop._thread_id
         return owner is not None and owner != threading.get_ident()
 
-    def scheduled(self, handle: Any) -> None:
+    def call_soon(self, callback: Any, args: Args, context: Any) -> Any:
+        """``BaseEventLoop._call_soon``, classifying the handle before another thread can see it."""
+        loop = self.loop
+        handle = asyncio.Handle(callback, args, loop, context)
+        if handle._source_traceback:  # type: ignore[attr-defined]
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
         if self._is_internal_now():
             self.internal.add(id(handle))
+        loop._ready.append(handle)
+        return handle
 
     def timer(self, handle: Any) -> None:
         if self._is_internal_now():
@@ -170,8 +210,14 @@ class Driver:
             self.timer_serials[id(handle)] = serial
 
     # -- awaitable boundaries (retrace.aio.Scheduler) --------------------------
-    def submit(self, boundary: Boundary, function: Callable[..., Awaitable[Any]], instance: Any,
-               args: Args, kwargs: Kwargs) -> Awaitable[Any]:
+    def submit(
+        self,
+        boundary: Boundary,
+        function: Callable[..., Awaitable[Any]],
+        instance: Any,
+        args: Args,
+        kwargs: Kwargs,
+    ) -> Awaitable[Any]:
         if boundary.passthrough is not None and boundary.passthrough(instance, args, kwargs):
             return function(*args, **kwargs)
         serial = next(self._ops)
@@ -188,6 +234,21 @@ class Driver:
                 _LOCAL.busy = busy
             self.inner[serial] = inner
         return self._wait(serial, outer)
+
+    def run_in_executor(self, wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
+        """The function runs in its thread in both modes; its result reaches the program at a turn."""
+        serial = next(self._ops)
+        busy, _LOCAL.busy = _LOCAL.busy, True  # its chaining callbacks are internal, whichever
+        try:  # thread makes them (the loop's, if the call is already done)
+            real = wrapped(*args, **kwargs)
+        finally:
+            _LOCAL.busy = busy
+        outer = self.loop.create_future()
+        if self.replaying:
+            self.threads[serial] = (real, outer)
+        else:
+            real.add_done_callback(ThreadDelivery(self, serial, outer))
+        return outer
 
     async def _wait(self, serial: int, outer: asyncio.Future[Any]) -> Any:
         try:
@@ -325,16 +386,11 @@ class Driver:
             if handle._cancelled:
                 internal.discard(key)
                 continue
-            if type(handle._callback) is Delivery:
+            if type(handle._callback) in _DELIVERIES:
                 internal.discard(key)
                 handle._run()
             elif key in internal:
-                internal.discard(key)
-                busy, _LOCAL.busy = _LOCAL.busy, True
-                try:
-                    handle._run()
-                finally:
-                    _LOCAL.busy = busy
+                self._run_internal(handle)
             else:
                 handle._run()
                 self.count += 1
@@ -346,7 +402,8 @@ class Driver:
         """Perform every recorded turn that is due after the program callbacks run so far."""
         while True:
             if self.held is None:
-                if self.cursor.upcoming() != TURN.name:
+                # An executor call's result may be the next turn, after its thread's events.
+                if self.cursor.upcoming(TURN if self.threads else None) != TURN.name:
                     return
                 value = self.mode.call(TURN, _unreachable, None, (), {})
                 if not (type(value) is list and len(value) == 3 and all(type(v) is int for v in value)):
@@ -356,8 +413,10 @@ class Driver:
             if count > self.count:
                 return
             if count < self.count:
-                self._diverge(f"the recording's next turn ({_describe(kind, serial)}) came after "
-                              f"{count} more callbacks; the replay has run {self.count}")
+                self._diverge(
+                    f"the recording's next turn ({_describe(kind, serial)}) came after "
+                    f"{count} more callbacks; the replay has run {self.count}"
+                )
             self.held = None
             self.count = 0
             self._perform(kind, serial)
@@ -378,11 +437,16 @@ class Driver:
             handle._scheduled = False
             loop._ready.append(handle)
             return
+        if kind == THREAD:
+            self._hand_over_thread(serial)
+            return
         entry = self.pending.pop(serial, None)
         if entry is None or entry[1].done():
-            self._diverge(f"the recording handed the outcome of {_describe(kind, serial)} to the "
-                          "program here; the replay " + ("never made that call" if entry is None
-                                                         else "had stopped waiting for it"))
+            self._diverge(
+                f"the recording handed the outcome of {_describe(kind, serial)} to the "
+                "program here; the replay "
+                + ("never made that call" if entry is None else "had stopped waiting for it")
+            )
         boundary, outer, call = entry
         if kind == CANCELLED:
             outer.cancel()
@@ -396,6 +460,46 @@ class Driver:
         else:
             outer.set_result(value)
 
+    def _hand_over_thread(self, serial: int) -> None:
+        """Replay: the executor call's result, once its thread (running for real) has delivered it."""
+        entry = self.threads.pop(serial, None)
+        if entry is None or entry[1].done():
+            self._diverge(
+                f"the recording handed the result of {_describe(THREAD, serial)} to the "
+                "program here; the replay "
+                + ("never made that call" if entry is None else "had stopped waiting for it")
+            )
+        real, outer = entry
+        deadline = _monotonic() + DEFAULT_TURN_TIMEOUT
+        ready = self.loop._ready
+        while not real.done():
+            internal = [h for h in ready if id(h) in self.internal]
+            if internal:
+                kept = [h for h in ready if id(h) not in self.internal]
+                ready.clear()
+                ready.extend(kept)
+                for handle in internal:
+                    self._run_internal(handle)
+                continue
+            if _monotonic() > deadline:
+                self._diverge(f"{_describe(THREAD, serial)} did not finish within {DEFAULT_TURN_TIMEOUT:g}s")
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                self._poll(0.05)
+            finally:
+                _LOCAL.busy = busy
+        _copy(real, outer)
+
+    def _run_internal(self, handle: Any) -> None:
+        self.internal.discard(id(handle))
+        if handle._cancelled:
+            return
+        busy, _LOCAL.busy = _LOCAL.busy, True
+        try:
+            handle._run()
+        finally:
+            _LOCAL.busy = busy
+
     def _idle(self) -> None:
         """Nothing is ready: the next turn must come from the trace, or from another thread."""
         loop = self.loop
@@ -406,9 +510,11 @@ class Driver:
                 return
             if self.held is not None:
                 count, kind, serial = self.held
-                self._diverge(f"the recording's next turn ({_describe(kind, serial)}) came after "
-                              f"{count} more callbacks; the replay has no more to run "
-                              f"after {self.count}")
+                self._diverge(
+                    f"the recording's next turn ({_describe(kind, serial)}) came after "
+                    f"{count} more callbacks; the replay has no more to run "
+                    f"after {self.count}"
+                )
             if _monotonic() > deadline:
                 self.mode.call(TURN, _unreachable, None, (), {})  # reports what comes next instead
                 self._diverge("the event loop has nothing to run and the recording no turn to give")
@@ -425,8 +531,10 @@ class Driver:
         raise error
 
     def _fail_bad(self, value: Any) -> None:
-        error = BadRecording(f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
-                             f"(asyncio.turn) holds {value!r}, not [count, kind, serial]")
+        error = BadRecording(
+            f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
+            f"(asyncio.turn) holds {value!r}, not [count, kind, serial]"
+        )
         self.cursor.on_divergence(error)
         raise error
 
@@ -434,6 +542,8 @@ class Driver:
 def _describe(kind: int, serial: int) -> str:
     if kind == TIMER:
         return f"timer #{serial} (call_later/call_at/sleep)"
+    if kind == THREAD:
+        return f"executor call #{serial} (run_in_executor/to_thread)"
     return f"awaited call #{serial}" + (" (cancelled)" if kind == CANCELLED else "")
 
 
@@ -454,6 +564,8 @@ def current_scheduler() -> Driver | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
+    if not isinstance(loop, asyncio.BaseEventLoop):  # uvloop: its loop is not ours to order
+        return None
     return driver_for(loop)
 
 
@@ -467,11 +579,17 @@ def run_once(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def call_soon(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
-    handle = wrapped(*args, **kwargs)
     driver = driver_for(loop)
-    if driver is not None:
-        driver.scheduled(handle)
-    return handle
+    if driver is None:
+        return wrapped(*args, **kwargs)
+    return driver.call_soon(*args, **kwargs)
+
+
+def run_in_executor(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:
+    driver = driver_for(loop)
+    if driver is None or _LOCAL.busy:
+        return wrapped(*args, **kwargs)
+    return driver.run_in_executor(wrapped, args, kwargs)
 
 
 def call_at(wrapped: Any, loop: Any, args: Args, kwargs: Kwargs) -> Any:

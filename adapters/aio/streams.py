@@ -79,8 +79,7 @@ class ReplayedTransport(asyncio.Transport):
 
 def _decode_pair(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     loop = asyncio.get_running_loop()
-    extra = {name: tuple(value) if type(value) is list else value
-             for name, value in (recorded or {}).items()}
+    extra = {name: tuple(value) if type(value) is list else value for name, value in (recorded or {}).items()}
     limit = kwargs.get("limit", 2**16)
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
@@ -89,9 +88,14 @@ def _decode_pair(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
     return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
-OPEN = Boundary("asyncio.open_connection", fingerprint=_address,
-                summary=lambda i, a, k: "open_connection {}:{}".format(*_address(i, a, k)),
-                encode=_encode_pair, decode=_decode_pair, library=LIBRARY)
+OPEN = Boundary(
+    "asyncio.open_connection",
+    fingerprint=_address,
+    summary=lambda i, a, k: "open_connection {}:{}".format(*_address(i, a, k)),
+    encode=_encode_pair,
+    decode=_decode_pair,
+    library=LIBRARY,
+)
 
 
 def open_connection(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -103,16 +107,25 @@ def _arguments(instance: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def _reads(method: str) -> Boundary:
-    return Boundary(f"asyncio.StreamReader.{method}", fingerprint=_arguments,
-                    summary=lambda i, a, k: f"{method}{a!r}", library=LIBRARY)
+    return Boundary(
+        f"asyncio.StreamReader.{method}",
+        fingerprint=_arguments,
+        summary=lambda i, a, k: f"{method}{a!r}",
+        library=LIBRARY,
+    )
 
 
 READS = {name: _reads(name) for name in ("read", "readline", "readexactly", "readuntil")}
 AT_EOF = Boundary("asyncio.StreamReader.at_eof", library=LIBRARY)
-WRITE = Boundary("asyncio.StreamWriter.write", fingerprint=_arguments,
-                 summary=lambda i, a, k: f"write {len(a[0]) if a else 0} bytes", library=LIBRARY)
-WRITELINES = Boundary("asyncio.StreamWriter.writelines",
-                      fingerprint=lambda i, a, k: [list(a[0])], library=LIBRARY)
+WRITE = Boundary(
+    "asyncio.StreamWriter.write",
+    fingerprint=_arguments,
+    summary=lambda i, a, k: f"write {len(a[0]) if a else 0} bytes",
+    library=LIBRARY,
+)
+WRITELINES = Boundary(
+    "asyncio.StreamWriter.writelines", fingerprint=lambda i, a, k: [list(a[0])], library=LIBRARY
+)
 WRITE_EOF = Boundary("asyncio.StreamWriter.write_eof", library=LIBRARY)
 DRAIN = Boundary("asyncio.StreamWriter.drain", library=LIBRARY)
 WAIT_CLOSED = Boundary("asyncio.StreamWriter.wait_closed", library=LIBRARY)

@@ -27,8 +27,10 @@ from retrace.session import warn
 CLIENT = "redis.asyncio.client"
 CLOSE = Boundary("redis.asyncio.close", library=client.LIBRARY)
 PUBSUB_TARGETS = ("PubSub.execute_command", "PubSub.parse_response")
-MESSAGE = ("redis.asyncio pub/sub is not recorded yet (see docs/adapters/redis.md, 'Known limits'); "
-           "its commands ran against the server unrecorded")
+MESSAGE = (
+    "redis.asyncio pub/sub is not recorded yet (see docs/adapters/redis.md, 'Known limits'); "
+    "its commands ran against the server unrecorded"
+)
 _warned = False
 
 
@@ -68,8 +70,7 @@ def unrecorded(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Wrapper of the asyncio pub/sub methods: said loudly instead of replayed wrongly."""
     global _warned
     if state.replaying():
-        raise AsyncioNotRecorded(f"retrace: {MESSAGE} when this was recorded, so it cannot "
-                                 "be replayed")
+        raise AsyncioNotRecorded(f"retrace: {MESSAGE} when this was recorded, so it cannot be replayed")
     if state.recording() and not _warned:
         _warned = True
         warn(f"{MESSAGE}; a replay will stop at the first one")

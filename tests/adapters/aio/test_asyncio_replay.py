@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import EchoServer, program
+from aio_kit import EchoServer, program
 
 from retrace.errors import EXIT_DIVERGENCE
 from retrace.testing import record, record_and_replay, replay
@@ -38,7 +38,10 @@ def _forget(prefix: str, redis_service: tuple[str, int]) -> None:
 
 
 def test_hundred_tasks_replay_in_completion_order_twenty_times(
-    tmp_path: Path, redis_service: tuple[str, int], prefix: str, database: str,
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    database: str,
     no_sockets: dict[str, str],
 ) -> None:
     import psycopg
@@ -57,8 +60,7 @@ def test_hundred_tasks_replay_in_completion_order_twenty_times(
     with ThreadPoolExecutor(max_workers=2) as pool:  # two cores: two replays at a time
         replays = list(pool.map(lambda _: replay(rec, env=no_sockets), range(20)))
     for number, replayed in enumerate(replays, 1):
-        assert replayed.observable() == recorded.observable(), (
-            f"replay {number} differs:\n{replayed.stderr}")
+        assert replayed.observable() == recorded.observable(), f"replay {number} differs:\n{replayed.stderr}"
     lines = recorded.stdout.splitlines()
     tasks = [int(m.group(1)) for m in map(re.compile(r"task +(\d+) n=").match, lines) if m]
     assert sorted(tasks) == list(range(100))
@@ -67,11 +69,19 @@ def test_hundred_tasks_replay_in_completion_order_twenty_times(
 
 
 def test_timeouts_fire_at_the_recorded_points(
-    tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str],
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
 ) -> None:
     recorded, _ = record_and_replay(
-        program(tmp_path, "timeout_race.py"), tmp_path / "rec", *map(str, redis_service), prefix,
-        between=lambda: _forget(prefix, redis_service), replay_env=no_sockets, times=REPLAYS,
+        program(tmp_path, "timeout_race.py"),
+        tmp_path / "rec",
+        *map(str, redis_service),
+        prefix,
+        between=lambda: _forget(prefix, redis_service),
+        replay_env=no_sockets,
+        times=REPLAYS,
     )
     out = recorded.stdout
     assert "wait_for timed out" in out and "wait_for finished" in out, out
@@ -80,11 +90,19 @@ def test_timeouts_fire_at_the_recorded_points(
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is new in Python 3.11")
 def test_task_group_with_a_failing_member(
-    tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str],
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
 ) -> None:
     recorded, _ = record_and_replay(
-        program(tmp_path, "taskgroup.py"), tmp_path / "rec", *map(str, redis_service), prefix,
-        between=lambda: _forget(prefix, redis_service), replay_env=no_sockets, times=REPLAYS,
+        program(tmp_path, "taskgroup.py"),
+        tmp_path / "rec",
+        *map(str, redis_service),
+        prefix,
+        between=lambda: _forget(prefix, redis_service),
+        replay_env=no_sockets,
+        times=REPLAYS,
     )
     out = recorded.stdout
     assert out.count("cancelled at") == 6
@@ -92,15 +110,31 @@ def test_task_group_with_a_failing_member(
 
 
 def test_streams_client_replays_with_the_server_stopped(
-    tmp_path: Path, echo_server: EchoServer, no_sockets: dict[str, str],
+    tmp_path: Path,
+    echo_server: EchoServer,
+    no_sockets: dict[str, str],
 ) -> None:
     recorded, _ = record_and_replay(
-        program(tmp_path, "streams_client.py"), tmp_path / "rec", str(echo_server.port),
-        between=echo_server.stop, replay_env=no_sockets, times=REPLAYS,
+        program(tmp_path, "streams_client.py"),
+        tmp_path / "rec",
+        str(echo_server.port),
+        between=echo_server.stop,
+        replay_env=no_sockets,
+        times=REPLAYS,
     )
     out = recorded.stdout
     assert out.count("LINE") == 15 and out.count("BYE True") == 5
     assert "refused: ConnectionRefusedError" in out
+
+
+def test_executor_results_reach_the_loop_at_the_recorded_turns(tmp_path: Path) -> None:
+    recorded, _ = record_and_replay(program(tmp_path, "executor.py"), tmp_path / "rec", times=REPLAYS)
+    lines = recorded.stdout.splitlines()
+    assert [line.split()[0] for line in lines].count("tick") == 8
+    assert sum(line.startswith("thread done") for line in lines) == 4
+    first_tick = next(i for i, line in enumerate(lines) if line.startswith("tick"))
+    last_thread = max(i for i, line in enumerate(lines) if line.startswith("thread done"))
+    assert first_tick < last_thread, "the ticker and the threads did not interleave"
 
 
 SLEEPY = """

@@ -32,7 +32,7 @@ async def main():
             for i in range(6):
                 group.create_task(sibling(r, i))
             group.create_task(failing(r))
-    except* ValueError as errors:
+    except Exception as errors:  # an ExceptionGroup (Python 3.11+)
         print("group failed:", [str(e) for e in errors.exceptions])
     await r.delete(*[PREFIX + str(i) for i in range(6)], PREFIX + "failing")
     await r.aclose()
