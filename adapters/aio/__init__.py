@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch, aio
-from retrace.adapters.aio import io, loop, order, streams
+from retrace.adapters.aio import io, loop, order, streams, subprocesses
 from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class AsyncioAdapter(Adapter):
             ),
             *streams.patches(),
             *io.patches(),
+            *subprocesses.patches(),
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:

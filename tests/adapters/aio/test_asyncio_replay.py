@@ -127,6 +127,20 @@ def test_streams_client_replays_with_the_server_stopped(
     assert "refused: ConnectionRefusedError" in out
 
 
+def test_subprocesses_replay_without_starting_any(tmp_path: Path) -> None:
+    marker = tmp_path / "started.txt"
+    recorded, _ = record_and_replay(
+        program(tmp_path, "subprocesses.py"),
+        tmp_path / "rec",
+        str(marker),
+        between=marker.unlink,
+        times=REPLAYS,
+    )
+    assert recorded.stdout.count(" said ") == 9 and recorded.stdout.count("exit 0 0") == 3
+    assert "(b'hello', b'err\\n') 3" in recorded.stdout
+    assert not marker.exists(), "replay started a child process"
+
+
 def test_executor_results_reach_the_loop_at_the_recorded_turns(tmp_path: Path) -> None:
     recorded, _ = record_and_replay(program(tmp_path, "executor.py"), tmp_path / "rec", times=REPLAYS)
     lines = recorded.stdout.splitlines()
