@@ -146,7 +146,8 @@ class ThreadDelivery:
             if not real.cancelled():
                 real.exception()
             return
-        self.driver._record_turn(THREAD, self.serial)
+        if self.driver.current():
+            self.driver._record_turn(THREAD, self.serial)
         _copy(real, self.outer)
 
 
@@ -180,6 +181,10 @@ class Driver:
         self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
         self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
+
+    def current(self) -> bool:
+        """Whether this driver's session is still the one patched calls go to."""
+        return runtime.active() is self.mode
 
     # -- classifying callbacks as they are scheduled --------------------------
     def _is_internal_now(self) -> bool:
@@ -277,6 +282,9 @@ class Driver:
         if outer.done():  # the program stopped waiting: not its outcome
             if not inner.cancelled():
                 inner.exception()
+            return
+        if not self.current():  # the session ended while the call ran: nothing to record
+            _copy(inner, outer)
             return
         if inner.cancelled():
             self._record_turn(CANCELLED, delivery.serial)

@@ -122,15 +122,31 @@ def _input(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return [_plain(args), _plain(kwargs.get("input"))]
 
 
-EXEC = Boundary("asyncio.create_subprocess_exec", fingerprint=_command, summary=_summary,
-                encode=_encode_process, decode=_decode_process, library=LIBRARY)
-SHELL = Boundary("asyncio.create_subprocess_shell", fingerprint=_command, summary=_summary,
-                 encode=_encode_process, decode=_decode_process, library=LIBRARY)
+EXEC = Boundary(
+    "asyncio.create_subprocess_exec",
+    fingerprint=_command,
+    summary=_summary,
+    encode=_encode_process,
+    decode=_decode_process,
+    library=LIBRARY,
+)
+SHELL = Boundary(
+    "asyncio.create_subprocess_shell",
+    fingerprint=_command,
+    summary=_summary,
+    encode=_encode_process,
+    decode=_decode_process,
+    library=LIBRARY,
+)
 WAIT = Boundary("asyncio.Process.wait", decode=_decode_wait, library=LIBRARY)
-COMMUNICATE = Boundary("asyncio.Process.communicate", fingerprint=_input,
-                       encode=_encode_communicate, decode=_decode_communicate, library=LIBRARY)
-SIGNAL = Boundary("asyncio.Process.signal", fingerprint=lambda i, a, k: [_plain(a)],
-                  library=LIBRARY)
+COMMUNICATE = Boundary(
+    "asyncio.Process.communicate",
+    fingerprint=_input,
+    encode=_encode_communicate,
+    decode=_decode_communicate,
+    library=LIBRARY,
+)
+SIGNAL = Boundary("asyncio.Process.signal", fingerprint=lambda i, a, k: [_plain(a)], library=LIBRARY)
 
 
 def _awaitable(boundary: Boundary, with_instance: bool = True) -> Any:
