@@ -1,6 +1,6 @@
 """The loop's own I/O methods: name resolution and the ``sock_*`` calls, as awaitable boundaries.
 
-``loop.getaddrinfo`` runs in the loop's thread pool and ``loop.sock_recv``
+``loop.getaddrinfo`` runs in a thread and ``loop.sock_recv``
 and friends wait on the selector; as awaitable boundaries their outcomes are
 recorded and handed back at the recorded turn, so replay resolves no name
 and touches no socket (the socket object the program made is passed along
@@ -10,8 +10,8 @@ program's buffer with the recorded bytes.
 
 from __future__ import annotations
 
-import functools
 import socket
+import threading
 from typing import Any
 
 from retrace import Boundary, Patch, aio, runtime
@@ -113,11 +113,35 @@ def _resolver(boundary: Boundary, name: str) -> Any:
             return wrapped(*args, **kwargs)
 
         async def resolve(*a: Any, **k: Any) -> Any:
-            return await loop.run_in_executor(None, functools.partial(_in_flight, name, a, k))
+            return await _in_thread(loop, name, a, k)
 
         return aio.call(boundary, resolve, loop, args, kwargs)
 
     return wrapper
+
+
+def _in_thread(loop: Any, name: str, args: Args, kwargs: Kwargs) -> Any:
+    """Resolve in a daemon thread of retrace's own, not in the loop's default executor.
+
+    Creating the program's default executor while recording would change what
+    the loop does at shutdown (Python 3.12+ waits for it under a timeout,
+    reading the clock), and replay, which resolves nothing, would not.
+    """
+    future = loop.create_future()
+
+    def settle(outcome: Any, failed: bool) -> None:
+        if not future.done():
+            (future.set_exception if failed else future.set_result)(outcome)
+
+    def work() -> None:
+        try:
+            outcome, failed = _in_flight(name, args, kwargs), False
+        except BaseException as exc:
+            outcome, failed = exc, True
+        loop.call_soon_threadsafe(settle, outcome, failed)
+
+    threading.Thread(target=work, name="retrace-resolve", daemon=True).start()
+    return future
 
 
 def _in_flight(name: str, args: Args, kwargs: Kwargs) -> Any:

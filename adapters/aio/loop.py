@@ -32,7 +32,7 @@ import itertools
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -170,7 +170,7 @@ class Driver:
         self.loop: Any = loop
         self.mode = mode
         self.replaying = isinstance(mode, runtime.Replayer)
-        self.cursor = mode.cursor if self.replaying else None
+        self.cursor: Any = mode.cursor if self.replaying else None
         self.count = 0
         self._ops = itertools.count()
         self._timers = itertools.count()
@@ -532,13 +532,13 @@ class Driver:
             finally:
                 _LOCAL.busy = busy
 
-    def _diverge(self, detail: str) -> None:
+    def _diverge(self, detail: str) -> NoReturn:
         cursor = self.cursor
         error = Divergence(report("boundary", cursor.consumed + 1, "asyncio", None, None, detail))
         cursor.on_divergence(error)
         raise error
 
-    def _fail_bad(self, value: Any) -> None:
+    def _fail_bad(self, value: Any) -> NoReturn:
         error = BadRecording(
             f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
             f"(asyncio.turn) holds {value!r}, not [count, kind, serial]"
@@ -563,7 +563,7 @@ def driver_for(loop: Any) -> Driver | None:
     driver = loop.__dict__.get("_retrace_driver")
     if driver is None or driver.mode is not mode:
         driver = loop._retrace_driver = Driver(loop, mode)
-    return driver  # type: ignore[no-any-return]
+    return driver
 
 
 def current_scheduler() -> Driver | None:

@@ -33,7 +33,7 @@ def _key(item: Any) -> float:
         return _LAST
 
 
-class TaskSet(set):  # type: ignore[type-arg]
+class TaskSet(set[Any]):
     """A set of tasks or futures that iterates in their creation order."""
 
     def __iter__(self) -> Any:
