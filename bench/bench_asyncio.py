@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 TASKS = 1_000
@@ -88,6 +89,43 @@ def measure(workdir: Path, port: int, repeat: int) -> dict[str, float]:
     return best
 
 
+def loop_cost(workdir: Path) -> dict[str, float]:
+    """µs per awaited call of a stub boundary (no network), in-process: none, record, replay.
+
+    The same 1,000 tasks x 10 awaits, each await one ``retrace.aio.call`` of a
+    coroutine that yields to the loop once: retrace's own cost per awaited
+    call (driver, hand-over, two events), free of server and network time.
+    """
+    import asyncio
+
+    import retrace
+    from retrace import Boundary, aio
+
+    stub_boundary = Boundary("bench.stub", fingerprint=lambda i, a, k: list(a))
+
+    async def stub(j: int) -> int:
+        await asyncio.sleep(0)
+        return j
+
+    async def task() -> None:
+        for j in range(AWAITS):
+            await aio.call(stub_boundary, stub, None, (j,), {})
+
+    async def run() -> float:
+        clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)  # not the recorded one
+        start = clock()
+        await asyncio.gather(*(task() for _ in range(TASKS)))
+        return clock() - start
+
+    rec = workdir / "stub-rec"
+    result = {"none": asyncio.run(run())}
+    with retrace.recording(rec, overwrite=True):
+        result["record"] = asyncio.run(run())
+    with retrace.replaying(rec):
+        result["replay"] = asyncio.run(run())
+    return {phase: seconds / (TASKS * AWAITS) * 1e6 for phase, seconds in result.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=6379)
@@ -103,11 +141,16 @@ def main() -> None:
     print(f"{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/await':>10}{'bytes/await':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(Path(tmp), options.port, options.repeat)
+        stub = loop_cost(Path(tmp))
     live = result["live"]
     for phase in ("live", "record", "replay"):
         seconds = result[phase]
         size = f"{result['bytes'] / awaits:.1f}" if phase == "record" else ""
         print(f"{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{seconds / awaits * 1e6:>10.1f}{size:>13}")
+    print(
+        f"in-process, stub coroutine instead of Redis: {stub['none']:.1f} µs/await not recording, "
+        f"{stub['record']:.1f} recording, {stub['replay']:.1f} replaying"
+    )
 
 
 if __name__ == "__main__":
