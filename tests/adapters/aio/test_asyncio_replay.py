@@ -67,6 +67,29 @@ def test_hundred_tasks_replay_in_completion_order_twenty_times(
     assert "rows (100, 5050)" in recorded.stdout
 
 
+def test_async_connection_pool_replays_with_the_database_dropped(
+    tmp_path: Path, database: str, no_sockets: dict[str, str]
+) -> None:
+    pytest.importorskip("psycopg_pool")
+    import psycopg
+
+    def drop() -> None:
+        name = database.split("dbname=")[1].split()[0]
+        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+    recorded, _ = record_and_replay(
+        program(tmp_path, "pool.py"),
+        tmp_path / "rec",
+        database,
+        between=drop,
+        replay_env=no_sockets,
+        times=REPLAYS,
+    )
+    assert sorted(recorded.stdout.splitlines()[:20]) == sorted(f"task {i} ({2 * i}, True)" for i in range(20))
+    assert "'requests_num': 20" in recorded.stdout
+
+
 def test_timeouts_fire_at_the_recorded_points(
     tmp_path: Path,
     redis_service: tuple[str, int],
