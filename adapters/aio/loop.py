@@ -17,7 +17,9 @@ and sorts every callback into one of two kinds when it is scheduled:
 What reaches the program from outside is recorded as an ``asyncio.turn``
 event, ``[count, kind, serial]``: after ``count`` more program callbacks,
 the outcome of awaitable call ``serial`` was handed to its task (the event
-of that call follows), or program timer ``serial`` fell due. Replay runs the
+of that call follows), or that call was cancelled from inside, or program
+timer ``serial`` fell due, or the result of executor call ``serial`` was
+handed over. :mod:`.calls` holds what one awaited call carries. Replay runs the
 same program callbacks in the same order and performs each turn after the
 same count, so tasks interleave as recorded and a timeout that fired in the
 recording fires at the same point, without waiting: replay never reads the
@@ -34,9 +36,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
-import attrs
-
 from retrace import Boundary, runtime
+from retrace.adapters.aio.calls import Call, Delivery, ThreadDelivery, as_made, copy_outcome
 from retrace.boundary import Args, Kwargs
 from retrace.cursor import DEFAULT_TURN_TIMEOUT
 from retrace.divergence import report
@@ -51,113 +52,6 @@ _LOCAL = runtime.LOCAL
 
 def _unreachable(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("replay served this call from the trace")
-
-
-class Call:
-    """An awaitable boundary call as it was made.
-
-    Its outcome is recorded (or served) later, when the loop hands it over,
-    and by then the call's objects may have changed (a pipeline has reset
-    its command stack); so the fingerprint and summary are taken when the
-    call starts, and the event is made through :func:`as_made`.
-    """
-
-    __slots__ = ("args", "fingerprint", "instance", "kwargs", "summary")
-
-    def __init__(self, boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> None:
-        self.instance = instance
-        self.args = args
-        self.kwargs = kwargs
-        self.fingerprint = _taken(boundary.fingerprint, instance, args, kwargs)
-        self.summary = _taken(boundary.summary, instance, args, kwargs)
-
-
-def _taken(function: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if function is None:
-        return None
-    try:
-        return function(instance, args, kwargs)
-    except Exception as exc:  # the same text on both sides; the recorder reports adapter bugs
-        return f"<{type(exc).__name__}: {exc}>"
-
-
-_as_made: dict[Boundary, Boundary] = {}
-
-
-def as_made(b: Boundary) -> Boundary:
-    """``b`` for a :class:`Call`: same name and codecs, fingerprint and summary as taken at the start."""
-    known = _as_made.get(b)
-    if known is not None:
-        return known
-
-    def adapt(hook: Any, with_outcome: bool) -> Any:
-        if hook is None:
-            return None
-        if with_outcome:
-            return lambda value, c, a, k: hook(value, c.instance, c.args, c.kwargs)
-        return lambda c, a, k: hook(c.instance, c.args, c.kwargs)
-
-    made = attrs.evolve(
-        b,
-        fingerprint=None if b.fingerprint is None else lambda c, a, k: c.fingerprint,
-        summary=None if b.summary is None else lambda c, a, k: c.summary,
-        passthrough=None,
-        encode=adapt(b.encode, True),
-        decode=adapt(b.decode, True),
-        encode_error=adapt(b.encode_error, True),
-        on_replay=adapt(b.on_replay, False),
-        blocking=False,
-        library=(*b.library, "asyncio", "retrace"),
-    )
-    _as_made[b] = made
-    return made
-
-
-class Delivery:
-    """Done callback of a recorded call's inner task: hands its outcome to the program's task."""
-
-    __slots__ = ("boundary", "call", "driver", "outer", "serial")
-
-    def __init__(
-        self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any], call: Call
-    ) -> None:
-        self.driver = driver
-        self.serial = serial
-        self.boundary = boundary
-        self.outer = outer
-        self.call = call
-
-    def __call__(self, inner: asyncio.Task[Any]) -> None:
-        self.driver.deliver(self, inner)
-
-
-class ThreadDelivery:
-    """Done callback of an executor call's future: hands its result to the program at a turn."""
-
-    __slots__ = ("driver", "outer", "serial")
-
-    def __init__(self, driver: Driver, serial: int, outer: asyncio.Future[Any]) -> None:
-        self.driver = driver
-        self.serial = serial
-        self.outer = outer
-
-    def __call__(self, real: asyncio.Future[Any]) -> None:
-        if self.outer.done():
-            if not real.cancelled():
-                real.exception()
-            return
-        if self.driver.current():
-            self.driver._record_turn(THREAD, self.serial)
-        _copy(real, self.outer)
-
-
-def _copy(real: asyncio.Future[Any], outer: asyncio.Future[Any]) -> None:
-    if real.cancelled():
-        outer.cancel()
-    elif real.exception() is not None:
-        outer.set_exception(real.exception())  # type: ignore[arg-type]
-    else:
-        outer.set_result(real.result())
 
 
 _DELIVERIES = (Delivery, ThreadDelivery)
@@ -275,6 +169,16 @@ class Driver:
             finally:
                 _LOCAL.busy = busy
 
+    def deliver_thread(self, delivery: ThreadDelivery, real: asyncio.Future[Any]) -> None:
+        """Record: an executor call's result arrived; record the turn, hand it over."""
+        if delivery.outer.done():
+            if not real.cancelled():
+                real.exception()
+            return
+        if self.current():
+            self._record_turn(THREAD, delivery.serial)
+        copy_outcome(real, delivery.outer)
+
     def deliver(self, delivery: Delivery, inner: asyncio.Task[Any]) -> None:
         """Record: the real call finished; record the turn and its outcome, hand it over."""
         self.inner.pop(delivery.serial, None)
@@ -284,7 +188,7 @@ class Driver:
                 inner.exception()
             return
         if not self.current():  # the session ended while the call ran: nothing to record
-            _copy(inner, outer)
+            copy_outcome(inner, outer)
             return
         if inner.cancelled():
             self._record_turn(CANCELLED, delivery.serial)
@@ -338,6 +242,8 @@ class Driver:
                 timeout = 0
             elif loop._scheduled:
                 timeout = min(max(0.0, loop._scheduled[0]._when - loop.time()), _MAXIMUM_SELECT_TIMEOUT)
+            if timeout != 0:  # the loop may wait long: what is recorded so far goes to disk first
+                self.mode.flush()
             self._poll(timeout)
             end_time = loop.time() + loop._clock_resolution
             scheduled = loop._scheduled
@@ -496,7 +402,7 @@ class Driver:
                 self._poll(0.05)
             finally:
                 _LOCAL.busy = busy
-        _copy(real, outer)
+        copy_outcome(real, outer)
 
     def _run_internal(self, handle: Any) -> None:
         self.internal.discard(id(handle))
