@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrace import Boundary, Patch, aio
-from retrace.adapters.redis import client, commands, pipeline, state
+from retrace import Boundary, Patch, aio, runtime
+from retrace.adapters.redis import client, commands, connections, pipeline, state
 from retrace.boundary import Args, Kwargs
 from retrace.errors import UsageError
 from retrace.session import warn
@@ -66,6 +66,21 @@ def close(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return aio.call(CLOSE, wrapped, instance, args, kwargs)
 
 
+def get_connection(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Wrapper of the asyncio pools' ``get_connection``: outside a command it is refused.
+
+    Inside a command (an awaited boundary in flight) redis-py takes its
+    connection for real while recording and not at all on replay. A
+    connection taken outside one (``single_connection_client=True``,
+    ``Redis.client()``, ``monitor()``) would send its handshake, ``AUTH``
+    included, through the recorded streams: said loudly instead, as for the
+    synchronous client.
+    """
+    if not runtime.LOCAL.busy:
+        connections.outside_command()
+    return wrapped(*args, **kwargs)
+
+
 def unrecorded(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Wrapper of the asyncio pub/sub methods: said loudly instead of replayed wrongly."""
     global _warned
@@ -87,4 +102,8 @@ def patches(version: tuple[int, ...]) -> list[Patch]:
         Patch(CLIENT, "Pipeline.execute", wrapper=execute),
         *(Patch(module, target, wrapper=close) for module, target in closing),
         *(Patch(CLIENT, target, wrapper=unrecorded) for target in PUBSUB_TARGETS),
+        *(
+            Patch("redis.asyncio.connection", f"{pool}.get_connection", wrapper=get_connection)
+            for pool in ("ConnectionPool", "BlockingConnectionPool")
+        ),
     ]
