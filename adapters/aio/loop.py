@@ -69,7 +69,7 @@ class Driver:
         self._ops = itertools.count()
         self._timers = itertools.count()
         self.internal: set[int] = set()
-        self.timer_serials: dict[int, int] = {}  # record: id(handle) -> serial
+        self.timer_serials: dict[int, int] = {}  # id(handle) -> serial, of program timers
         self.timer_handles: dict[int, Any] = {}  # replay: serial -> handle
         self.inner: dict[int, asyncio.Task[Any]] = {}  # record: serial -> inner task
         self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
@@ -103,10 +103,9 @@ class Driver:
             self.internal.add(id(handle))
             return
         serial = next(self._timers)
+        self.timer_serials[id(handle)] = serial
         if self.replaying:
             self.timer_handles[serial] = handle
-        else:
-            self.timer_serials[id(handle)] = serial
 
     # -- awaitable boundaries (retrace.aio.Scheduler) --------------------------
     def submit(
@@ -224,6 +223,7 @@ class Driver:
     # -- one iteration of the loop -----------------------------------------
     def run_once(self) -> None:
         if self.replaying:
+            self._drop_cancelled_timers()
             self.settle()
             if not self.loop._ready and not self.loop._stopping:
                 self._idle()
@@ -288,7 +288,9 @@ class Driver:
 
     def _forget_timer(self, handle: Any) -> None:
         self.internal.discard(id(handle))
-        self.timer_serials.pop(id(handle), None)
+        serial = self.timer_serials.pop(id(handle), None)
+        if serial is not None:
+            self.timer_handles.pop(serial, None)
 
     def _run_ready(self) -> None:
         loop = self.loop
@@ -339,8 +341,10 @@ class Driver:
         loop = self.loop
         if kind == TIMER:
             handle = self.timer_handles.pop(serial, None)
+            if handle is not None:
+                self.timer_serials.pop(id(handle), None)
             if handle is None or handle._cancelled:
-                state = "never set it" if handle is None else "cancelled it"
+                state = "never set it or cancelled it" if handle is None else "cancelled it"
                 self._diverge(f"{_describe(kind, serial)} fired in the recording here; the replay {state}")
             scheduled = loop._scheduled
             if scheduled and scheduled[0] is handle:
