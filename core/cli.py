@@ -102,8 +102,6 @@ def replay_main(args: list[str]) -> int:
 
 
 def _record(options: argparse.Namespace) -> int:
-    from .session import begin_recording
-
     rest = list(options.args)
     if rest[:1] == ["--"]:
         rest = rest[1:]
@@ -132,6 +130,7 @@ def _record(options: argparse.Namespace) -> int:
     else:
         sys.path[0] = os.getcwd()
     from . import launcher
+    from .session import begin_recording  # after the re-exec: the first process imports little
 
     session = begin_recording(directory, main, argv, seed, overwrite=options.overwrite)
     status = launcher.run(main, argv)
@@ -161,7 +160,7 @@ def _replay(path: str) -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay)
+    session = begin_replay(directory, on_divergence=_stop_replay, progress=f"replay {directory.name}")
     status = launcher.run(main, list(header["argv"]))
     try:
         session.end(status)
@@ -187,6 +186,9 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
 
 def _stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
+    from .progress import erase
+
+    erase()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -18,11 +18,13 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, layout, runtime, trace
+from . import __version__, layout, runtime, serial, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
+from .output import OutputCheck
 from .patching import Patcher
+from .progress import replay_reader
 from .redaction import RedactionRules
 from .registry import (
     AdapterEntry,
@@ -37,12 +39,20 @@ _wall_clock = time.time  # taken before any patch: retrace's own timestamps are 
 
 
 def warn(message: str) -> None:
-    """One line on stderr, the way retrace talks to a user during a run."""
+    """One line on stderr, the way retrace talks to a user during a run.
+
+    Written as retrace's own work (``busy``), so it is never an output event:
+    a warning only a replay prints must not look like a divergence.
+    """
+    local = runtime.LOCAL
+    busy, local.busy = local.busy, True
     try:
         sys.stderr.write(f"retrace: {message}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
+    finally:
+        local.busy = busy
 
 
 class Session:
@@ -66,6 +76,7 @@ class Session:
         self.codecs = codecs
         self.redaction = redaction
         self.patcher = Patcher()
+        self.output = OutputCheck(redaction)
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -95,6 +106,7 @@ class Session:
         """Switch patched calls to this session; the program's first line comes next."""
         assert self._mode is not None
         runtime.set_mode(self._mode)
+        self.output.install()
         for entry in self.adapters:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
@@ -117,7 +129,10 @@ class Session:
         finally:
             for entry in reversed(self.adapters):
                 entry.adapter.stop(self)
+            self.output.uninstall()
             runtime.set_mode(runtime.Passthrough())
+            if isinstance(self.recorder, serial.SerialRecorder):
+                self.recorder.pause(record=False)  # daemon threads waiting for the baton run on
             self.patcher.uninstall()
 
     def _forked(self) -> None:
@@ -205,14 +220,21 @@ def begin_recording(
         "start_time": _wall_clock(),
         "pid": os.getpid(),
         "timings": os.environ.get("RETRACE_TIMINGS") == "1",
+        "serial": os.environ.get("RETRACE_SERIAL") == "1",
     }
     pm.hook.retrace_recording_header(header=header)
     layout.create(directory, overwrite=overwrite)
     writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
     writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
-    recorder = runtime.TimingRecorder if header["timings"] else runtime.Recorder
-    session.recorder = recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    recorder_class: type[runtime.Recorder]
+    if header["serial"]:
+        recorder_class = serial.SerialRecorder
+    elif header["timings"]:
+        recorder_class = runtime.TimingRecorder
+    else:
+        recorder_class = runtime.Recorder
+    session.recorder = recorder_class(writer, codecs, on_stop=_warn_stopped(directory))
     if snapshot:
         session.snapshot = Snapshot(layout.run_path(directory), cwd)
         if main.get("path"):
@@ -304,10 +326,16 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
         )
 
 
-def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) -> Session:
-    """Open the recording, install its adapters in replay mode; the program runs next."""
+def begin_replay(
+    directory: Path, on_divergence: Callable[[Exception], None], progress: str | None = None
+) -> Session:
+    """Open the recording, install its adapters in replay mode; the program runs next.
+
+    With ``progress`` (a label), a long replay shows how far it has read on
+    stderr when that is a terminal (:mod:`retrace.progress`).
+    """
     path = layout.trace_path(directory)
-    reader = trace.TraceReader(str(path))
+    reader = replay_reader(str(path), progress) if progress else trace.TraceReader(str(path))
     check_compatible(reader.header, path)
     pm, rules = _base(directory)
     recorded = {a["name"]: a for a in reader.header.get("adapters", [])}
@@ -328,5 +356,6 @@ def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) ->
     codecs = _codecs(adapters)
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
     session.cursor = Cursor(reader, codecs, on_divergence)
-    session._install(runtime.Replayer(session.cursor, codecs))
+    replayer_class = serial.SerialReplayer if reader.header.get("serial") else runtime.Replayer
+    session._install(replayer_class(session.cursor, codecs))
     return session

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 class AsyncioAdapter(Adapter):
     name = "asyncio"
     modules = ("asyncio",)
+    #: The loop's executor runs the program's functions (``to_thread``,
+    #: ``run_in_executor``): its threads are the program's, for the threading adapter.
+    coordinating = ("asyncio",)
 
     def patches(self) -> list[Patch]:
         module = "asyncio.base_events"

@@ -75,6 +75,7 @@ class Driver:
         self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
         self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
+        self._chaining = False  # an executor call is being submitted
 
     def current(self) -> bool:
         """Whether this driver's session is still the one patched calls go to."""
@@ -82,7 +83,7 @@ class Driver:
 
     # -- classifying callbacks as they are scheduled --------------------------
     def _is_internal_now(self) -> bool:
-        if _LOCAL.busy:
+        if _LOCAL.busy or self._chaining:
             return True
         owner = self.loop._thread_id
         return owner is not None and owner != threading.get_ident()
@@ -136,11 +137,14 @@ class Driver:
     def run_in_executor(self, wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
         """The function runs in its thread in both modes; its result reaches the program at a turn."""
         serial = next(self._ops)
-        busy, _LOCAL.busy = _LOCAL.busy, True  # its chaining callbacks are internal, whichever
-        try:  # thread makes them (the loop's, if the call is already done)
+        # Its chaining callbacks are internal whichever thread makes them (the loop's, if
+        # the call is already done); the submission itself is the program's (its thread,
+        # its executor's locks), so this is not a boundary in flight.
+        self._chaining = True
+        try:
             real = wrapped(*args, **kwargs)
         finally:
-            _LOCAL.busy = busy
+            self._chaining = False
         outer = self.loop.create_future()
         if self.replaying:
             self.threads[serial] = (real, outer)

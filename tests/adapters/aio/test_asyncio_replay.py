@@ -206,7 +206,7 @@ def test_replay_does_not_wait_in_real_time(tmp_path: Path) -> None:
     script = tmp_path / "sleepy.py"
     script.write_text(SLEEPY)
     recorded = record(script, tmp_path / "rec", cwd=tmp_path)
-    replayed = replay(tmp_path / "rec")
+    replayed = replay(tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})  # "took" differs
     assert recorded.stdout == replayed.stdout == "[0, 1, 2]\ntimed out\n"
     assert _took(recorded.stderr) > 1.2
     assert _took(replayed.stderr) < 0.3, replayed.stderr
