@@ -31,6 +31,7 @@ GOALS = """\
 | record ≤ 1.05x live, replay ≤ 0.2x live, linear in requests | requests |
 | record ≤ 1.10x live, replay ≤ 0.2x live | psycopg, redis, asyncio |
 | a realistic service recorded as a whole process: record ≤ 1.05x live, replay ≤ 0.2x live | service |
+| `rstep`, `rcontinue` ≤ 200 ms anywhere in a 10⁶-line, 100,000-event replay; checkpoint memory | timetravel |
 """
 
 

@@ -21,7 +21,7 @@ from .errors import EXIT_USAGE, RetraceError, UsageError
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
 #: that ``retrace record`` and ``retrace replay`` start fast.
-TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack")
+TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack", "timetravel.command", "timetravel.dap")
 RUNS_A_PROGRAM = ("record", "replay")
 
 
@@ -139,8 +139,26 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str) -> int:
+    from . import launcher
+    from .session import begin_replay
+
+    directory, main, argv = prepare_replay(path)
+    session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}")
+    status = launcher.run(main, argv)
+    try:
+        session.end(status)
+    except RetraceError as exc:
+        stop_replay(exc)
+    return status
+
+
+def prepare_replay(path: str) -> tuple[Path, dict, list[str]]:
+    """Everything a replay does before its session starts: the recording, hash seed, cwd, paths.
+
+    Returns the recording directory, the program's ``main`` and its argv.
+    """
     from . import launcher, pack
-    from .session import begin_replay, check_compatible, read_header
+    from .session import check_compatible, read_header
 
     directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
     header = read_header(directory)
@@ -160,13 +178,7 @@ def _replay(path: str) -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay, progress=f"replay {directory.name}")
-    status = launcher.run(main, list(header["argv"]))
-    try:
-        session.end(status)
-    except RetraceError as exc:
-        _stop_replay(exc)
-    return status
+    return directory, main, list(header["argv"])
 
 
 def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
@@ -184,7 +196,7 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
     sys.path[:] = [first, *mapped, *keep]
 
 
-def _stop_replay(error: Exception) -> None:
+def stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
     from .progress import erase
 

@@ -406,8 +406,9 @@ class Recorder:
 #: Debuggers, whose own code makes boundary calls during a replay: from their
 #: threads (debugpy polls with ``time.sleep``) and from expressions a user
 #: types into a debug console. Those calls are not the program's. Modules
-#: whose name starts with a prefix (debugpy's vendored pydevd), or is a name.
-DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy")
+#: whose name starts with a prefix (debugpy's vendored pydevd, retrace's own
+#: time-travel debugger), or is a name.
+DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy", "retrace.timetravel")
 DEBUGGER_NAMES = ("bdb", "pdb")
 _LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
 _PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
