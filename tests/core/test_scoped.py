@@ -144,3 +144,25 @@ def test_a_redacted_secret_passed_on_to_a_boundary_replays(tmp_path: Path, monke
     assert again == sent == "sent 1"
     trace_bytes = (tmp_path / "rec" / "trace.bin").read_bytes()
     assert b"tok-5f1e9a0c7b2d" not in trace_bytes
+
+
+def test_a_gc_callback_added_during_the_session_is_not_an_event_either(tmp_path: Path) -> None:
+    import gc
+
+    def timed_collection(phase: str, info: dict) -> None:
+        time.perf_counter()
+
+    try:
+        with retrace.recording(tmp_path / "rec"):
+            gc.callbacks.append(timed_collection)
+            first = time.time()
+            gc.collect()
+        with retrace.replaying(tmp_path / "rec"):
+            again = time.time()
+            gc.collect()
+            gc.collect()
+        assert timed_collection in gc.callbacks  # the program's own callback is left in place
+    finally:
+        gc.callbacks.remove(timed_collection)
+    assert again == first
+    assert not any("quiet" in getattr(c, "__name__", "") for c in gc.callbacks)
