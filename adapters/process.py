@@ -1,10 +1,9 @@
-"""Facts about the process and its machine (pid, parent pid, host name), and forks.
+"""Facts about the process and its machine (pid, parent pid, host name), and waiting for children.
 
 ``sys.argv`` needs no boundary: replay restores the recorded argv before the
-program starts. ``os.fork`` is a boundary: the parent records the child's
-pid and replays it without forking (the child's own run is not recorded: it
-runs unrecorded when recording, and does not exist on replay), and
-``os.waitpid``/``os.wait`` return the recorded status.
+program starts. ``os.waitpid``/``os.wait`` return the recorded status
+(``os.fork`` itself belongs to the ``children`` adapter, which records each
+child into a trace of its own).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ class ProcessAdapter(Adapter):
             Patch("os", "getpid", Boundary("os.getpid", library=LIBRARY)),
             Patch("os", "getppid", Boundary("os.getppid", library=LIBRARY)),
             Patch("socket", "gethostname", Boundary("socket.gethostname", library=LIBRARY)),
-            Patch("os", "fork", Boundary("os.fork", blocking=True, library=LIBRARY)),
             Patch("os", "waitpid", Boundary("os.waitpid", fingerprint=_arguments, blocking=True,
                                             library=LIBRARY)),
             Patch("os", "wait", Boundary("os.wait", blocking=True, library=LIBRARY)),

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import __version__, hashseed, layout
-from .errors import EXIT_USAGE, RetraceError, UsageError
+from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
 
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
@@ -48,6 +48,8 @@ def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a recording (or a `retrace pack` file), offline")
     rep.add_argument("recording", nargs="?", default="recording", metavar="DIR")
+    rep.add_argument("--process", default="0", metavar="ID",
+                     help="replay this child process of the recording (see `retrace inspect`)")
 
     ins = sub.add_parser("inspect", help="show a recording's header and events")
     ins.add_argument("recording", metavar="DIR")
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.command == "record":
             return _record(options)
         if options.command == "replay":
-            return _replay(options.recording)
+            return _replay(options.recording, options.process)
         if options.command == "inspect":
             from .summary import inspect_recording
 
@@ -139,13 +141,14 @@ def _record(options: argparse.Namespace) -> int:
     return status
 
 
-def _replay(path: str) -> int:
-    from . import launcher, pack
-    from .session import begin_replay, check_compatible, read_header
+def _replay(path: str, process: str = "0") -> int:
+    from . import forking, launcher, pack, processes
+    from .session import begin_replay, check_compatible
 
     directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
-    header = read_header(directory)
-    check_compatible(header, layout.trace_path(directory))
+    start, forking.targets[:] = processes.replay_plan(directory, process)
+    header = processes.header_of(directory, start)
+    check_compatible(header, layout.trace_path(processes.directory_of(directory, start)))
     if header.get("hash_seed"):
         hashseed.ensure(header["hash_seed"])
     hashseed.forget_ours()
@@ -161,8 +164,11 @@ def _replay(path: str) -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay)
+    session = begin_replay(directory, on_divergence=_stop_replay, process=start)
     status = launcher.run(main, list(header["argv"]))
+    if forking.targets:
+        _stop_replay(Divergence(f"retrace: the replay ended without reaching the fork that started "
+                                f"process {forking.targets[0]}"))
     try:
         session.end(status)
     except RetraceError as exc:

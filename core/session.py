@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, layout, runtime, trace
+from . import __version__, layout, processes, runtime, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
@@ -177,6 +177,7 @@ def begin_recording(
     overwrite: bool = False,
     defer: bool = False,
     snapshot: bool = True,
+    process: tuple[str, str] | None = None,
 ) -> Session:
     """Create the recording, install adapters in record mode; the program runs next.
 
@@ -184,6 +185,8 @@ def begin_recording(
     :meth:`Session.activate` (the autoenable hook activates at the program's
     first line, after the interpreter's own start-up). Without ``snapshot``
     no sources are copied into ``run/`` (a scoped replay runs the live code).
+    ``process`` is ``(ID, how it started)`` for a child process of a recorded
+    program, which writes its own trace into the program's recording.
     """
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
@@ -206,9 +209,17 @@ def begin_recording(
         "pid": os.getpid(),
         "timings": os.environ.get("RETRACE_TIMINGS") == "1",
     }
+    if process is not None:
+        header["process"] = processes.describe(*process)
     pm.hook.retrace_recording_header(header=header)
-    layout.create(directory, overwrite=overwrite)
-    writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
+    folder = directory
+    if process is None:
+        layout.create(directory, overwrite=overwrite)
+    else:
+        processes.identity.reset(process[0])
+        folder = processes.directory_of(directory, process[0])
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    writer = trace.TraceWriter(str(layout.trace_path(folder)), header)
     writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
     recorder = runtime.TimingRecorder if header["timings"] else runtime.Recorder
@@ -304,9 +315,10 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
         )
 
 
-def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) -> Session:
-    """Open the recording, install its adapters in replay mode; the program runs next."""
-    path = layout.trace_path(directory)
+def begin_replay(directory: Path, on_divergence: Callable[[Exception], None],
+                 process: str = processes.ROOT) -> Session:
+    """Open the recording (``process``'s trace in it), install its adapters in replay mode."""
+    path = layout.trace_path(processes.directory_of(directory, process))
     reader = trace.TraceReader(str(path))
     check_compatible(reader.header, path)
     pm, rules = _base(directory)
@@ -327,6 +339,7 @@ def begin_replay(directory: Path, on_divergence: Callable[[Exception], None]) ->
     register_adapters(pm, adapters)
     codecs = _codecs(adapters)
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
+    processes.identity.reset(process)
     session.cursor = Cursor(reader, codecs, on_divergence)
     session._install(runtime.Replayer(session.cursor, codecs))
     return session
