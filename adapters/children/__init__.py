@@ -26,7 +26,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import fork
+from . import fork, launch
 
 
 class ChildrenAdapter(Adapter):
@@ -37,6 +37,8 @@ class ChildrenAdapter(Adapter):
         return [
             Patch("os", "fork", wrapper=fork.fork_wrapper),
             Patch("os", "_exit", wrapper=fork.exit_wrapper),
+            Patch("multiprocessing.util", "spawnv_passfds", wrapper=launch.spawnv_wrapper),
+            Patch("subprocess", "Popen._execute_child", wrapper=launch.execute_child_wrapper),
         ]
 
     def start(self, session: Any) -> None:
