@@ -34,8 +34,15 @@ def _redacted(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
     rules = _session.redaction if _session is not None else None
     if rules is not None and rules.secret_env(name):
+        if isinstance(value, (str, bytes)):
+            rules.remember(value)
         return PLACEHOLDER if isinstance(value, str) else PLACEHOLDER.encode()
     if isinstance(value, str):
+        match = _URL_PASSWORD.match(value)
+        if match is None:
+            return value
+        if rules is not None:
+            rules.remember(match.group(2))
         return _URL_PASSWORD.sub(rf"\g<1>{PLACEHOLDER}\g<3>", value)
     return value
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,7 +56,17 @@ def per_event(n: int) -> dict[str, float]:
     return {"live": live, "record": recorded, "replay": replayed, "bytes": size}
 
 
-def startup(repeats: int = 7) -> tuple[float, float]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def startup(repeats: int = 9) -> dict[str, float]:
+    """Median wall and CPU time of ``python empty.py`` and ``retrace record empty.py``.
+
+    CPU time (the children's user + system) is reported beside wall time
+    because it barely moves when other work loads the machine.
+    """
     folder = Path(tempfile.mkdtemp(prefix="retrace-bench-"))
     script = folder / "empty.py"
     script.write_text("")
@@ -64,22 +75,25 @@ def startup(repeats: int = 7) -> tuple[float, float]:
     # one warm-up run of each writes them.
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("RETRACE") and k != "PYTHONDONTWRITEBYTECODE"}
-    plain, recorded = [], []
+    wall: dict[str, list[float]] = {"python": [], "record": []}
+    cpu: dict[str, list[float]] = {"python": [], "record": []}
     try:
         subprocess.run([sys.executable, "-m", "retrace", "record", "-o", str(folder / "warm"),
                         str(script)], check=True, env=env)
         for i in range(repeats):
-            t0 = CLOCK[0]()
-            subprocess.run([sys.executable, str(script)], check=True, env=env)
-            t1 = CLOCK[0]()
-            subprocess.run([sys.executable, "-m", "retrace", "record", "-o",
-                            str(folder / f"r{i}"), str(script)], check=True, env=env)
-            t2 = CLOCK[0]()
-            plain.append(t1 - t0)
-            recorded.append(t2 - t1)
+            for kind, command in (
+                ("python", [sys.executable, str(script)]),
+                ("record", [sys.executable, "-m", "retrace", "record", "-o",
+                            str(folder / f"r{i}"), str(script)]),
+            ):
+                c0, t0 = _children_cpu(), CLOCK[0]()
+                subprocess.run(command, check=True, env=env)
+                wall[kind].append(CLOCK[0]() - t0)
+                cpu[kind].append(_children_cpu() - c0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return statistics.median(plain), statistics.median(recorded)
+    return {f"{measure}_{kind}": statistics.median(values[kind])
+            for measure, values in (("wall", wall), ("cpu", cpu)) for kind in values}
 
 
 def main() -> None:
@@ -94,9 +108,11 @@ def main() -> None:
           f"+{us['record'] - us['live']:.3f} us/event)")
     print(f"  replay  {us['replay']:.3f} us/call  ({r['replay'] / r['live']:.1f}x live)")
     print(f"  trace   {r['bytes'] / n:.2f} bytes/event")
-    plain, rec = startup()
-    print(f"start-up: python {plain * 1e3:.1f} ms, retrace record {rec * 1e3:.1f} ms "
-          f"(+{(rec - plain) * 1e3:.1f} ms)")
+    up = startup()
+    for measure in ("wall", "cpu"):
+        plain, rec = up[f"{measure}_python"], up[f"{measure}_record"]
+        print(f"start-up ({measure}): python {plain * 1e3:.1f} ms, retrace record "
+              f"{rec * 1e3:.1f} ms (+{(rec - plain) * 1e3:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ KNOWN = {
     "RETRACE_DISABLE_ADAPTERS": "all adapters but these",
     "RETRACE_REPLAY_TIMEOUT": "seconds a replayed thread waits for its turn",
     "RETRACE_REAL_SLEEP": "1 to really sleep during replay",
+    "RETRACE_SERIAL": "1 to record threads one at a time, so unsynchronised races replay too",
+    "RETRACE_CHECK_OUTPUT": "0 to replay without comparing what the program writes",
     "RETRACE_HASHSEED_SET": "internal",
     "RETRACE_WARNED": "internal",
     "RETRACE_SAMPLED": "internal",

@@ -46,6 +46,21 @@ class Boundary:
     :param blocking: the call may wait on the outside world; buffered events
         are flushed before it so a process killed while waiting loses nothing.
     :param library: module prefixes whose frames are not the call site.
+    :param ordered: ``"before"`` or ``"after"`` makes this an *ordered*
+        boundary: a synchronisation or output call that really happens on
+        replay too, at its recorded place in the global order of events. Its
+        event is appended just before the real call (``"before"``: calls
+        whose effect others observe — release, put, write, start) or just
+        after it returns (``"after"``: calls that observe — acquire, get,
+        join). Replay waits for the thread's turn, performs the call, then
+        lets the next event go. See docs/architecture.md, "Threads".
+    :param perform: ``(raised, recorded, wrapped, instance, args, kwargs) ->
+        outcome``: how an ordered call is performed on replay, knowing what
+        was recorded (a failed ``acquire(timeout=1)`` is answered ``False``
+        without waiting); default: call ``wrapped``. It raises
+        :class:`retrace.errors.Blocked` when the real call cannot complete.
+    :param mismatch: the divergence kind (a key of
+        :data:`retrace.divergence.HINTS`) when the fingerprint differs.
     """
 
     name: str
@@ -58,6 +73,9 @@ class Boundary:
     on_replay: Callable[[Any, Args, Kwargs], None] | None = None
     blocking: bool = False
     library: tuple[str, ...] = ()
+    ordered: str | None = None
+    perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None = None
+    mismatch: str = "arguments"
 
 
 Wrapper = Callable[[Any, Any, Args, Kwargs], Any]

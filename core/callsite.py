@@ -22,27 +22,31 @@ class CallSites:
     """Maps frames to ``(file, line)`` call sites, skipping library frames."""
 
     def __init__(self) -> None:
-        self._internal: dict[tuple[CodeType, tuple[str, ...]], bool] = {}
+        self._internal: dict[tuple[str, ...], dict[CodeType, bool]] = {}
 
-    def _is_internal(self, frame: FrameType, library: tuple[str, ...]) -> bool:
-        key = (frame.f_code, library)
-        known = self._internal.get(key)
-        if known is None:
-            module = frame.f_globals.get("__name__") or ""
-            known = (
-                module == "retrace"
-                or module.startswith(_OWN_PREFIXES)
-                or frame.f_code.co_filename.startswith(_OWN_DIRS)
-                or any(module == p or module.startswith(p + ".") for p in library)
-            )
-            self._internal[key] = known
-        return known
+    @staticmethod
+    def _classify(frame: FrameType, library: tuple[str, ...]) -> bool:
+        module = frame.f_globals.get("__name__") or ""
+        return (
+            module == "retrace"
+            or module.startswith(_OWN_PREFIXES)
+            or frame.f_code.co_filename.startswith(_OWN_DIRS)
+            or any(module == p or module.startswith(p + ".") for p in library)
+        )
 
     def first_outside(self, frame: FrameType | None, library: tuple[str, ...]) -> FrameType | None:
         """The first frame at or above ``frame`` that belongs to the program."""
-        while frame is not None and self._is_internal(frame, library):
+        known = self._internal.get(library)
+        if known is None:
+            known = self._internal.setdefault(library, {})
+        while frame is not None:
+            internal = known.get(frame.f_code)
+            if internal is None:
+                internal = known[frame.f_code] = self._classify(frame, library)
+            if not internal:
+                return frame
             frame = frame.f_back
-        return frame
+        return None
 
     @staticmethod
     def site_of(frame: FrameType | None) -> tuple[str, int]:

@@ -104,8 +104,6 @@ def replay_main(args: list[str]) -> int:
 
 
 def _record(options: argparse.Namespace) -> int:
-    from .session import begin_recording
-
     rest = list(options.args)
     if rest[:1] == ["--"]:
         rest = rest[1:]
@@ -134,6 +132,7 @@ def _record(options: argparse.Namespace) -> int:
     else:
         sys.path[0] = os.getcwd()
     from . import launcher
+    from .session import begin_recording  # after the re-exec: the first process imports little
 
     session = begin_recording(directory, main, argv, seed, overwrite=options.overwrite)
     status = launcher.run(main, argv)

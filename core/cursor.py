@@ -1,16 +1,29 @@
 """The replay cursor: one position in the trace, shared by all threads in turn.
 
 Records are read one block at a time; definitions (boundary names, call
-sites, summaries) are absorbed as they pass, so the cursor never scans and
-never holds more than one block. A thread whose event is not next waits on a
-condition (no busy-waiting) until its turn comes, or until the turn cannot
-come, which is reported as a divergence.
+sites, summaries, thread paths) are absorbed as they pass, so the cursor
+never scans and never holds more than one block.
+
+A replayed thread finds its recorded twin by its path in the spawn tree: the
+``DEF_THREAD`` record of a thread comes just before its first event, so a
+thread whose key is not known yet waits until the next event belongs to a
+key defined with its path. A thread whose event is not next sleeps on its own
+gate (a raw lock, no busy-waiting); the thread that moves the cursor wakes
+exactly the thread the next event belongs to. If no event is taken for
+``RETRACE_REPLAY_TIMEOUT`` seconds while threads wait, the turn cannot come:
+the replay stops with a report naming every waiting thread and what it waits
+for.
+
+Ordered calls (locks, queues, output) *hold* the turn while the real call
+runs and :meth:`Cursor.advance` after it, so what one thread does there is
+complete before the next event's thread goes on.
 """
 
 from __future__ import annotations
 
+import _thread
+import itertools
 import os
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -22,10 +35,14 @@ from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import Side, report
 from .errors import BadRecording, Divergence, RecordingEnds
-from .runtime import LOCAL, fingerprint_of, summarize
+from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
+#: ``RETRACE_CHECK_OUTPUT=0`` replays output at its turns without comparing digests
+#: (for a program that prints what redaction replaced).
+CHECK_OUTPUT = os.environ.get("RETRACE_CHECK_OUTPUT", "1") != "0"
 _monotonic = time.monotonic  # taken before any patch
+_raw_lock = _thread.allocate_lock  # retrace's own locks are never recorded
 
 
 class Cursor:
@@ -42,9 +59,12 @@ class Cursor:
         self.codecs = codecs
         self.on_divergence = on_divergence
         self.turn_timeout = turn_timeout
+        self.check_output = CHECK_OUTPUT
         self.names: dict[int, str] = {}
         self.sites: dict[int, tuple[str, int]] = {}
         self.summaries: dict[int, str] = {}
+        self.paths: dict[int, str] = {}
+        self.keys_by_path: dict[str, int] = {}
         self.consumed = 0
         self.footer: dict[str, Any] | None = None
         self.stopped: str | None = None
@@ -53,10 +73,14 @@ class Cursor:
         self._pos = 0
         self._next: tuple[Any, ...] | None = None
         self._exhausted = False
-        self._cond = threading.Condition()
+        self._mutex = _raw_lock()
         self._local = LOCAL
-        self._threads: dict[int, int] = {}
-        self._waiting: dict[int, str] = {}
+        self._keys = ThreadKeys()
+        self._fallbacks = itertools.count()
+        self._gates: dict[str, Any] = {}
+        self._waiting: dict[str, str] = {}
+        self._holding: tuple[str, str] | None = None
+        self._finisher: Any = None
         self._sites = CallSites()
         self._peek()
 
@@ -91,6 +115,9 @@ class Cursor:
             self.sites[ident] = (value[0], value[1])
         elif code == trace.DEF_SUMMARY:
             self.summaries[ident] = value
+        elif code == trace.DEF_THREAD:
+            self.paths[ident] = value
+            self.keys_by_path[value] = ident
         elif code == trace.FOOTER:
             self.footer = value
             self._exhausted = True
@@ -99,13 +126,17 @@ class Cursor:
             self._exhausted = True
 
     # -- threads -----------------------------------------------------------
-    def thread_key(self) -> int:
-        local = self._local
-        if local.owner is not self:
-            with self._cond:
-                local.key = self._threads[threading.get_ident()] = len(self._threads)
-                local.owner = self
-        return local.key  # type: ignore[return-value]
+    def thread_key(self) -> int | None:
+        """This thread's recorded key, or None while its definition is still ahead."""
+        keys = self._keys
+        path = keys.path
+        if path is None:
+            path = keys.path = thread_path(self._fallbacks)
+        key = keys.key = self.keys_by_path.get(path)
+        return key
+
+    def _path(self, key: int | None) -> str:
+        return self.paths.get(key, f"#{key}") if key is not None else (self._keys.path or "?")
 
     # -- serving -----------------------------------------------------------
     def take(
@@ -116,88 +147,196 @@ class Cursor:
         Only the thread an event belongs to can take it, so taking needs no
         lock; the taker alone advances the cursor, and publishes the next
         event only after absorbing the definitions before it. Threads whose
-        turn it is not wait on the condition.
+        turn it is not wait at their gates.
         """
-        local = self._local
-        key = local.key if local.owner is self else None
-        if key is None:
-            key = self.thread_key()
+        key = self._keys.key
         rec = self._next
-        if rec is None or rec[0] != key:
-            rec = self._wait_turn(key, b)
-            if rec is None:
-                self._fail(self._ended(b, instance, args, kwargs, frame, key))
-        assert rec is not None
+        if rec is None or key is None or rec[0] != key:
+            rec = self._turn(b, instance, args, kwargs, frame)
         _thread, code, _site, fp, value = rec
         if self.names.get(code >> 1) != b.name:
-            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame, key))
+            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame))
         if fp is not None:
             recorded = fp[0] if type(fp) is list else fp
             if b.fingerprint is None or recorded != fingerprint_of(
                 self.codecs, b, instance, args, kwargs
             )[0]:
-                self._fail(self._diverged("arguments", rec, b, instance, args, kwargs, frame, key))
+                self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
+        self.advance()
+        return code & 1, value
+
+    def hold(
+        self, b: Boundary, fp: Any, instance: Any, args: Args, kwargs: Kwargs,
+        frame: FrameType | None,
+    ) -> tuple[int, Any]:
+        """Wait for this ordered call's turn and check it.
+
+        The caller then performs the call and calls :meth:`advance`. ``fp`` is
+        the call's fingerprint, already digested.
+        """
+        key = self._keys.key
+        rec = self._next
+        if rec is None or key is None or rec[0] != key:
+            rec = self._turn(b, instance, args, kwargs, frame)
+        _thread, code, _site, recorded, value = rec
+        if self.names.get(code >> 1) != b.name:
+            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame))
+        if recorded != fp and (self.check_output or b.mismatch != "output"):
+            self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
+        self._holding = (self._keys.path or "?", b.name)
+        return code & 1, value
+
+    def advance(self) -> None:
+        """Consume the current event and wake the thread the next one belongs to."""
+        self._holding = None
         self.consumed += 1
         self._next = None
         try:
             self._peek()
         except BadRecording as exc:  # a damaged block: stop the replay, never raise into the program
             self._fail(exc)
-        if self._waiting:
-            with self._cond:
-                self._cond.notify_all()
-        return code & 1, value
+        if self._gates or self._finisher is not None:
+            self._wake()
 
-    def _wait_turn(self, key: int, b: Boundary) -> tuple[Any, ...] | None:
-        """Block until the next event is this thread's, or the trace ends."""
-
-        def my_turn() -> bool:
+    def _wake(self) -> None:
+        with self._mutex:
+            finisher = self._finisher
+            if finisher is not None and finisher.locked():
+                finisher.release()
             rec = self._next
-            return (rec is None and self._exhausted) or (rec is not None and rec[0] == key)
+            if rec is None:
+                gates = list(self._gates.values())
+            else:
+                gate = self._gates.get(self.paths.get(rec[0], ""))
+                gates = [gate] if gate is not None else []
+            for gate in gates:
+                if gate.locked():
+                    gate.release()
 
-        deadline = _monotonic() + self.turn_timeout
+    def _turn(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs,
+              frame: FrameType | None) -> tuple[Any, ...]:
+        """This thread's next event, once it is next; fails at the end of the trace."""
+        rec = self._wait_turn(b, frame)
+        if rec is None:
+            self._fail(self._ended(b, instance, args, kwargs, frame))
+        assert rec is not None
+        return rec
+
+    def _wait_turn(self, b: Boundary, frame: FrameType | None) -> tuple[Any, ...] | None:
+        """Block until the next event is this thread's, or the trace ends.
+
+        The deadline moves whenever any thread takes an event: only a replay
+        where nothing happens for ``turn_timeout`` seconds is stuck.
+        """
+        keys = self._keys
         local = self._local
         busy, local.busy = local.busy, True  # our own waiting reads the clock for real
         try:
-            with self._cond:
-                self._waiting[key] = b.name
-                try:
-                    while not my_turn():
-                        left = deadline - _monotonic()
-                        if left <= 0:
-                            self._stuck(key, b)
-                        self._cond.wait(min(left, 0.05))
-                finally:
-                    self._waiting.pop(key, None)
+            key = keys.key if keys.key is not None else self.thread_key()
+            path = keys.path or "?"
+            gate = _raw_lock()
+            gate.acquire()
+            site = "{}:{}".format(*self._sites.find(frame, b.library))
+            progress, deadline = self.consumed, _monotonic() + self.turn_timeout
+            with self._mutex:
+                self._waiting[path] = f"{b.name} at {site}"
+                self._gates[path] = gate
+            try:
+                while True:
+                    with self._mutex:
+                        if key is None:
+                            key = keys.key = self.keys_by_path.get(path)
+                        rec = self._next
+                        if rec is None and self._exhausted:
+                            return None
+                        if rec is not None and rec[0] == key:
+                            return rec
+                    now = _monotonic()
+                    if self.consumed != progress:
+                        progress, deadline = self.consumed, now + self.turn_timeout
+                    elif now >= deadline:
+                        self._stuck(path, b)
+                    gate.acquire(True, max(deadline - now, 0.001))
+            finally:
+                with self._mutex:
+                    self._waiting.pop(path, None)
+                    self._gates.pop(path, None)
         finally:
             local.busy = busy
-        return self._next
 
-    def _stuck(self, key: int, b: Boundary) -> None:
+    def _stuck(self, path: str, b: Boundary, detail: str | None = None) -> None:
         rec = self._next
-        others = ", ".join(
-            f"thread {k} waits to call {n}" for k, n in self._waiting.items() if k != key
-        )
-        detail = (
-            f"thread {key} waited {self.turn_timeout:g}s to call {b.name}; the next recorded "
-            f"event belongs to thread {rec[0] if rec else '?'}" + (f"; {others}" if others else "")
-        )
-        self._fail(Divergence(report("stuck", self.consumed + 1, key, self._side(rec), None, detail)))
+        lines = [detail or f"thread {path} waited {self.turn_timeout:g}s to call {b.name}, "
+                 f"and no thread took an event meanwhile"]
+        if rec is not None and self._path(rec[0]) != path:
+            owner = self._path(rec[0])
+            side = self._side(rec)
+            assert side is not None
+            lines.append(f"the next recorded event is thread {owner}'s {side.boundary} at "
+                         f"{side.site}; thread {owner} is not waiting for it (it was never "
+                         f"started here, took another path, or is blocked outside retrace)")
+        if self._holding is not None and self._holding[0] != path:
+            lines.append(f"thread {self._holding[0]} is performing {self._holding[1]}")
+        for other, what in sorted(self._waiting.items()):
+            lines.append(f"thread {other} waits to call {what}")
+        self._fail(Divergence(report("stuck", self.consumed + 1, path, self._side(rec), None,
+                                     "\n  ".join(lines))))
+
+    def blocked(self, b: Boundary, why: str) -> None:
+        """An ordered call could not complete at its turn: report who waits for what."""
+        path = self._keys.path or "?"
+        self._stuck(path, b, f"thread {path} could not complete {b.name} at its turn: {why}")
+
+    def outcome_differs(self, b: Boundary, expected: str, actual: str) -> None:
+        """An ordered call performed at its turn ended differently than recorded."""
+        path = self._keys.path or "?"
+        rec = self._next
+        self._fail(Divergence(report(
+            "sync", self.consumed + 1, path, self._side(rec), None,
+            f"{b.name} {expected} when recorded, and {actual} on replay",
+        )))
+
+    def _drain(self) -> None:
+        """Let other threads (daemons) take the events recorded after this thread's last.
+
+        Returns when the trace is used up, when the next event is this
+        thread's own (it will never take it: missing), or when no thread has
+        taken an event for ``turn_timeout`` seconds.
+        """
+        me = self._keys.path
+        gate = _raw_lock()
+        gate.acquire()
+        self._finisher = gate
+        try:
+            progress, deadline = self.consumed, _monotonic() + self.turn_timeout
+            while True:
+                rec = self._next
+                if rec is None or self.paths.get(rec[0]) == me:
+                    return
+                now = _monotonic()
+                if self.consumed != progress:
+                    progress, deadline = self.consumed, now + self.turn_timeout
+                elif now >= deadline:
+                    return
+                gate.acquire(True, deadline - now)
+        finally:
+            self._finisher = None
 
     def finish(self, exit_status: int | None) -> None:
         """Check the program used every event and ended as recorded."""
-        with self._cond:
+        self._drain()
+        with self._mutex:
             rec = self._next
             if rec is not None:
                 self._fail(Divergence(report(
-                    "missing", self.consumed + 1, rec[0], self._side(rec), None,
+                    "missing", self.consumed + 1, self._path(rec[0]), self._side(rec), None,
                     "the program finished, but the recording has more events",
                 )))
             if self.footer is not None and exit_status is not None:
                 recorded = self.footer.get("exit_status")
                 if recorded is not None and recorded != exit_status:
                     self._fail(Divergence(report(
-                        "exit", self.consumed, 0, None, None,
+                        "exit", self.consumed, "0", None, None,
                         f"recorded exit status {recorded}, replay exit status {exit_status}",
                     )))
 
@@ -227,15 +366,16 @@ class Cursor:
         return Side(b.name, summarize(b, instance, args, kwargs), f"{file}:{line}")
 
     def _diverged(self, kind: str, rec: tuple[Any, ...], b: Boundary, instance: Any, args: Args,
-                  kwargs: Kwargs, frame: FrameType | None, key: int) -> Divergence:
-        return Divergence(report(kind, self.consumed + 1, key, self._side(rec),
+                  kwargs: Kwargs, frame: FrameType | None) -> Divergence:
+        return Divergence(report(kind, self.consumed + 1, self._path(rec[0]), self._side(rec),
                                  self._actual(b, instance, args, kwargs, frame)))
 
     def _ended(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs,
-               frame: FrameType | None, key: int) -> Exception:
+               frame: FrameType | None) -> Exception:
         actual = self._actual(b, instance, args, kwargs, frame)
         if self.footer is not None:
-            return Divergence(report("extra", self.consumed + 1, key, None, actual))
+            return Divergence(report("extra", self.consumed + 1, self._path(self._keys.key), None,
+                                     actual))
         if self.stopped is not None:
             why = f"recording stopped while the program ran on: {self.stopped}"
         elif self.reader.truncated_at is not None:

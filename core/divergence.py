@@ -40,7 +40,14 @@ HINTS = {
     "exit": "every event matched, but the program ended with a different exit status.",
     "stuck": "no thread can go on: each waits for a turn the recording gives to another "
     "thread. A thread was not started, or took a different path.",
-    "output": "the program wrote something different from what it wrote when recorded.",
+    "output": "the program wrote something different from what it wrote when recorded. When "
+    "the program's threads share data without a lock (an unsynchronised race), the replayed "
+    "interleaving between two recorded events can differ; see docs/adapters/threading.md. "
+    "A program that prints a value redaction replaced differs too: replay it with "
+    "RETRACE_CHECK_OUTPUT=0.",
+    "sync": "a synchronisation call performed at its recorded turn ended differently than when "
+    "recorded (a lock that was free is held, a queue that had an item is empty). The program "
+    "took a different path, or its threads race on state no lock protects.",
 }
 
 

@@ -44,3 +44,12 @@ class Divergence(RetraceError):
 
 class UnsupportedLibrary(RetraceError):
     """An adapter's library is missing or outside the adapter's supported range."""
+
+
+class Blocked(Exception):
+    """An ordered call cannot complete on replay (a lock that should be free is held).
+
+    Raised by a boundary's ``perform`` hook; the replay turns it into a
+    "stuck" divergence report naming every waiting thread. Never reaches the
+    program.
+    """

@@ -21,6 +21,9 @@ import traceback
 import types
 from typing import Any
 
+from . import runtime
+from .errors import RetraceError
+
 _HIDDEN_MODULE_FILES = (
     os.sep + "runpy.py",
     os.sep + "retrace" + os.sep,
@@ -51,6 +54,12 @@ def run(main: dict[str, Any], argv: list[str]) -> int:
         status = 0
     except SystemExit as exc:
         status = exit_status_of(exc)
+    except RetraceError as exc:
+        # retrace refused something (a replay reaching what it cannot serve): its
+        # report is retrace's own message, never the program's output to verify.
+        with runtime.in_flight():
+            report_uncaught(exc)
+        status = 1
     except BaseException as exc:
         report_uncaught(exc)
         status = 1
@@ -85,7 +94,13 @@ def exit_status_of(exc: SystemExit) -> int:
 
 
 def finish_like_python(status: int) -> int:
-    """Join non-daemon threads and run atexit callbacks, as interpreter exit would."""
+    """Join non-daemon threads and run atexit callbacks, as interpreter exit would.
+
+    Like ``threading._shutdown``, threading's own exit callbacks run first:
+    they are what wakes an unshut ``ThreadPoolExecutor``'s idle workers, which
+    joining would otherwise wait for forever.
+    """
+    _run_threading_atexits()
     main = threading.main_thread()
     for thread in threading.enumerate():
         if thread is not main and not thread.daemon:
@@ -103,6 +118,19 @@ def finish_like_python(status: int) -> int:
         except (OSError, ValueError, AttributeError):
             pass
     return status
+
+
+def _run_threading_atexits() -> None:
+    calls = getattr(threading, "_threading_atexits", None)
+    if not calls:
+        return
+    threading._SHUTTING_DOWN = True  # type: ignore[attr-defined]
+    for call in reversed(calls):
+        try:
+            call()
+        except BaseException as exc:
+            report_uncaught(exc)
+    calls.clear()
 
 
 _path_map: tuple[str, str] | None = None

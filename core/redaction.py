@@ -25,8 +25,25 @@ class RedactionRules:
     header_patterns: list[str] = attrs.Factory(list)
     fields: set[str] = attrs.Factory(set)
     query_params: set[str] = attrs.Factory(set)
+    #: Secret values redacted so far in this session, longest first: a replay hands the
+    #: program the placeholder instead, so output is compared as replay will write it.
+    replaced: list[str] = attrs.Factory(list)
     _env_re: re.Pattern[str] | None = None
     _header_re: re.Pattern[str] | None = None
+
+    def remember(self, value: str | bytes) -> None:
+        """Note a secret value an adapter kept out of the trace (see :meth:`as_replayed`)."""
+        text = value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+        if len(text) >= 4 and text != PLACEHOLDER and text not in self.replaced:
+            self.replaced.append(text)
+            self.replaced.sort(key=len, reverse=True)
+
+    def as_replayed(self, text: str) -> str:
+        """``text`` with every remembered secret replaced by the placeholder."""
+        for secret in self.replaced:
+            if secret in text:
+                text = text.replace(secret, PLACEHOLDER)
+        return text
 
     def add_env_pattern(self, pattern: str) -> None:
         self.env_patterns.append(pattern)

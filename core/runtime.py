@@ -13,6 +13,13 @@ kwargs)``:
 While one boundary call is in flight on a thread, boundaries it reaches pass
 through, so nothing is recorded twice. Per event the recorder allocates one
 tuple and appends to a flat list; encoding and writing happen per block.
+
+*Ordered* boundaries (locks, queues, thread start/join, output) go through
+``ordered`` instead of ``call``: their real call happens in every mode, and
+replay performs it at the thread's recorded turn, so the interleaving of
+threads is the recorded one. Threads are named by a path from the spawn tree
+(an identity hook a threading adapter installs; by default the order of
+their first event), written once per thread as a ``DEF_THREAD`` record.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from . import trace
 from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import SCALARS, CodecRegistry, Unencodable
+from .errors import Blocked
 
 if TYPE_CHECKING:
     from .cursor import Cursor
@@ -41,15 +49,43 @@ MAX_SUMMARY = 160
 
 class _Local(threading.local):
     busy = False
+
+
+class ThreadKeys(threading.local):
+    """A thread's key and path in one session (each mode has its own: a
+    thread that outlives a session must not carry its key into the next)."""
+
     key: int | None = None
-    owner: object = None
+    path: str | None = None
 
 
 #: Per-thread state shared by every mode: ``busy`` is true while a boundary
 #: call (or retrace's own waiting) is in flight, so boundaries reached
-#: meanwhile pass through; ``key`` is the thread's key in the trace of the
-#: session ``owner`` (a key from an earlier session in the process is stale).
+#: meanwhile pass through.
 LOCAL = _Local()
+
+#: ``() -> str | None``: the current thread's stable path in the spawn tree
+#: (``"0"``, ``"0.2"``...), installed by the threading adapter; None (or no
+#: hook) means the thread is named by the order of its first event.
+_identity: Callable[[], str | None] | None = None
+
+
+def set_identity(hook: Callable[[], str | None] | None) -> None:
+    """Install (or remove, with None) the hook that names threads."""
+    global _identity
+    _identity = hook
+
+
+def thread_path(fallbacks: itertools.count[int]) -> str:
+    """The current thread's path: the identity hook's; else ``"0"`` for the main
+    thread (adapters may make events before the hook is installed) and ``~n``
+    in order of asking for any other."""
+    path = _identity() if _identity is not None else None
+    if path is not None:
+        return path
+    if threading.current_thread() is threading.main_thread():
+        return "0"
+    return f"~{next(fallbacks)}"
 
 
 def digest(codecs: CodecRegistry, data: Any) -> int:
@@ -129,8 +165,11 @@ class Recorder:
         self._site_ids: dict[tuple[str, int], int] = {}
         self._summary_ids: dict[str, int] = {}
         self._fingerprint_failed: set[Boundary] = set()
-        self._threads: dict[int, int] = {}
+        self._keys = ThreadKeys()
+        self._threads = 0
+        self._fallbacks = itertools.count()
         self._sites = CallSites()
+        self._ordered_sites: dict[Any, dict[int, int]] = {}
         self.stopped: str | None = None
 
     @property
@@ -139,12 +178,17 @@ class Recorder:
         return int(repr(self._counter)[6:-1])  # "count(N)": read without advancing
 
     def thread_key(self) -> int:
-        local = self._local
-        if local.owner is not self:
+        """This thread's key; its path is defined in the trace before its first event."""
+        keys = self._keys
+        key = keys.key
+        if key is None:
+            path = thread_path(self._fallbacks)
             with self._lock:
-                local.key = self._threads[threading.get_ident()] = len(self._threads)
-                local.owner = self
-        return local.key  # type: ignore[return-value]
+                key = self._threads
+                self._threads += 1
+                self.writer.records.append((0, trace.DEF_THREAD, key, None, path))
+                keys.key, keys.path = key, path
+        return key
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
@@ -171,7 +215,7 @@ class Recorder:
             by_offset = known[1].get(frame.f_code)
             sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
             if sid is not None and self.stopped is None:
-                key = local.key if local.owner is self else None
+                key = self._keys.key
                 if key is None:
                     key = self.thread_key()
                 writer = self.writer
@@ -182,6 +226,90 @@ class Recorder:
                 return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
+
+    def ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any, args: Args,
+                kwargs: Kwargs, guard: Any = None) -> Any:
+        """Record an ordered call: append before or after the real call (see :class:`Boundary`).
+
+        ``guard`` (a raw lock) makes the append and the call one step for
+        calls that do not exclude each other by themselves: two writers, two
+        putters on one queue. Without it the trace could hold two writes in
+        one order and the stream in the other.
+        """
+        local = self._local
+        if local.busy or self.stopped is not None:
+            return wrapped(*args, **kwargs)
+        if guard is not None:
+            with guard:
+                return self._ordered(b, fp, wrapped, instance, args, kwargs, local)
+        return self._ordered(b, fp, wrapped, instance, args, kwargs, local)
+
+    def _ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any,
+                 args: Args, kwargs: Kwargs, local: _Local) -> Any:
+        key = self._keys.key
+        if key is None:
+            key = self.thread_key()
+        sid = self._ordered_site(b, sys._getframe(2))
+        known = self._boundaries.get(b)
+        if known is None:
+            known = self._define(b)
+        records = self.writer.records
+        if b.ordered == "before":
+            records.append((key, known[0] * 2, sid, fp, None))
+            next(self._counter)
+            local.busy = True
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                local.busy = False
+                if self.writer.due():
+                    self._flush()
+        local.busy = True
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            local.busy = False
+            records.append((key, known[0] * 2 + 1, sid, fp, type(exc).__name__))
+            next(self._counter)
+            raise
+        local.busy = False
+        records.append((key, known[0] * 2, sid, fp,
+                        b.encode(result, instance, args, kwargs) if b.encode is not None else None))
+        next(self._counter)
+        if self.writer.due():
+            self._flush()
+        return result
+
+    def _define(self, b: Boundary) -> tuple[int, dict[Any, dict[int, int]]]:
+        with self._lock:
+            known = self._boundaries.get(b)
+            if known is None:
+                known = (len(self._boundaries), {})
+                self.writer.records.append((0, trace.DEF_BOUNDARY, known[0], None, b.name))
+                self._boundaries[b] = known
+        return known
+
+    def _ordered_site(self, b: Boundary, frame: Any) -> int:
+        """The call site of an ordered call, cached per program frame position."""
+        user = self._sites.first_outside(frame, b.library)
+        if user is None:
+            return self._site_id(("<unknown>", 0))
+        by_offset = self._ordered_sites.get(user.f_code)
+        if by_offset is None:
+            by_offset = self._ordered_sites.setdefault(user.f_code, {})
+        sid = by_offset.get(user.f_lasti)
+        if sid is None:
+            sid = by_offset[user.f_lasti] = self._site_id(self._sites.site_of(user))
+        return sid
+
+    def _site_id(self, site: tuple[str, int]) -> int:
+        with self._lock:
+            sid = self._site_ids.get(site)
+            if sid is None:
+                sid = len(self._site_ids)
+                self.writer.records.append((0, trace.DEF_SITE, sid, None, [site[0], site[1]]))
+                self._site_ids[site] = sid
+        return sid
 
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         fp: Any
@@ -349,7 +477,7 @@ class TimingRecorder(Recorder):
             return Recorder.call(self, b, timed, instance, args, kwargs)
         finally:
             if self.stopped is None:
-                self.writer.records.append((self._local.key, trace.TIMING, spent[0], None, None))
+                self.writer.records.append((self._keys.key, trace.TIMING, spent[0], None, None))
 
 
 _ns = time.perf_counter_ns  # taken before any patch
@@ -394,6 +522,41 @@ class Replayer:
             raise value
         return value
 
+    def ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any, args: Args,
+                kwargs: Kwargs, guard: Any = None) -> Any:
+        """Wait for this call's turn, perform it for real, then let the next event go."""
+        local = self._local
+        if local.busy or (DebuggerFrames.active()
+                          and self._debugger.called_by_debugger(sys._getframe(1))):
+            return wrapped(*args, **kwargs)
+        cursor = self.cursor
+        raised, recorded = cursor.hold(b, fp, instance, args, kwargs, sys._getframe(1))
+        local.busy = True
+        try:
+            if b.perform is not None:
+                result = b.perform(raised, recorded, wrapped, instance, args, kwargs)
+            else:
+                result = wrapped(*args, **kwargs)
+        except Blocked as exc:
+            cursor.blocked(b, str(exc))
+            raise
+        except BaseException as exc:
+            if b.ordered == "after" and not raised:
+                cursor.outcome_differs(b, "returned", f"raised {type(exc).__name__}: {exc}")
+            cursor.advance()
+            raise
+        finally:
+            local.busy = False
+        if b.ordered == "after":
+            if raised:
+                cursor.outcome_differs(b, f"raised {recorded}", "returned")
+            if recorded is not None and b.encode is not None:
+                actual = b.encode(result, instance, args, kwargs)
+                if actual != recorded:
+                    cursor.outcome_differs(b, f"returned {recorded!r}", f"returned {actual!r}")
+        cursor.advance()
+        return result
+
 
 _mode: Passthrough | Recorder | Replayer = Passthrough()
 
@@ -410,11 +573,44 @@ def set_mode(mode: Passthrough | Recorder | Replayer) -> None:
 
 def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
     """The wrapt wrapper that sends calls of ``boundary`` to the active mode."""
+    if boundary.ordered is not None:
+        return _ordered_wrapper(boundary)
 
     def retrace_boundary(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         return _mode.call(boundary, wrapped, instance, args, kwargs)
 
     return retrace_boundary
+
+
+def _ordered_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
+    fingerprint = boundary.fingerprint
+
+    def retrace_ordered(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        mode = _mode
+        if type(mode) is Passthrough:
+            return wrapped(*args, **kwargs)
+        fp = None
+        if fingerprint is not None and not LOCAL.busy:
+            fp = digest(mode.codecs, fingerprint(instance, args, kwargs))  # type: ignore[union-attr]
+        return mode.ordered(boundary, fp, wrapped, instance, args, kwargs)  # type: ignore[union-attr]
+
+    return retrace_ordered
+
+
+def ordered(boundary: Boundary, fp: int | None, function: Callable[..., Any], *args: Any,
+            guard: Any = None) -> Any:
+    """Run ``function(*args)`` as an ordered call of ``boundary`` in the active mode.
+
+    For adapters whose objects are their own wrappers (a recorded lock, an
+    output stream): ``fp`` is their precomputed fingerprint (an int, or
+    None), so the hot path digests nothing. ``guard`` is a raw lock held
+    around the append and the call while recording (see
+    :meth:`Recorder.ordered`).
+    """
+    mode = _mode
+    if type(mode) is Passthrough:
+        return function(*args)
+    return mode.ordered(boundary, fp, function, None, args, {}, guard)  # type: ignore[union-attr]
 
 
 def call(boundary: Boundary, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

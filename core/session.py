@@ -18,10 +18,11 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, layout, processes, runtime, trace
+from . import __version__, layout, processes, runtime, serial, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
+from .output import OutputCheck
 from .patching import Patcher
 from .redaction import RedactionRules
 from .registry import (
@@ -37,12 +38,20 @@ _wall_clock = time.time  # taken before any patch: retrace's own timestamps are 
 
 
 def warn(message: str) -> None:
-    """One line on stderr, the way retrace talks to a user during a run."""
+    """One line on stderr, the way retrace talks to a user during a run.
+
+    Written as retrace's own work (``busy``), so it is never an output event:
+    a warning only a replay prints must not look like a divergence.
+    """
+    local = runtime.LOCAL
+    busy, local.busy = local.busy, True
     try:
         sys.stderr.write(f"retrace: {message}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
+    finally:
+        local.busy = busy
 
 
 class Session:
@@ -66,6 +75,7 @@ class Session:
         self.codecs = codecs
         self.redaction = redaction
         self.patcher = Patcher()
+        self.output = OutputCheck(redaction)
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -95,6 +105,7 @@ class Session:
         """Switch patched calls to this session; the program's first line comes next."""
         assert self._mode is not None
         runtime.set_mode(self._mode)
+        self.output.install()
         for entry in self.adapters:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
@@ -117,7 +128,10 @@ class Session:
         finally:
             for entry in reversed(self.adapters):
                 entry.adapter.stop(self)
+            self.output.uninstall()
             runtime.set_mode(runtime.Passthrough())
+            if isinstance(self.recorder, serial.SerialRecorder):
+                self.recorder.pause(record=False)  # daemon threads waiting for the baton run on
             self.patcher.uninstall()
 
     def _forked(self) -> None:
@@ -208,6 +222,7 @@ def begin_recording(
         "start_time": _wall_clock(),
         "pid": os.getpid(),
         "timings": os.environ.get("RETRACE_TIMINGS") == "1",
+        "serial": os.environ.get("RETRACE_SERIAL") == "1",
     }
     if process is not None:
         header["process"] = processes.describe(*process)
@@ -222,8 +237,14 @@ def begin_recording(
     writer = trace.TraceWriter(str(layout.trace_path(folder)), header)
     writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
-    recorder = runtime.TimingRecorder if header["timings"] else runtime.Recorder
-    session.recorder = recorder(writer, codecs, on_stop=_warn_stopped(directory))
+    recorder_class: type[runtime.Recorder]
+    if header["serial"]:
+        recorder_class = serial.SerialRecorder
+    elif header["timings"]:
+        recorder_class = runtime.TimingRecorder
+    else:
+        recorder_class = runtime.Recorder
+    session.recorder = recorder_class(writer, codecs, on_stop=_warn_stopped(directory))
     if snapshot:
         session.snapshot = Snapshot(layout.run_path(directory), cwd)
         if main.get("path"):
@@ -341,5 +362,6 @@ def begin_replay(directory: Path, on_divergence: Callable[[Exception], None],
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
     processes.identity.reset(process)
     session.cursor = Cursor(reader, codecs, on_divergence)
-    session._install(runtime.Replayer(session.cursor, codecs))
+    replayer_class = serial.SerialReplayer if reader.header.get("serial") else runtime.Replayer
+    session._install(replayer_class(session.cursor, codecs))
     return session

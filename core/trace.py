@@ -37,7 +37,7 @@ import cbor2
 from .codecs import safe_loads
 from .errors import BadRecording
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: DEF_THREAD records, ordered and output events
 MAGIC = b"\xd9\xd9\xf7"
 _PREFIX = struct.Struct(">BBIBI")
 PREFIX_SIZE = _PREFIX.size
@@ -49,7 +49,8 @@ DEF_SITE = -2
 FOOTER = -3
 STOPPED = -4
 DEF_SUMMARY = -5
-TIMING = -6  # (thread, TIMING, nanoseconds, None, None): the real call of that thread's last event
+DEF_THREAD = -6
+TIMING = -7  # (thread, TIMING, nanoseconds, None, None): the real call of that thread's last event
 
 FLUSH_INTERVAL = 0.010
 FLUSH_RECORDS = 8192
@@ -57,7 +58,7 @@ FLUSH_RECORDS = 8192
 
 def valid_marker(code: int, ident: Any, value: Any) -> bool:
     """Whether a definition or marker record (``code < 0``) has the shape the writer gives it."""
-    if code in (DEF_BOUNDARY, DEF_SUMMARY):
+    if code in (DEF_BOUNDARY, DEF_SUMMARY, DEF_THREAD):
         return type(ident) is int and type(value) is str
     if code == DEF_SITE:
         return (type(ident) is int and type(value) is list and len(value) == 2
@@ -66,6 +67,8 @@ def valid_marker(code: int, ident: Any, value: Any) -> bool:
         return type(value) is dict
     if code == STOPPED:
         return type(value) is str
+    if code == TIMING:
+        return type(ident) is int
     return True
 
 

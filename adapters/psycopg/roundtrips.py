@@ -297,13 +297,20 @@ def _loaded(recorded: Any) -> Any:
 
 
 def _deliver(pgconn: Any, callbacks: Any) -> None:
+    """Call the program's handlers with the recorded notices and notifications, as part
+    of the round trip (as when recording, see _capture)."""
     from psycopg.pq import PGnotify
 
+    with runtime.in_flight():
+        _call_handlers(pgconn, callbacks, PGnotify)
+
+
+def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
     for kind, payload in callbacks:
         if kind == NOTICE and pgconn.notice_handler is not None:
             pgconn.notice_handler(offline.OfflinePGresult(payload))
         elif kind == NOTIFY and pgconn.notify_handler is not None:
-            pgconn.notify_handler(PGnotify(*payload))
+            pgconn.notify_handler(notify_class(*payload))
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
@@ -365,7 +372,10 @@ def _capture(kind: int, encode: Callable[[Any], Any]) -> Callable[[Any, Any, Arg
         pending = _local.pending
         if pending is not None and runtime.active().name == "record" and len(args) > 1:
             pending.callbacks.append([kind, encode(args[1])])
-        return wrapped(*args, **kwargs)
+        # Part of the round trip, as on replay (see _deliver): what the program's handler
+        # does (print) happens inside the round trip's event, not as events of its own.
+        with runtime.in_flight():
+            return wrapped(*args, **kwargs)
 
     return retrace_psycopg_callback
 

@@ -112,6 +112,7 @@ def redact_header(name: str, value: str, names: Names) -> str:
     if names.secret_header(name):
         lowered = name.lower()
         if lowered in ("set-cookie", "set-cookie2"):
+            names.rules.remember(value.partition(";")[0].partition("=")[2])
             return redact_set_cookie(value)
         if lowered == "cookie":
             return redact_cookie_pairs(value)
@@ -324,6 +325,7 @@ def scrubber_for(url: str, headers: Iterable[tuple[str, str]], form_or_json: Any
     for value in sorted(set(values), key=len, reverse=True):
         if len(value) >= MIN_SCRUB and value != PLACEHOLDER and value not in seen:
             pairs.append((value, PLACEHOLDER))
+            names.rules.remember(value)
     return Scrubber(pairs)
 
 

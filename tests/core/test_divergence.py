@@ -17,11 +17,13 @@ PROGRAM = textwrap.dedent(
     data = os.urandom(16)
     second = time.monotonic()
     print("done", first, data.hex(), second)
+    last = time.time()
     """
 )
 
 
-# Event #1 of every recording is the entropy that seeds the random module.
+# Event #1 of every recording is the entropy that seeds the random module; the
+# print is eight output events (#5-#12: four values, three spaces, a newline).
 
 
 def _recorded(tmp_path: Path) -> tuple[Path, Path, Run]:
@@ -72,24 +74,35 @@ def test_changed_argument_is_reported_with_both_summaries(tmp_path: Path) -> Non
 
 
 def test_one_call_too_many(tmp_path: Path) -> None:
-    rec, app, _ = _recorded(tmp_path)
-    _edit(app, 'print("done"', 'time.perf_counter()\nprint("done"')
+    rec, app, recorded = _recorded(tmp_path)
+    _edit(app, "last = time.time()", "last = time.time()\ntime.perf_counter()")
     run = replay(rec)
     assert run.status == EXIT_DIVERGENCE
-    assert "replay diverged at event #5 (thread 0)" in run.stderr
+    assert "replay diverged at event #14 (thread 0)" in run.stderr
     assert "boundary:  time.perf_counter" in run.stderr
     assert "hint: the program made a call the recording does not have" in run.stderr
-    assert "done" not in run.stdout
+    assert run.stdout == recorded.stdout
 
 
 def test_one_call_too_few(tmp_path: Path) -> None:
     rec, app, _ = _recorded(tmp_path)
-    _edit(app, "second = time.monotonic()", "second = 0")
+    _edit(app, "last = time.time()", "last = 0")
     run = replay(rec)
     assert run.status == EXIT_DIVERGENCE
     assert "the program finished, but the recording has more events" in run.stderr
-    assert "boundary:  time.monotonic" in run.stderr
+    assert "boundary:  time.time" in run.stderr
     assert "hint: the program finished before using every recorded event" in run.stderr
+
+
+def test_a_call_missing_before_output_is_reported_at_the_output(tmp_path: Path) -> None:
+    rec, app, _ = _recorded(tmp_path)
+    _edit(app, "second = time.monotonic()", "second = 0")
+    run = replay(rec)
+    assert run.status == EXIT_DIVERGENCE
+    assert "replay diverged at event #4 (thread 0)" in run.stderr
+    expected, actual = run.stderr.split("the program did:")
+    assert "boundary:  time.monotonic" in expected
+    assert "boundary:  sys.stdout.write" in actual
 
 
 def test_divergence_cannot_be_caught_by_the_program(tmp_path: Path) -> None:

@@ -333,13 +333,13 @@ def test_cli_inspect_reports_corruption(loop_recording, craft):
 
 
 def test_another_format_version_is_one_clear_message(loop_recording, craft):
-    directory = craft("format2", header=dict(loop_recording.header, format=2))
+    directory = craft("format1", header=dict(loop_recording.header, format=1))
     run = replay(directory)
     trace = directory.resolve() / "trace.bin"
     assert (run.status, run.stdout) == (88, "")
     assert run.stderr == (
-        f"retrace: {trace}: trace format 2 is not supported by retrace "
-        f"{loop_recording.header['retrace']} (format 1); replay it with the retrace version "
+        f"retrace: {trace}: trace format 1 is not supported by retrace "
+        f"{loop_recording.header['retrace']} (format 2); replay it with the retrace version "
         f"that recorded it ({loop_recording.header['retrace']})\n"
     )
 

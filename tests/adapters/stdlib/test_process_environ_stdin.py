@@ -55,7 +55,8 @@ def test_secret_environment_values_never_reach_the_recording(tmp_path: Path) -> 
     for path in (tmp_path / "rec").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    replayed = replay(tmp_path / "rec")
+    # The replayed program prints what redaction gave it, so its output differs on purpose.
+    replayed = replay(tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})
     lines = replayed.stdout.splitlines()
     assert lines == ["False", "db/x", "True", "<retrace:redacted>"]
 
