@@ -26,7 +26,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import fork, launch
+from . import connection, fork, launch, pool, popen, queues, spawned
 
 
 class ChildrenAdapter(Adapter):
@@ -39,6 +39,33 @@ class ChildrenAdapter(Adapter):
             Patch("os", "_exit", wrapper=fork.exit_wrapper),
             Patch("multiprocessing.util", "spawnv_passfds", wrapper=launch.spawnv_wrapper),
             Patch("subprocess", "Popen._execute_child", wrapper=launch.execute_child_wrapper),
+            Patch("multiprocessing.popen_fork", "Popen.__init__", wrapper=popen.init_wrapper),
+            Patch("multiprocessing.popen_fork", "Popen.poll",
+                  wrapper=popen.returning(popen.POLL, "poll")),
+            Patch("multiprocessing.popen_forkserver", "Popen.poll",
+                  wrapper=popen.returning(popen.POLL, "poll")),
+            Patch("multiprocessing.popen_fork", "Popen.wait",
+                  wrapper=popen.returning(popen.WAIT, "wait")),
+            Patch("multiprocessing.popen_fork", "Popen._send_signal",
+                  wrapper=popen.returning(popen.SIGNAL, "signal")),
+            Patch("multiprocessing.connection", "Connection._send_bytes",
+                  wrapper=connection.send_wrapper),
+            Patch("multiprocessing.connection", "Connection._recv_bytes",
+                  wrapper=connection.recv_wrapper),
+            Patch("multiprocessing.connection", "Connection._poll", wrapper=connection.poll_wrapper),
+            Patch("multiprocessing.connection", "wait", wrapper=connection.wait_wrapper),
+            Patch("multiprocessing.queues", "Queue.__init__", wrapper=queues.init_wrapper),
+            Patch("multiprocessing.queues", "Queue.__setstate__", wrapper=queues.init_wrapper),
+            Patch("multiprocessing.queues", "Queue.full", wrapper=queues.counted("full")),
+            Patch("multiprocessing.queues", "Queue.qsize", wrapper=queues.counted("qsize")),
+            Patch("multiprocessing.pool", "Pool._handle_workers", wrapper=pool.workers_wrapper),
+            Patch("multiprocessing.pool", "Pool._help_stuff_finish", wrapper=pool.quietly),
+            Patch("multiprocessing.util", "Finalize.__init__", wrapper=pool.finalize_init),
+            Patch("multiprocessing.util", "Finalize.__call__", wrapper=pool.finalize_call),
+            Patch("multiprocessing.spawn", "spawn_main", wrapper=spawned.spawn_main_wrapper),
+            Patch("multiprocessing.spawn", "_main", wrapper=spawned.main_wrapper),
+            Patch("multiprocessing.synchronize", "SemLock.__setstate__",
+                  wrapper=spawned.semlock_setstate_wrapper),
         ]
 
     def start(self, session: Any) -> None:
