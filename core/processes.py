@@ -168,6 +168,11 @@ def replay_plan(recording: Path, process: str) -> tuple[str, list[str]]:
     while current != ROOT:
         described = header_of(recording, current).get("process")
         start = described.get("start") if type(described) is dict else None
+        if start == "forkserver":
+            raise UsageError(
+                f"process {current} is multiprocessing's fork server, and {process} runs in it "
+                "or was forked by it: it cannot be replayed on its own (its parent's replay "
+                "shows what it sent back)")
         if start != "fork":
             break
         forks.insert(0, current)

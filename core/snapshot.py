@@ -72,10 +72,14 @@ class Snapshot:
             return
         self._copied.add(absolute)
         target = self.run_dir / relative_place(absolute, self.cwd)
+        # Copied beside the target, then renamed over it: the processes of one
+        # program share run/, and one killed while copying must not leave it torn.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         try:
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            shutil.copyfile(absolute, target)
-            os.chmod(target, 0o600)
+            shutil.copyfile(absolute, partial)
+            os.chmod(partial, 0o600)
+            os.replace(partial, target)
         except OSError:
             return
 

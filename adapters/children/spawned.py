@@ -24,7 +24,7 @@ from typing import Any
 from retrace import Boundary, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
-from retrace.runtime import LOCAL, call
+from retrace.runtime import LOCAL, call, in_flight
 from retrace.snapshot import is_program_file, relative_place
 
 from .fork import LIBRARY, state
@@ -139,7 +139,8 @@ def semlock_setstate_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kw
 
     _handle, kind, maxvalue, _name = args[0][:4]
     value = 1 if kind == synchronize.RECURSIVE_MUTEX or maxvalue == 1 else 0
-    instance._semlock = _multiprocessing.SemLock(kind, value, maxvalue,
-                                                 synchronize.SemLock._make_name(), True)
+    with in_flight():  # naming it reads the pid and draws randomness: not the program's
+        instance._semlock = _multiprocessing.SemLock(kind, value, maxvalue,
+                                                     synchronize.SemLock._make_name(), True)
     instance._make_methods()
     return None
