@@ -26,7 +26,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import connection, fork, launch, pool, popen, queues, spawned
+from . import connection, fork, futures, launch, pool, popen, queues, spawned
 
 
 class ChildrenAdapter(Adapter):
@@ -62,6 +62,8 @@ class ChildrenAdapter(Adapter):
             Patch("multiprocessing.pool", "Pool._help_stuff_finish", wrapper=pool.quietly),
             Patch("multiprocessing.util", "Finalize.__init__", wrapper=pool.finalize_init),
             Patch("multiprocessing.util", "Finalize.__call__", wrapper=pool.finalize_call),
+            Patch("concurrent.futures.process", "ProcessPoolExecutor.__init__",
+                  wrapper=futures.init_wrapper),
             Patch("multiprocessing.spawn", "spawn_main", wrapper=spawned.spawn_main_wrapper),
             Patch("multiprocessing.spawn", "_main", wrapper=spawned.main_wrapper),
             Patch("multiprocessing.synchronize", "SemLock.__setstate__",
