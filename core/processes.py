@@ -119,7 +119,8 @@ class Identity:
     def collect(self) -> Iterator[list[str]]:
         """The IDs of the children this thread starts inside the block."""
         outer = getattr(self._local, "collected", None)
-        self._local.collected = ids = []
+        ids: list[str] = []
+        self._local.collected = ids
         try:
             yield ids
         finally:

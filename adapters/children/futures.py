@@ -25,7 +25,7 @@ TAKE = Boundary("concurrent.futures.process.take_work", library=LIBRARY)
 _WAIT_SECONDS = 10.0
 
 
-class WorkIds(queue.Queue):  # type: ignore[type-arg]
+class WorkIds(queue.Queue):  # type: ignore[type-arg,unused-ignore]
     """An executor's queue of work ids whose non-blocking ``get`` is an event."""
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:

@@ -52,19 +52,19 @@ class _Tee:
 
 
 def _one_pickle(stream: Any) -> bytes:
-    tee = _Tee(stream)
+    tee: Any = _Tee(stream)
     for _ in pickletools.genops(tee):
         pass
     return bytes(tee.kept)
 
 
 def _load(boundary: Boundary, stream: Any) -> Any:
-    from multiprocessing import reduction
+    from multiprocessing.reduction import ForkingPickler
 
     data = call(boundary, lambda *_: _one_pickle(stream))
     if not isinstance(data, bytes):
         raise BadRecording(f"a {boundary.name} event in the trace is not bytes")
-    return reduction.pickle.loads(data)
+    return ForkingPickler.loads(data)
 
 
 def _active() -> bool:
@@ -77,7 +77,8 @@ def spawn_main_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) 
         return wrapped(*args, **kwargs)
     from multiprocessing import resource_tracker, spawn
 
-    resource_tracker._resource_tracker._fd = os.open(os.devnull, os.O_WRONLY)
+    tracker: Any = resource_tracker._resource_tracker
+    tracker._fd = os.open(os.devnull, os.O_WRONLY)
     sys.exit(spawn._main(-1, os.open(os.devnull, os.O_RDONLY)))
 
 
@@ -135,8 +136,9 @@ def semlock_setstate_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kw
     if runtime.active().name != "replay":
         return wrapped(*args, **kwargs)
     import _multiprocessing
-    from multiprocessing import synchronize
+    from multiprocessing import synchronize as sync
 
+    synchronize: Any = sync
     _handle, kind, maxvalue, _name = args[0][:4]
     value = 1 if kind == synchronize.RECURSIVE_MUTEX or maxvalue == 1 else 0
     with in_flight():  # naming it reads the pid and draws randomness: not the program's
