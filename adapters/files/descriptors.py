@@ -1,47 +1,87 @@
-"""``os.open`` and the descriptor calls on what it opened: ``read``, ``write``, ``lseek``, ``fstat``.
+"""``os.open`` of a data file: a boundary, like ``open()``, whose descriptor replays in memory.
 
-``os.open`` of a data file (the same include/exclude rules as ``open()``) is
-a boundary, and the descriptor it returns is remembered until ``os.close``.
-On that descriptor ``os.read`` records the bytes it returned, chunk by
-chunk; ``os.write`` records how many bytes it wrote (the data itself is
-fingerprinted by a CRC); ``os.lseek`` and ``os.fstat`` record their answers.
-On replay no data file is opened: the program gets a real descriptor of
-the null device standing in for the file (so ``os.close`` and ``select``
-on it work), every call above answers from the trace, and nothing is
-written. Descriptors the program did not get from ``os.open`` of a data
-file (pipes, sockets, retrace's own) are left alone at the cost of one
-dictionary lookup.
+``os.open`` of a data file (the same include/exclude rules as ``open()``) records
+what ``open()`` records: the content at that moment when the flags can read
+it (the blob store's digest, the content itself in the trace when small),
+else the size. On replay no data file is opened: the program gets a real
+descriptor of an anonymous in-memory file holding that content, so
+``os.read``, ``os.write``, ``os.lseek``, ``os.fdopen``/``open(fd)`` and
+``os.close`` work on it for real and nothing reaches the disk. What is
+read is then what was in the file when it was opened, as with ``open()``.
+``os.fstat`` on such a descriptor is a boundary (the in-memory file's
+metadata is not the file's). Descriptors the program did not get from
+``os.open`` of a data file (pipes, sockets, retrace's own) are left alone.
+
+Files ``tempfile`` makes (``mkstemp``, ``NamedTemporaryFile``) are left
+alone, as everything ``tempfile`` does (see :mod:`.policy`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import zlib
+import tempfile
+import threading
 from typing import Any
 
 from retrace import runtime
 from retrace.errors import BadRecording
-from retrace.runtime import LOCAL
 
 from . import state
 from .boundaries import _boundary, stat_boundary
+from .opening import _content
 from .wrappers import _files, _served
 
 OS_OPEN = _boundary("os.open")
-OS_READ = _boundary("os.read", blocking=True)
-OS_WRITE = _boundary("os.write")
-OS_LSEEK = _boundary("os.lseek")
 OS_FSTAT = stat_boundary("os.fstat")
-_devnull = os.devnull
-_real_open = os.open
 
 
-def _ours(fd: Any) -> state.FilesState | None:
-    files = state.current
-    if files is None or type(fd) is not int or fd not in files.fds:
-        return None
-    return _files()
+def _reads_content(flags: int) -> bool:
+    return (flags & os.O_ACCMODE) != os.O_WRONLY and not flags & os.O_TRUNC
+
+
+def _recorded(files: state.FilesState, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+              absolute: str, flags: int) -> dict[str, Any]:
+    fd = wrapped(*args, **kwargs)
+    info: dict[str, Any] = {"fd": fd, "size": 0}
+    try:
+        if _reads_content(flags):
+            info["blob"], info["size"], content = files.blobs.store_file(absolute)
+            key = (threading.get_ident(), info["blob"])
+            if content is not None and key not in files.sent:
+                files.sent.add(key)
+                info["data"] = content
+        elif not flags & os.O_TRUNC:
+            info["size"] = os.fstat(fd).st_size
+    except Exception as exc:  # recording must never break the program
+        files.give_up(f"the content of {absolute} could not be stored ({exc!r})")
+    return info
+
+
+def _stand_in(files: state.FilesState, info: Any, flags: int) -> int:
+    """A real descriptor of an anonymous in-memory file with the recorded content."""
+    if (type(info) is not dict or type(info.get("fd")) is not int
+            or type(info.get("size", 0)) is not int or info.get("size", 0) < 0
+            or not isinstance(info.get("data", b""), bytes)):
+        raise BadRecording(f"{files.blobs.root.parent}: an os.open event in the trace is malformed")
+    content = b""
+    if info.get("blob") is not None:
+        content = _content(files, info) or b""
+        if not content and info.get("size"):
+            with open(files.blobs.existing(info["blob"]), "rb") as handle:
+                content = handle.read()
+    with runtime.in_flight():
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("retrace-replayed-file", os.MFD_CLOEXEC)
+        else:
+            with tempfile.TemporaryFile() as anonymous:
+                fd = os.dup(anonymous.fileno())
+        if content:
+            os.write(fd, content)
+        elif info.get("size"):
+            os.ftruncate(fd, info["size"])
+        os.lseek(fd, 0, os.SEEK_END if flags & os.O_APPEND else os.SEEK_SET)
+    return fd
 
 
 def open_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -52,50 +92,17 @@ def open_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
     if absolute is None:
         return wrapped(*args, **kwargs)
     flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
-    recorded = _served(files, OS_OPEN, lambda *_: wrapped(*args, **kwargs), absolute, flags)
-    if type(recorded) is not int:
-        raise BadRecording("an os.open event in the trace is not a descriptor")
-    fd = recorded
-    if runtime.active().name == "replay":
-        with runtime.in_flight():
-            fd = _real_open(_devnull, os.O_RDWR | os.O_CLOEXEC)
+    info = _served(files, OS_OPEN, lambda *_: _recorded(files, wrapped, args, kwargs, absolute, flags),
+                   absolute, flags)
+    fd = info["fd"] if runtime.active().name == "record" else _stand_in(files, info, flags)
     files.fds[fd] = absolute
     return fd
 
 
-def read_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    fd = args[0] if args else None
-    files = _ours(fd)
-    if files is None:
-        return wrapped(*args, **kwargs)
-    data = _served(files, OS_READ, lambda *_: wrapped(*args, **kwargs), files.fds[fd], *args[1:])
-    if not isinstance(data, bytes):
-        raise BadRecording("an os.read event in the trace is not bytes")
-    return data
-
-
-def write_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    fd = args[0] if args else None
-    files = _ours(fd)
-    if files is None or len(args) < 2:
-        return wrapped(*args, **kwargs)
-    view = memoryview(args[1])
-    return _served(files, OS_WRITE, lambda *_: wrapped(*args, **kwargs), files.fds[fd],
-                   zlib.crc32(view), view.nbytes)
-
-
-def lseek_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    fd = args[0] if args else None
-    files = _ours(fd)
-    if files is None:
-        return wrapped(*args, **kwargs)
-    return _served(files, OS_LSEEK, lambda *_: wrapped(*args, **kwargs), files.fds[fd], *args[1:])
-
-
 def fstat_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     fd = args[0] if args else kwargs.get("fd")
-    files = _ours(fd)
-    if files is None:
+    files = state.current
+    if files is None or type(fd) is not int or fd not in files.fds or _files() is None:
         return wrapped(*args, **kwargs)
     return _served(files, OS_FSTAT, lambda *_: wrapped(*args, **kwargs), files.fds[fd])
 
@@ -104,6 +111,6 @@ def close_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: di
     """Forget a data file's descriptor; the real close (of the file, or its stand-in) happens."""
     files = state.current
     fd = args[0] if args else kwargs.get("fd")
-    if files is not None and not LOCAL.busy and type(fd) is int:
+    if files is not None and type(fd) is int:
         files.fds.pop(fd, None)
     return wrapped(*args, **kwargs)

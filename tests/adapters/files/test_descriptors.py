@@ -9,7 +9,7 @@ from retrace.testing import record_and_replay
 
 PROGRAM = textwrap.dedent(
     """
-    import os, select
+    import os, tempfile
     fd = os.open("data.bin", os.O_RDONLY)
     print("size", os.fstat(fd).st_size)
     print("read", os.read(fd, 5), os.read(fd, 100), os.read(fd, 10))
@@ -22,9 +22,18 @@ PROGRAM = textwrap.dedent(
         os.open("missing.bin", os.O_RDONLY)
     except FileNotFoundError as exc:
         print("missing", exc.errno)
+    both = os.open("both.bin", os.O_RDWR)
+    os.write(both, b"XY")
+    os.lseek(both, 0, os.SEEK_SET)
+    with os.fdopen(both, "rb") as handle:  # a file object over the descriptor reads it too
+        print("both", handle.read())
     r, w = os.pipe()  # not a data file: passes through in every mode
     os.write(w, b"pipe")
     print("pipe", os.read(r, 10))
+    with tempfile.NamedTemporaryFile("w+") as temporary:  # tempfile's own files are real
+        temporary.write("temp")
+        temporary.seek(0)
+        print("temporary", temporary.read())
     """
 )
 
@@ -34,16 +43,22 @@ def test_descriptor_reads_and_writes_replay_without_the_files(tmp_path: Path) ->
     program.write_text(PROGRAM)
     data = tmp_path / "data.bin"
     data.write_bytes(b"abcdefghij-data")
+    both = tmp_path / "both.bin"
+    both.write_bytes(b"--cdef")
     out = tmp_path / "out.bin"
 
     def break_the_world() -> None:
         assert out.read_bytes() == b"hello there"
+        assert both.read_bytes() == b"XYcdef"
         data.unlink()
         out.unlink()
+        both.write_bytes(b"changed")
 
     recorded, _ = record_and_replay(program, tmp_path / "rec", between=break_the_world, times=2)
     assert "read b'abcde' b'fghij-data' b''" in recorded.stdout
     assert "seek 2 b'cde'" in recorded.stdout and "size 15" in recorded.stdout
     assert "wrote 11" in recorded.stdout and "missing 2" in recorded.stdout
-    assert "pipe b'pipe'" in recorded.stdout
+    assert "pipe b'pipe'" in recorded.stdout and "temporary temp" in recorded.stdout
+    assert "both b'XYcdef'" in recorded.stdout
     assert not out.exists() and not data.exists(), "replay touched the disk"
+    assert both.read_bytes() == b"changed", "replay wrote over a file"
