@@ -17,7 +17,8 @@ socket belongs to this adapter only if its ``connect`` was a boundary call
 here: a socket a library adapter connected (redis-py's pooled connections)
 stays that adapter's business for its whole life, so its later
 ``shutdown`` or ``close`` outside any command is not recorded either.
-Non-blocking sockets (an asyncio event loop's) are left alone.
+Non-blocking sockets (an asyncio event loop's) are left alone. TLS over
+such a socket is recorded as plaintext (see :mod:`.tls`).
 """
 
 from __future__ import annotations
@@ -179,6 +180,8 @@ class SocketsAdapter(Adapter):
     modules = LIBRARY
 
     def patches(self) -> list[Patch]:
+        from . import tls
+
         return [
             Patch("socket", "getaddrinfo", wrapper=getaddrinfo_wrapper),
             Patch("socket", "socket.connect", wrapper=connect_wrapper("connect")),
@@ -192,7 +195,11 @@ class SocketsAdapter(Adapter):
             Patch("socket", "socket.getpeername", wrapper=address_wrapper("getpeername")),
             Patch("socket", "socket.getsockname", wrapper=address_wrapper("getsockname")),
             Patch("socket", "socket.shutdown", wrapper=shutdown_wrapper),
+            *tls.patches(),
         ]
+
+    def register_codecs(self, codecs: Any) -> None:
+        codecs.allow_exceptions_from("ssl")
 
 
 adapter = SocketsAdapter()
