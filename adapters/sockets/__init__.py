@@ -18,7 +18,9 @@ here: a socket a library adapter connected (redis-py's pooled connections)
 stays that adapter's business for its whole life, so its later
 ``shutdown`` or ``close`` outside any command is not recorded either.
 Non-blocking sockets (an asyncio event loop's) are left alone. TLS over
-such a socket is recorded as plaintext (see :mod:`.tls`).
+such a socket is recorded as plaintext (see :mod:`.tls`), and waiting for
+it to be ready with ``select``/``selectors`` is an event (see
+:mod:`.readiness`).
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class SocketsAdapter(Adapter):
     modules = LIBRARY
 
     def patches(self) -> list[Patch]:
-        from . import tls
+        from . import readiness, tls
 
         return [
             Patch("socket", "getaddrinfo", wrapper=getaddrinfo_wrapper),
@@ -196,6 +198,7 @@ class SocketsAdapter(Adapter):
             Patch("socket", "socket.getsockname", wrapper=address_wrapper("getsockname")),
             Patch("socket", "socket.shutdown", wrapper=shutdown_wrapper),
             *tls.patches(),
+            *readiness.patches(),
         ]
 
     def register_codecs(self, codecs: Any) -> None:
