@@ -123,8 +123,16 @@ class ChildReplayer(runtime.Replayer):
         self._before = others
         self._parked = threading.Event()
 
-    def call(self, b: Any, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def _park(self) -> None:
         if threading.get_ident() in self._before and not self._local.busy:
             while True:
                 self._parked.wait(3600)
+
+    def call(self, b: Any, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        self._park()
         return super().call(b, wrapped, instance, args, kwargs)
+
+    def ordered(self, b: Any, fp: Any, wrapped: Any, instance: Any, args: Any, kwargs: Any,
+                guard: Any = None) -> Any:
+        self._park()
+        return super().ordered(b, fp, wrapped, instance, args, kwargs, guard)
