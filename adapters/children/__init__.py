@@ -13,9 +13,10 @@ saw of its children, so that its replay starts none of them:
   status, signals;
 - :mod:`.connection`: what flows through ``multiprocessing`` pipes and
   queues;
-- :mod:`.pool` and :mod:`.futures`: ``multiprocessing.Pool`` and
-  ``ProcessPoolExecutor`` as the program sees them (their own threads and
-  workers are their business, recorded in the workers' traces);
+- :mod:`.queues`: a ``multiprocessing.Queue``'s count of items in flight;
+- :mod:`.pool`, :mod:`.futures` and :mod:`.finalizers`: the parts of
+  ``multiprocessing.Pool``, ``ProcessPoolExecutor`` and multiprocessing's
+  cleanups whose timing no replay can reproduce;
 - :mod:`.spawned`: the start of a spawned child, which reads its work from
   its parent.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import connection, fork, futures, launch, pool, popen, queues, spawned
+from . import connection, finalizers, fork, futures, launch, pool, popen, queues, spawned
 
 
 class ChildrenAdapter(Adapter):
@@ -60,8 +61,8 @@ class ChildrenAdapter(Adapter):
             Patch("multiprocessing.queues", "Queue.qsize", wrapper=queues.counted("qsize")),
             Patch("multiprocessing.pool", "Pool._handle_workers", wrapper=pool.workers_wrapper),
             Patch("multiprocessing.pool", "Pool._help_stuff_finish", wrapper=pool.quietly),
-            Patch("multiprocessing.util", "Finalize.__init__", wrapper=pool.finalize_init),
-            Patch("multiprocessing.util", "Finalize.__call__", wrapper=pool.finalize_call),
+            Patch("multiprocessing.util", "Finalize.__init__", wrapper=finalizers.finalize_init),
+            Patch("multiprocessing.util", "Finalize.__call__", wrapper=finalizers.finalize_call),
             Patch("concurrent.futures.process", "ProcessPoolExecutor.__init__",
                   wrapper=futures.init_wrapper),
             Patch("multiprocessing.spawn", "spawn_main", wrapper=spawned.spawn_main_wrapper),

@@ -56,23 +56,6 @@ def _replayed_worker_handler(cache: Any, taskqueue: Any) -> None:
     taskqueue.put(None)
 
 
-def finalize_init(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Remember whether a ``multiprocessing.util.Finalize`` belongs to retrace's own work."""
-    instance._retrace_quiet = runtime.LOCAL.busy and runtime.active().name != "passthrough"
-    return wrapped(*args, **kwargs)
-
-
-def finalize_call(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """A finalizer run by the garbage collector (its weakref's callback, at a moment no
-    replay can reproduce), or one made by work that was not recorded (a fork server's
-    listener, made while a process started): retrace's own work, not events."""
-    quiet = args or getattr(instance, "_retrace_quiet", False)
-    if not quiet or runtime.active().name == "passthrough":
-        return wrapped(*args, **kwargs)
-    with in_flight():
-        return wrapped(*args, **kwargs)
-
-
 def quietly(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Run as retrace's own work: nothing it does is an event."""
     if runtime.active().name == "passthrough" or _thread_pool(instance):
