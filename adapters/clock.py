@@ -67,7 +67,7 @@ class ClockAdapter(Adapter):
 
     def patches(self) -> list[Patch]:
         found = [
-            Patch("time", name, Boundary(f"time.{name}", library=LIBRARY))
+            Patch("time", name, Boundary(f"time.{name}", library=LIBRARY, timing=True))
             for name in READINGS
             if hasattr(time, name)
         ]
@@ -89,7 +89,7 @@ class ClockAdapter(Adapter):
             Patch("time", "sleep", Boundary("time.sleep", fingerprint=_first_argument,
                                             summary=lambda i, a, k: f"{a[0]!r}s" if a else "",
                                             on_replay=_real_sleep, blocking=True,
-                                            library=LIBRARY)),
+                                            library=LIBRARY, timing=True)),
             Patch("datetime", "datetime.now", Boundary("datetime.datetime.now",
                                                        fingerprint=_tz_argument,
                                                        encode=_as_datetime, library=LIBRARY)),

@@ -42,7 +42,7 @@ import time
 import zlib
 from typing import Any
 
-from retrace import Adapter, Boundary, Patch, runtime, serial
+from retrace import Adapter, Boundary, Patch, library_threads, runtime, serial
 from retrace.boundary import Args, Kwargs
 from retrace.errors import Blocked
 from retrace.snapshot import is_program_file
@@ -60,6 +60,8 @@ class _Session:
 
     generation = 0
     timeout = 10.0
+    #: Module prefixes whose synchronisation is recorded like the program's (Adapter.coordinating).
+    coordinating: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.children: dict[str, int] = {}
@@ -256,7 +258,8 @@ def _made_by_program() -> bool:
         if verdict == 0:
             module = frame.f_globals.get("__name__") or ""
             verdict = creators[code] = (
-                None if module in _SYNC_MODULES else is_program_file(code.co_filename)
+                None if module in _SYNC_MODULES
+                else is_program_file(code.co_filename) or module.startswith(_state.coordinating)
             )
         if verdict is not None:
             return bool(verdict)
@@ -417,7 +420,21 @@ def _start(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     path = tagged[1] if tagged is not None else instance.name
     if serial.enabled():
         instance.run = serial.thread_runs(instance.run)
+    elif library_threads.is_library_path(path):
+        # When a library's thread starts and ends is the library's business, as its locks are.
+        instance.run = _library_run(instance.run)
+        return wrapped(*args, **kwargs)
     return runtime.ordered(START, zlib.crc32(path.encode()), wrapped, *args)
+
+
+def _library_run(run: Any) -> Any:
+    """A library thread's ``run``: its events come from a stream of its own on replay."""
+
+    def library_run() -> Any:
+        runtime.LOCAL.library = True
+        return run()
+
+    return library_run
 
 
 def _join_and_report(wrapped: Any, thread: Any, timeout: float | None) -> bool:
@@ -429,6 +446,9 @@ def _join_and_report(wrapped: Any, thread: Any, timeout: float | None) -> bool:
 def _join(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
     timeout = args[0] if args else kwargs.get("timeout")
     tagged = getattr(instance, "_retrace_path", None)
+    if tagged is not None and library_threads.is_library_path(tagged[1]):
+        wrapped(*args, **kwargs)  # a library thread's join is the library's business
+        return
     fp = zlib.crc32(str(tagged[1] if tagged else instance.name).encode())
     runtime.ordered(JOIN, fp, functools.partial(_join_and_report, wrapped, instance), timeout)
 
@@ -439,7 +459,8 @@ def _init(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
     parent = identity() or f"?{threading.current_thread().name}"
     with _state.mutex:
         n = _state.children[parent] = _state.children.get(parent, 0) + 1
-    instance._retrace_path = (_state.generation, f"{parent}.{n}")
+    mark = "" if serial.enabled() or _made_by_program() else library_threads.MARK
+    instance._retrace_path = (_state.generation, f"{parent}.{n}{mark}")
     local = runtime.LOCAL
     busy, local.busy = local.busy, True
     try:
@@ -481,6 +502,10 @@ class ThreadingAdapter(Adapter):
         _state.generation = generation
         if session.cursor is not None:
             _state.timeout = session.cursor.turn_timeout
+        _state.coordinating = tuple(
+            prefix for entry in session.adapters for prefix in entry.adapter.coordinating
+        )
+        _creators.clear()
         replacements: list[tuple[Any, str, Any]] = [
             (threading, "Lock", Lock),
             (threading, "_allocate_lock", Lock),

@@ -8,7 +8,8 @@ The same workload runs three ways: plain ``python`` (live), under ``retrace
 record`` and under ``retrace replay`` of that recording. Each run times only
 its query loop, with ``time.clock_gettime_ns(CLOCK_MONOTONIC)`` (a clock
 retrace does not intercept, so replay reports its own time, not the recorded
-one) and its process CPU time, and writes both to a file. The best of
+one) and its process CPU time, and reports both on an inherited file
+descriptor (``bench/_channel.py``). The best of
 ``--repeat`` interleaved runs of each mode is reported: ratios against live,
 microseconds per query added by recording, and trace bytes per query. Wall
 time depends on what else the machine runs (the server shares its cores);
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import _channel
+
 WORKLOAD = '''
+import os
 import sys
 import time
 
@@ -44,17 +47,16 @@ with psycopg.connect(dsn) as conn, conn.cursor() as cur:
     cpu = time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID) - cpu
     elapsed = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - start
 print("checksum", total)
-with open(out, "w") as f:
-    f.write(f"{elapsed} {cpu}")
+os.write(int(out), f"{elapsed} {cpu}".encode())  # an inherited descriptor: see bench/_channel.py
 '''
 
 
-def _run(command: list[str], env: dict[str, str], timing: Path) -> tuple[float, float]:
+def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """``(wall seconds, client CPU seconds)`` of one run's query loop."""
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    done, report = _channel.run(command, env, timeout=600)
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-    wall, cpu = timing.read_text().split()
+    wall, cpu = report.split()
     return int(wall) / 1e9, int(cpu) / 1e9
 
 
@@ -73,19 +75,17 @@ def main() -> None:
         folder = Path(tmp)
         program = folder / "workload.py"
         program.write_text(WORKLOAD)
-        timing = folder / "elapsed"
-        args = [options.dsn, str(options.queries), str(timing)]
+        args = [options.dsn, str(options.queries), str(_channel.FD)]
         live: list[tuple[float, float]] = []
         rec: list[tuple[float, float]] = []
         rep: list[tuple[float, float]] = []
         size = 0
         for attempt in range(options.repeat):
-            live.append(_run([sys.executable, str(program), *args], env, timing))
+            live.append(_run([sys.executable, str(program), *args], env))
             recording = folder / f"rec{attempt}"
-            rec.append(_run([*retrace, "record", "-o", str(recording), str(program), *args],
-                            env, timing))
+            rec.append(_run([*retrace, "record", "-o", str(recording), str(program), *args], env))
             size = (recording / "trace.bin").stat().st_size
-            rep.append(_run([*retrace, "replay", str(recording)], env, timing))
+            rep.append(_run([*retrace, "replay", str(recording)], env))
 
     queries = options.queries
     print(f"psycopg {options.impl}, {queries} queries, best of {options.repeat} "

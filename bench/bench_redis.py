@@ -4,26 +4,27 @@ Run ``python bench/bench_redis.py`` with Redis on 127.0.0.1:6379. Each
 workload runs as a program three ways, best of ``--repeat`` rounds: plain
 ``python`` (live), ``retrace record`` and ``retrace replay``. The program
 times itself with the clock's original function (the clock adapter patches
-``time.perf_counter``) and writes the time to a side file, so retrace start-up
-is not counted. Printed: seconds, ratio to live, µs added per command and
-trace bytes per command.
+``time.perf_counter``) and reports the time on an inherited file descriptor
+(``bench/_channel.py``), so retrace start-up is not counted. Printed:
+seconds, ratio to live, µs added per command and trace bytes per command.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _channel
+
 COMMANDS = 10_000
 BATCH = 100
 
 WORKLOAD = f'''
-import sys, time
+import os, sys, time
 import redis
 
 clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)
@@ -44,25 +45,23 @@ else:
         pipe.execute()
 elapsed = clock() - start
 r.delete(key)
-with open(out, "w") as f:
-    f.write(repr(elapsed))
+os.write(int(out), repr(elapsed).encode())  # an inherited descriptor: see bench/_channel.py
 '''
 
 
-def _timed(command: list[str], side: Path) -> float:
-    done = subprocess.run(command, capture_output=True, text=True)
+def _timed(command: list[str]) -> float:
+    done, report = _channel.run(command)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return float(side.read_text())
+    return float(report)
 
 
 def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float]:
     """Best time of each phase; phases alternate round by round so load drifts hit all alike."""
     program = workdir / "workload.py"
     program.write_text(WORKLOAD)
-    side = workdir / f"{mode}.time"
     rec = workdir / f"rec-{mode}"
-    args = [mode, str(side), str(port)]
+    args = [mode, str(_channel.FD), str(port)]
     commands = {
         "live": [sys.executable, str(program), *args],
         "record": [sys.executable, "-m", "retrace", "record", "-o", str(rec), "--overwrite",
@@ -72,7 +71,7 @@ def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float
     best = {phase: float("inf") for phase in commands}
     for _ in range(repeat):
         for phase, command in commands.items():
-            best[phase] = min(best[phase], _timed(command, side))
+            best[phase] = min(best[phase], _timed(command))
     best["bytes"] = float((rec / "trace.bin").stat().st_size)
     return best
 

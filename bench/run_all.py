@@ -30,6 +30,7 @@ GOALS = """\
 | memory growth ≤ 20 MB over 10⁶ events; cost flat along the trace | memory |
 | record ≤ 1.05x live, replay ≤ 0.2x live, linear in requests | requests |
 | record ≤ 1.10x live, replay ≤ 0.2x live | psycopg, redis |
+| a realistic service recorded as a whole process: record ≤ 1.05x live, replay ≤ 0.2x live | service |
 """
 
 

@@ -61,6 +61,9 @@ class Boundary:
         :class:`retrace.errors.Blocked` when the real call cannot complete.
     :param mismatch: the divergence kind (a key of
         :data:`retrace.divergence.HINTS`) when the fingerprint differs.
+    :param timing: the outcome only paces the caller (the clock, ``sleep``):
+        in a thread a library started for itself it runs live in both modes
+        (see :mod:`retrace.library_threads`).
     """
 
     name: str
@@ -76,6 +79,7 @@ class Boundary:
     ordered: str | None = None
     perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None = None
     mismatch: str = "arguments"
+    timing: bool = False
 
 
 Wrapper = Callable[[Any, Any, Args, Kwargs], Any]
@@ -124,6 +128,11 @@ class Adapter:
     supported: ClassVar[str | None] = None
     #: Module prefixes that count as the library (for call sites).
     modules: ClassVar[tuple[str, ...]] = ()
+    #: Module prefixes of a library whose locks, queues and threads coordinate the
+    #: program's own work (a connection pool handing connections to the program's
+    #: threads): the threading adapter records them like the program's. Other
+    #: libraries' synchronisation is theirs (see docs/adapters/threading.md).
+    coordinating: ClassVar[tuple[str, ...]] = ()
 
     def patches(self) -> Iterable[Patch]:
         """The boundaries this adapter applies."""

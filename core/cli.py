@@ -163,7 +163,8 @@ def _replay(path: str, process: str = "0") -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay, process=start)
+    session = begin_replay(directory, on_divergence=_stop_replay, progress=f"replay {directory.name}",
+                           process=start)
     status = launcher.run(main, list(header["argv"]))
     if forking.targets:
         _stop_replay(Divergence(f"retrace: the replay ended without reaching the fork that started "
@@ -192,6 +193,9 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
 
 def _stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
+    from .progress import erase
+
+    erase()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -35,6 +35,7 @@ from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import Side, report
 from .errors import BadRecording, Divergence, RecordingEnds
+from .library_threads import LibraryEvents, is_library_path, wait_quietly
 from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
 
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
@@ -81,6 +82,8 @@ class Cursor:
         self._waiting: dict[str, str] = {}
         self._holding: tuple[str, str] | None = None
         self._finisher: Any = None
+        self._library_keys: set[int] = set()
+        self._library_events: LibraryEvents | None = None
         self._sites = CallSites()
         self._peek()
 
@@ -108,7 +111,8 @@ class Cursor:
         ):
             raise BadRecording(f"{self.reader.path}: malformed record in block at byte {self._offset}")
         if code >= 0:
-            self._next = rec
+            if not self._library_keys or thread not in self._library_keys:
+                self._next = rec
         elif code == trace.DEF_BOUNDARY:
             self.names[ident] = value
         elif code == trace.DEF_SITE:
@@ -118,6 +122,8 @@ class Cursor:
         elif code == trace.DEF_THREAD:
             self.paths[ident] = value
             self.keys_by_path[value] = ident
+            if is_library_path(value):
+                self._library_keys.add(ident)
         elif code == trace.FOOTER:
             self.footer = value
             self._exhausted = True
@@ -149,6 +155,8 @@ class Cursor:
         event only after absorbing the definitions before it. Threads whose
         turn it is not wait at their gates.
         """
+        if self._local.library:
+            return self._library_take(b, None, instance, args, kwargs, frame)
         key = self._keys.key
         rec = self._next
         if rec is None or key is None or rec[0] != key:
@@ -174,6 +182,8 @@ class Cursor:
         The caller then performs the call and calls :meth:`advance`. ``fp`` is
         the call's fingerprint, already digested.
         """
+        if self._local.library:
+            return self._library_take(b, fp, instance, args, kwargs, frame)
         key = self._keys.key
         rec = self._next
         if rec is None or key is None or rec[0] != key:
@@ -188,6 +198,8 @@ class Cursor:
 
     def advance(self) -> None:
         """Consume the current event and wake the thread the next one belongs to."""
+        if self._local.library:
+            return  # a library thread's event came from its own stream
         self._holding = None
         self.consumed += 1
         self._next = None
@@ -197,6 +209,43 @@ class Cursor:
             self._fail(exc)
         if self._gates or self._finisher is not None:
             self._wake()
+
+    def _library_take(self, b: Boundary, ordered_fp: Any, instance: Any, args: Args,
+                      kwargs: Kwargs, frame: FrameType | None) -> tuple[int, Any]:
+        """An event for a thread a library started (see :mod:`retrace.library_threads`).
+
+        ``ordered_fp`` is the digest an ordered call brings (None for other
+        calls, whose digest is computed here). When no recorded event of a
+        library thread matches, the thread is parked: a library's background
+        thread that does more on replay than when recorded must not stop the
+        program; if the program needs it to go on, the report comes after the
+        turn timeout.
+        """
+        if b.ordered is not None:
+            digest = ordered_fp
+        elif b.fingerprint is not None:
+            digest = fingerprint_of(self.codecs, b, instance, args, kwargs)[0]
+        else:
+            digest = None
+        with self._mutex:
+            events = self._library_events
+            if events is None:
+                events = self._library_events = LibraryEvents(self.reader.path)
+        try:
+            rec = events.take(b.name, digest)
+        except BadRecording as exc:
+            self._fail(exc)
+        if rec is None:
+            path = self._keys.path or thread_path(self._fallbacks)
+            wait_quietly(self.turn_timeout)
+            self._fail(RecordingEnds(
+                f"retrace: library thread {path} called {b.name} at "
+                f"{self._actual(b, instance, args, kwargs, frame).site}, and no library thread "
+                f"made that call with these arguments when recorded (or the recording ends "
+                f"before it)"
+            ))
+        assert rec is not None
+        return rec[1] & 1, rec[4]
 
     def _wake(self) -> None:
         with self._mutex:

@@ -10,7 +10,6 @@ it is a terminal, so a long ``retrace stats`` or ``diff`` is not silent.
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import cbor2
 
 from . import layout, trace
 from .codecs import to_cbor
+from .progress import Progress, stderr_is_terminal
 
 
 @attrs.frozen
@@ -50,7 +50,10 @@ class EventStream:
         self.header = self.reader.header
         self.footer: dict[str, Any] | None = None
         self.stopped: str | None = None
-        self._progress = progress if progress and _is_terminal() else None
+        self._progress = (
+            Progress(f"{progress} {self.directory.name}", self.reader.size)
+            if progress and stderr_is_terminal() else None
+        )
 
     def __iter__(self) -> Iterator[Event]:
         """Events in trace order; with timings, each once its ``TIMING`` record is read.
@@ -88,7 +91,8 @@ class EventStream:
         number = 0
         try:
             for offset, items in self.reader.blocks():
-                self._show(offset)
+                if self._progress is not None:
+                    self._progress.show(offset)
                 for i in range(0, len(items), trace.RECORD_WIDTH):
                     thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
                     if code == trace.TIMING:
@@ -112,7 +116,8 @@ class EventStream:
                                      bool(code & 1), value,
                                      _size(items[i : i + trace.RECORD_WIDTH])), False]
         finally:
-            self._show(None)
+            if self._progress is not None:
+                self._progress.done()
             self.reader.close()
 
     @property
@@ -122,16 +127,6 @@ class EventStream:
             return "complete" if self.footer.get("complete") else "incomplete"
         return "incomplete" if self.stopped is not None else "partial"
 
-    def _show(self, offset: int | None) -> None:
-        if self._progress is None:
-            return
-        if offset is None:
-            sys.stderr.write("\r\033[K")
-        else:
-            share = 100 * offset // max(self.reader.size, 1)
-            sys.stderr.write(f"\r{self._progress} {self.directory.name}: {share}%")
-        sys.stderr.flush()
-
 
 def _size(record: list[Any]) -> int:
     """Bytes the record takes in its block (before framing)."""
@@ -139,13 +134,6 @@ def _size(record: list[Any]) -> int:
         return len(cbor2.dumps(to_cbor(record)))
     except Exception:
         return 0
-
-
-def _is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def read_events(directory: Path, progress: str | None = None) -> EventStream:

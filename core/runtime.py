@@ -49,6 +49,8 @@ MAX_SUMMARY = 160
 
 class _Local(threading.local):
     busy = False
+    #: This thread was started by a library (see :mod:`retrace.library_threads`).
+    library = False
 
 
 class ThreadKeys(threading.local):
@@ -193,7 +195,8 @@ class Recorder:
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
         local = self._local
-        if local.busy or (b.passthrough is not None and b.passthrough(instance, args, kwargs)):
+        if local.busy or (b.timing and local.library) or (
+                b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return wrapped(*args, **kwargs)
         fp: Any = None
         if b.fingerprint is not None:
@@ -461,7 +464,7 @@ class TimingRecorder(Recorder):
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
-        if self._local.busy or self.stopped is not None or (
+        if self._local.busy or (b.timing and self._local.library) or self.stopped is not None or (
                 b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return Recorder.call(self, b, wrapped, instance, args, kwargs)
         spent = [0]
@@ -500,7 +503,8 @@ class Replayer:
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
         local = self._local
-        if local.busy or (b.passthrough is not None and b.passthrough(instance, args, kwargs)):
+        if local.busy or (b.timing and local.library) or (
+                b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return wrapped(*args, **kwargs)
         if DebuggerFrames.active() and self._debugger.called_by_debugger(sys._getframe(1)):
             return wrapped(*args, **kwargs)

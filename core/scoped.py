@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,10 +49,17 @@ def recording(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator
 
 
 @contextmanager
-def replaying(path: str | os.PathLike[str]) -> Iterator[Session]:
-    """Answer every boundary call made inside the block from the recording at ``path``."""
+def replaying(
+    path: str | os.PathLike[str], on_divergence: Callable[[Exception], None] = _raise
+) -> Iterator[Session]:
+    """Answer every boundary call made inside the block from the recording at ``path``.
+
+    ``on_divergence`` sees every divergence before it is raised, so a caller
+    learns of one even when the code in the block catches it (the pytest
+    plugin's ``new_episodes`` mode records the test again then).
+    """
     directory = layout.locate(path)
-    session = begin_replay(directory, on_divergence=_raise)
+    session = begin_replay(directory, on_divergence=on_divergence)
     if session.header.get("main", {}).get("kind") != "scope":
         session.end(None)
         raise UsageError(f"{directory} records a whole program; replay it with `retrace replay`")

@@ -24,6 +24,7 @@ from .cursor import Cursor
 from .errors import BadRecording, UsageError
 from .output import OutputCheck
 from .patching import Patcher
+from .progress import replay_reader
 from .redaction import RedactionRules
 from .registry import (
     AdapterEntry,
@@ -336,11 +337,17 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
         )
 
 
-def begin_replay(directory: Path, on_divergence: Callable[[Exception], None],
-                 process: str = processes.ROOT) -> Session:
-    """Open the recording (``process``'s trace in it), install its adapters in replay mode."""
+def begin_replay(
+    directory: Path, on_divergence: Callable[[Exception], None], progress: str | None = None,
+    process: str = processes.ROOT,
+) -> Session:
+    """Open the recording (``process``'s trace in it), install its adapters in replay mode.
+
+    With ``progress`` (a label), a long replay shows how far it has read on
+    stderr when that is a terminal (:mod:`retrace.progress`).
+    """
     path = layout.trace_path(processes.directory_of(directory, process))
-    reader = trace.TraceReader(str(path))
+    reader = replay_reader(str(path), progress) if progress else trace.TraceReader(str(path))
     check_compatible(reader.header, path)
     pm, rules = _base(directory)
     recorded = {a["name"]: a for a in reader.header.get("adapters", [])}

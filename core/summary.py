@@ -1,4 +1,7 @@
-"""``retrace inspect``: what a recording holds, read in one streaming pass."""
+"""``retrace inspect``: what a recording holds, read in one streaming pass.
+
+Progress goes to stderr when it is a terminal (:mod:`retrace.progress`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import cbor2
 from . import layout, processes, trace
 from .codecs import to_cbor
 from .errors import BadRecording
+from .progress import Progress, stderr_is_terminal
 
 
 def _size(value: Any) -> int:
@@ -29,8 +33,11 @@ def _scan(path: Path) -> dict[str, Any]:
     sizes: Counter[str] = Counter()
     threads: set[int] = set()
     footer = stopped = None
+    shown = Progress(f"inspect {path.parent.name}", reader.size) if stderr_is_terminal() else None
     try:
         for offset, items in reader.blocks():
+            if shown is not None:
+                shown.show(offset)
             for i in range(0, len(items), trace.RECORD_WIDTH):
                 thread, code, ident, fp, value = items[i : i + trace.RECORD_WIDTH]
                 if type(code) is not int or type(thread) is not int or (
@@ -49,6 +56,8 @@ def _scan(path: Path) -> dict[str, Any]:
                     sizes[name] += _size([thread, code, ident, fp, value])
                     threads.add(thread)
     finally:
+        if shown is not None:
+            shown.done()
         reader.close()
     if footer is not None:
         state = "complete" if footer.get("complete") else "incomplete"

@@ -12,8 +12,10 @@ directory. ``--retrace-mode`` chooses what happens:
 - ``rewrite``: like ``all``, and at the end delete the recordings of tests
   that no longer exist in the modules that ran (skipped under xdist, where
   no process sees every test);
-- ``new_episodes`` is not supported yet: a trace is one sequence, and
-  appending to it needs the core to switch from replay to record mid-run.
+- ``new_episodes``: replay the recording while the test's calls match it;
+  if the test goes past its end, calls something else, or leaves part of it
+  unused, run the test again in record mode and let that recording replace
+  the old one (see :func:`_new_episodes` for why it cannot be spliced).
 
 A recording is kept only when the test passed, so the next run records
 again instead of replaying a broken interaction. Only the test function's
@@ -26,21 +28,23 @@ attempt during a replay fail the test with the host and port it tried.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
+import tempfile
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from retrace import layout
+from retrace.runtime import in_flight
 from retrace.scoped import recording, replaying
 
 MODES = ("once", "new_episodes", "none", "all", "rewrite")
-NOT_YET = {"new_episodes": "appending to a recording needs replay to switch to record mid-run"}
 RECORDINGS = "recordings"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]]+")
 
@@ -51,7 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="record/replay every test, not only those marked retrace")
     group.addoption("--retrace-mode", choices=MODES, default="once",
                     help="once (default): replay if recorded, else record; none: replay only; "
-                         "all: re-record; rewrite: re-record and delete unused recordings")
+                         "new_episodes: replay, and record again when the test calls beyond "
+                         "or past its recording; all: re-record; "
+                         "rewrite: re-record and delete unused recordings")
     group.addoption("--retrace-block-network", action="store_true",
                     help="fail a replayed test that tries to open a real connection")
 
@@ -59,9 +65,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "retrace: record this test's boundary calls once, "
                                        "then replay them (see --retrace-mode)")
-    mode = config.getoption("retrace_mode")
-    if mode in NOT_YET:
-        raise pytest.UsageError(f"--retrace-mode={mode} is not supported yet: {NOT_YET[mode]}")
     config.stash[_STATE] = _State()
 
 
@@ -71,6 +74,7 @@ class _State:
     def __init__(self) -> None:
         self.collected: set[Path] = set()
         self.recorded_modules: set[Path] = set()
+        self.extended: list[tuple[str, str]] = []
 
 
 _STATE = pytest.StashKey[_State]()
@@ -96,6 +100,11 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if not _wanted(item):
         return (yield)
+    with _explanations_unrecorded():
+        return (yield from _retraced_call(item))
+
+
+def _retraced_call(item: pytest.Item) -> Generator[None, None, None]:
     config = item.config
     mode = config.getoption("retrace_mode")
     directory = recording_dir(item)
@@ -106,13 +115,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
                     pytrace=False)
     if (mode == "once" and exists) or mode == "none":
         blocked: list[str] = []
-        guard = _block_network(blocked) if config.getoption("retrace_block_network") else nullcontext()
-        with guard, replaying(directory):
+        with _guard(config, blocked), replaying(directory):
             outcome = yield
-        if blocked:
-            pytest.fail("retrace: --retrace-block-network: the test tried to connect to "
-                        f"{', '.join(blocked)} during replay", pytrace=False)
+        _check_blocked(blocked)
         return outcome
+    if mode == "new_episodes" and exists:
+        return (yield from _new_episodes(item, directory))
     config.stash[_STATE].recorded_modules.add(directory.parent)
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -121,6 +129,99 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)  # keep only what a passing test did
         raise
+
+
+def _new_episodes(item: pytest.Item, directory: Path) -> Generator[None, None, None]:
+    """Replay; on the first mismatch, record the whole test again and replace the recording.
+
+    A trace is one sequence of events, each answered in turn, so new calls
+    cannot be appended after the old ones the way vcrpy adds new episodes to
+    a cassette of independent request/response pairs. Nor can a replay turn
+    into a recording halfway: the replayed calls never reached the world,
+    so at the switch the program would hold connections that were never
+    opened, and the services would lack the rows, keys and requests the
+    replayed prefix claimed to have made. So the test runs again, from its
+    first line, against the real services; that recording holds the old
+    calls and the new ones, and replaces the old recording if the test
+    passes. A mismatch is noticed even when the test catches the divergence
+    (``on_divergence``), and a recording the test no longer uses to the end
+    counts as one, so the suite replays exactly afterwards (``--retrace-mode=none``).
+    """
+    mismatches: list[Exception] = []
+    blocked: list[str] = []
+    try:
+        with _guard(item.config, blocked), replaying(directory, on_divergence=mismatches.append):
+            outcome = yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        if not mismatches:
+            raise  # the test failed on replayed answers: a failure, not a new episode
+    else:
+        if not mismatches:
+            _check_blocked(blocked)
+            return outcome
+    fresh = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        with recording(fresh, overwrite=True):
+            item.runtest()
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)  # the old recording stays
+        raise
+    shutil.rmtree(directory)
+    os.replace(fresh, directory)
+    item.config.stash[_STATE].extended.append((item.nodeid, _reason(mismatches[0])))
+    return None
+
+
+def _reason(error: Exception) -> str:
+    """One line for the summary: where the replay stopped matching, and the report's hint."""
+    lines = [line.strip() for line in str(error).strip().splitlines()]
+    head = lines[0].removeprefix("retrace: ")
+    hint = next((line.removeprefix("hint: ") for line in lines if line.startswith("hint: ")), "")
+    gist = re.split(r"[.:] ", hint, maxsplit=1)[0]
+    return f"{head}: {gist}" if gist else head
+
+
+def _guard(config: pytest.Config, blocked: list[str]) -> AbstractContextManager[None]:
+    return _block_network(blocked) if config.getoption("retrace_block_network") else nullcontext()
+
+
+def _check_blocked(blocked: list[str]) -> None:
+    if blocked:
+        pytest.fail("retrace: --retrace-block-network: the test tried to connect to "
+                    f"{', '.join(blocked)} during replay", pytrace=False)
+
+
+@contextmanager
+def _explanations_unrecorded() -> Iterator[None]:
+    """pytest's explanation of a failed ``assert`` is not one of the test's boundary calls.
+
+    It runs inside the test's call (and reads ``os.environ``, for one): in a
+    replay it would take the test's next event, and the user would see a
+    divergence instead of their assertion's diff. pytest has no public hook
+    around it; ``_reprcompare`` is the function its rewritten asserts call,
+    set for each test by pytest's assertion plugin.
+    """
+    try:
+        from _pytest.assertion import util
+    except ImportError:  # a pytest that moved it: explanations run as the test's own calls
+        yield
+        return
+    original = getattr(util, "_reprcompare", None)
+    if original is None:
+        yield
+        return
+
+    def explain(op: str, left: object, right: object) -> str | None:
+        with in_flight():
+            return original(op, left, right)
+
+    util._reprcompare = explain
+    try:
+        yield
+    finally:
+        util._reprcompare = original
 
 
 class NetworkBlocked(ConnectionRefusedError):
@@ -154,3 +255,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         for stale in module_dir.iterdir():
             if stale.is_dir() and stale not in state.collected and layout.holds_recording(stale):
                 shutil.rmtree(stale)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    extended = terminalreporter.config.stash[_STATE].extended
+    if not extended:
+        return
+    terminalreporter.write_sep("-", f"retrace: {len(extended)} recording(s) recorded again "
+                                     "(--retrace-mode=new_episodes)")
+    for nodeid, reason in extended:
+        terminalreporter.write_line(f"{nodeid}: {reason}")

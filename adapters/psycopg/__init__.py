@@ -39,6 +39,7 @@ class PsycopgAdapter(Adapter):
     distribution = "psycopg"
     supported = ">=3.1,<4"
     modules = LIBRARY
+    coordinating = ("psycopg_pool",)
 
     def patches(self) -> list[Patch]:
         version = _installed_version()

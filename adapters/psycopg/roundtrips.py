@@ -331,11 +331,24 @@ def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
 
 
 # -- patches --------------------------------------------------------------------
+def _inside_round_trip() -> bool:
+    """Whether a round trip is running on this thread: the generators it calls are its own.
+
+    ``execute`` is ``send`` then ``fetch_many`` inside psycopg (in Python and
+    in the compiled module alike). Those inner calls reach these wrappers when
+    psycopg was imported before the session started: the core's alias sweep
+    then points psycopg's internal names at the wrappers too. They are part of
+    the outer round trip's event, not events of their own.
+    """
+    pending = _local.pending
+    return pending is not None and not pending.done
+
+
 def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
     def retrace_psycopg_round_trip(wrapped: Any, instance: Any, args: Args,
                                    kwargs: Kwargs) -> Any:
         mode = runtime.active().name
-        if mode == "passthrough":
+        if mode == "passthrough" or _inside_round_trip():
             return wrapped(*args, **kwargs)
         pgconn, fp_args = args[0], (sends.take(), *args[1:2])
         if mode == "replay":

@@ -17,10 +17,18 @@ socket belongs to this adapter only if its ``connect`` was a boundary call
 here: a socket a library adapter connected (redis-py's pooled connections)
 stays that adapter's business for its whole life, so its later
 ``shutdown`` or ``close`` outside any command is not recorded either.
-Non-blocking sockets (an asyncio event loop's) are left alone. TLS over
-such a socket is recorded as plaintext (see :mod:`.tls`), and waiting for
-it to be ready with ``select``/``selectors`` is an event (see
-:mod:`.readiness`).
+Non-blocking sockets (an asyncio event loop's) are left alone.
+
+A blocking server is covered too: ``bind``, ``listen`` and ``accept`` are
+boundaries. The connection ``accept`` returns is this adapter's, so what the
+client sent and what the server answered are recorded; on replay nothing is
+bound or listened to (the recorded port may be taken by the live server),
+and ``accept`` returns a fresh, never connected socket whose reads come from
+the trace, so a server process replays with no client at all.
+
+TLS over a socket of this adapter is recorded as plaintext (see :mod:`.tls`),
+and waiting for one to be ready with ``select``/``selectors`` is an event
+(see :mod:`.readiness`).
 """
 
 from __future__ import annotations
@@ -72,6 +80,9 @@ GETADDRINFO = _boundary("socket.getaddrinfo", blocking=True, encode=_addrinfo_en
 CONNECT = _boundary("socket.connect", blocking=True)
 SEND = _boundary("socket.send", blocking=True)
 RECV = _boundary("socket.recv", blocking=True)
+BIND = _boundary("socket.bind")
+LISTEN = _boundary("socket.listen")
+ACCEPT = _boundary("socket.accept", blocking=True)
 ADDRESS = _boundary("socket.address")
 SHUTDOWN = _boundary("socket.shutdown")
 
@@ -81,6 +92,8 @@ def _active() -> bool:
 
 
 _adopted: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Adopted sockets that listen: waiting on them is a server's loop, not an exchange (see readiness).
+_listening: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _connectable(sock: Any) -> bool:
@@ -161,6 +174,37 @@ def recv_into_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -
     return len(data)
 
 
+def bind_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _connectable(instance) or not args:
+        return wrapped(*args, **kwargs)
+    _adopted.add(instance)
+    return call(BIND, lambda *_: wrapped(*args, **kwargs), _address(args[0]))
+
+
+def listen_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _ours(instance):
+        return wrapped(*args, **kwargs)
+    _listening.add(instance)
+    return call(LISTEN, lambda *_: wrapped(*args, **kwargs), *[_address(a) for a in args])
+
+
+def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if not _ours(instance):
+        return wrapped(*args, **kwargs)
+    accepted: list[socket.socket] = []
+
+    def really(*_: Any) -> Any:
+        connection, peer = wrapped(*args, **kwargs)
+        accepted.append(connection)
+        return _address(peer)
+
+    peer = call(ACCEPT, really, "accept")
+    connection = accepted[0] if accepted else socket.socket(instance.family, instance.type,
+                                                            instance.proto)
+    _adopted.add(connection)
+    return connection, tuple(peer) if isinstance(peer, list) else peer
+
+
 def address_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if not _ours(instance):
@@ -194,6 +238,9 @@ class SocketsAdapter(Adapter):
             Patch("socket", "socket.recv", wrapper=recv_wrapper("recv")),
             Patch("socket", "socket.recvfrom", wrapper=recv_wrapper("recvfrom")),
             Patch("socket", "socket.recv_into", wrapper=recv_into_wrapper),
+            Patch("socket", "socket.bind", wrapper=bind_wrapper),
+            Patch("socket", "socket.listen", wrapper=listen_wrapper),
+            Patch("socket", "socket.accept", wrapper=accept_wrapper),
             Patch("socket", "socket.getpeername", wrapper=address_wrapper("getpeername")),
             Patch("socket", "socket.getsockname", wrapper=address_wrapper("getsockname")),
             Patch("socket", "socket.shutdown", wrapper=shutdown_wrapper),

@@ -5,8 +5,9 @@ server and the network, so the answer is an event when a socket the
 adapter adopted is among those asked about: which of the objects were
 ready (by position, so replay hands back the program's own objects), and
 for a selector which registered keys with which events (by registration
-order). On replay nothing waits. Calls about other descriptors (pipes,
-sockets the program serves, an event loop's) are left alone.
+order). On replay nothing waits. Calls about other descriptors only
+(pipes, an event loop's, a server's listening socket: how often a server's
+loop polls it depends on timing) are left alone.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 from retrace.runtime import call
 
-from . import LIBRARY, _ours
+from . import LIBRARY, _listening, _ours
 
 SELECT = Boundary("select.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
                   blocking=True)
 SELECTOR = Boundary("selectors.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
                     blocking=True)
+
+
+def _watched(obj: Any) -> bool:
+    return _ours(obj) and obj not in _listening
 
 
 def _positions(found: Any, asked: list[Any]) -> list[int]:
@@ -40,7 +45,7 @@ def _checked(value: Any, sizes: list[int]) -> Any:
 
 def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     lists = [list(a) for a in args[:3]]
-    if len(lists) < 3 or not any(_ours(obj) for objs in lists for obj in objs):
+    if len(lists) < 3 or not any(_watched(obj) for objs in lists for obj in objs):
         return wrapped(*args, **kwargs)
     timeout = args[3] if len(args) > 3 else kwargs.get("timeout")
 
@@ -55,7 +60,7 @@ def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
 
 def selector_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     keys = list(instance.get_map().values())
-    if not any(_ours(key.fileobj) for key in keys):
+    if not any(_watched(key.fileobj) for key in keys):
         return wrapped(*args, **kwargs)
     timeout = args[0] if args else kwargs.get("timeout")
 

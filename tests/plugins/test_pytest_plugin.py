@@ -109,13 +109,6 @@ def test_a_failing_test_keeps_no_recording(pytester: pytest.Pytester) -> None:
     assert not _recording(pytester, "test_retraced_fails", "test_it").exists()
 
 
-def test_new_episodes_is_refused_until_it_exists(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_retraced_clock=CLOCK_TEST)
-    result = _run(pytester, "--retrace-mode=new_episodes")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--retrace-mode=new_episodes is not supported yet*"])
-
-
 def test_block_network_fails_a_replayed_test_that_connects(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,3 +152,17 @@ def test_parallel_workers_record_side_by_side(pytester: pytest.Pytester) -> None
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
     lines = _seen(pytester)
     assert sorted(lines[:6]) == sorted(lines[6:])
+
+
+def test_a_failed_assert_in_a_replay_shows_the_assertion_not_a_divergence(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest's explanation of a failed assert reads os.environ inside the test's call.
+    test = "import time, pytest\n@pytest.mark.retrace\ndef test_it():\n    assert str(time.time()) {} ''\n"
+    pytester.makepyfile(test_retraced_assert=test.format("!="))
+    _run(pytester).assert_outcomes(passed=1)
+    pytester.makepyfile(test_retraced_assert=test.format("=="))
+    result = _run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*AssertionError: assert '1*' == ''"])
+    assert "diverged" not in result.stdout.str()

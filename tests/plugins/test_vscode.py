@@ -4,9 +4,10 @@ The session test plays VS Code's part over the Debug Adapter Protocol: it
 starts debugpy's adapter on a socket, sends the launch configuration from the
 recording's ``.vscode/launch.json`` (variables substituted the way VS Code
 does), answers the adapter's ``runInTerminal`` request by starting the
-process itself, stops at a breakpoint in ``run/app.py``, evaluates a variable
-that holds a recorded timestamp, reads the real clock from the debug console
-(which must not touch the recording), and continues to the end.
+process itself, stops at a breakpoint in ``run/app.py``, evaluates variables
+that hold a recorded timestamp and a row read from PostgreSQL (whose
+database is dropped before the replay), reads the real clock from the debug
+console (which must not touch the recording), and continues to the end.
 """
 
 from __future__ import annotations
@@ -46,7 +47,29 @@ APP = textwrap.dedent(
     raise SystemExit(main())
     """
 ).lstrip()
-BREAK_LINE = 6
+DB_APP = textwrap.dedent(
+    """
+    import os
+    import time
+
+    import psycopg
+
+
+    def main():
+        stamp = time.time()
+        with psycopg.connect(os.environ["APP_DSN"]) as conn:
+            row = conn.execute("SELECT id, name, balance, joined FROM customers WHERE id = %s",
+                               (7,)).fetchone()
+        print("stamp", repr(stamp), flush=True)
+        print("row", repr(row), flush=True)
+        return 3
+
+
+    raise SystemExit(main())
+    """
+).lstrip()
+BREAK_LINE = 13
+ADMIN_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 TIMEOUT = 20.0
 
 
@@ -174,6 +197,35 @@ def recording(tmp_path: Path) -> tuple[Path, str]:
     return rec.resolve(), run.stdout
 
 
+@pytest.fixture
+def db_recording(tmp_path: Path, postgres_service: tuple[str, int]) -> tuple[Path, str]:
+    """``DB_APP`` recorded against a database of its own, dropped before the test replays it."""
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg import sql
+
+    name = f"retrace_dap_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    ident = sql.Identifier(name)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    try:
+        dsn = f"host=127.0.0.1 port=5432 dbname={name} user=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text, "
+                         "balance numeric(10, 2), joined timestamptz)")
+            conn.execute("INSERT INTO customers VALUES (7, 'Ada Lovelace', 1234.50, "
+                         "'2024-03-01 12:30:00+00')")
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "app.py").write_text(DB_APP)
+        rec = tmp_path / "rec"
+        run = record(project / "app.py", rec, cwd=project, env={"APP_DSN": dsn})
+        assert run.status == 3, run.stderr
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+    return rec.resolve(), run.stdout
+
+
 def test_every_recording_gets_owner_only_vscode_files(recording: tuple[Path, str]) -> None:
     rec, _ = recording
     workspace = json.loads((rec / vscode.WORKSPACE).read_text())
@@ -198,10 +250,12 @@ def test_a_scoped_recording_gets_no_vscode_files(tmp_path: Path) -> None:
 
 
 def test_f5_replays_under_debugpy_and_stops_at_a_breakpoint(
-    recording: tuple[Path, str], adapter_port: int
+    db_recording: tuple[Path, str], adapter_port: int
 ) -> None:
-    rec, recorded_stdout = recording
+    rec, recorded_stdout = db_recording
     recorded_stamp = recorded_stdout.split()[1]
+    recorded_row = recorded_stdout.splitlines()[1].removeprefix("row ")
+    assert "Ada Lovelace" in recorded_row
     configuration = _substituted(json.loads((rec / vscode.LAUNCH).read_text())["configurations"][0],
                                  rec)
     app = rec / "run" / "app.py"
@@ -228,9 +282,17 @@ def test_f5_replays_under_debugpy_and_stops_at_a_breakpoint(
         assert not [p for p in shown if any(Path(p).resolve().is_relative_to(d) for d in own)], shown
         assert [f["name"] for f in frames] == ["main", "<module>"]
 
-        value = client.call("evaluate", expression="stamp", frameId=frames[0]["id"],
-                            context="watch")["body"]["result"]
-        assert value == recorded_stamp
+        def watch(expression: str) -> str:
+            body = client.call("evaluate", expression=expression, frameId=frames[0]["id"],
+                               context="watch")["body"]
+            return str(body["result"])
+
+        assert watch("stamp") == recorded_stamp
+        # The row came from a database that no longer exists: the recording answered.
+        assert watch("row") == recorded_row
+        assert watch("row[2]") == "Decimal('1234.50')"
+        assert watch("type(row[3]).__name__") == "'datetime'"
+        assert watch("row[3].timestamp()") == "1709296200.0"
         # The debug console reads the real clock; it must not take (or run past) the recording.
         live = client.call("evaluate", expression="time.time()", frameId=frames[0]["id"],
                            context="repl")["body"]["result"]

@@ -74,28 +74,40 @@ def test_passwords_never_reach_the_recording(
 
 POOL = '''
     import os
+    import threading
 
     from psycopg_pool import ConnectionPool
 
-    with ConnectionPool(os.environ["APP_DSN"], min_size=1, max_size=1, open=True) as pool:
+    with ConnectionPool(os.environ["APP_DSN"], min_size=1, max_size=2, open=True) as pool:
         pool.wait()
         for i in range(3):
             with pool.connection() as conn:
                 print("pooled:", conn.execute("SELECT %s * 2", (i,)).fetchone())
-        print("stats:", pool.get_stats().get("connections_num"))
+        results = {}
+
+        def client(n):
+            for i in range(3):
+                with pool.connection() as conn:
+                    results[n, i] = conn.execute("SELECT %s::int * 10 + %s", (n, i)).fetchone()
+
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        print("clients:", sorted(results.items()))
+    print("closed:", pool.closed)
 '''
 
 
-@pytest.mark.xfail(reason="psycopg_pool's own threads (scheduler, workers) poll the clock and "
-                   "wait on the pool's internal locks: how often depends on the scheduler, so "
-                   "their events do not replay reliably (see docs/adapters/psycopg.md)", strict=False)
 def test_connection_pool(tmp_path: Path, database: Database, impl: str) -> None:
+    """The pool's own threads (scheduler, workers) replay from the library threads' events."""
     pytest.importorskip("psycopg_pool")
     program = write_program(tmp_path, POOL)
     recorded, _ = record_and_replay(program, tmp_path / "rec", between=database.drop,
-                                    env=program_env(database, impl),
-                                    replay_env={"RETRACE_REPLAY_TIMEOUT": "2"})
+                                    env=program_env(database, impl), times=3)
     assert "pooled: (4,)" in recorded.stdout
+    assert "((2, 2), (22,))" in recorded.stdout and "closed: True" in recorded.stdout
 
 
 def _corrupt_first_round_trip(trace_path: Path) -> None:

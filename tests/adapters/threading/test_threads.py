@@ -182,3 +182,23 @@ def test_serial_mode_replays_even_unsynchronised_races(tmp_path: Path, source: s
     assert recorded.status == 0, recorded.stderr
     assert "retrace:" not in recorded.stderr, recorded.stderr
     _assert_identical(recorded, _replays(rec))
+
+
+def test_a_librarys_own_threads_replay_whichever_thread_picks_up_the_work(tmp_path: Path) -> None:
+    """Threads a library starts race for its tasks and poll the clock: neither is the
+    program's business, so their events are matched by what they are, not by turn."""
+    library = tmp_path / "lib" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "bglib.py").write_text(programs.BACKGROUND_LIBRARY)
+    program = tmp_path / "app.py"
+    program.write_text(programs.USES_BACKGROUND_LIBRARY)
+    env = {"PYTHONPATH": str(library), "HOME_REGION": "eu-west", "APP_MODE": "batch",
+           "APP_TIER": "gold"}
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, env=env, cwd=tmp_path)
+    assert recorded.status == 0, recorded.stderr
+    assert "('APP_MODE', 'batch')" in recorded.stdout and "('MISSING_ONE', '?')" in recorded.stdout
+    paths = _thread_paths(rec)
+    assert any(p.endswith("*") for p in paths), paths  # the library's threads are named as such
+    replay_env = {"PYTHONPATH": str(library)}  # the variables are gone: they come from the trace
+    _assert_identical(recorded, _replays(rec, times=8, env=replay_env))

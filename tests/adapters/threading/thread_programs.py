@@ -167,9 +167,10 @@ def work(i):
     digest = hashlib.sha256()
     for n in range(EVENTS // 4):  # four events a round: two clock reads, acquire, release
         stamp = time.time()
-        digest.update(repr((stamp, time.perf_counter_ns() % 997, random.random())).encode())
-        with lock:
+        digest.update(repr((stamp, time.perf_counter_ns() % 997)).encode())
+        with lock:  # the generator is shared: drawing from it outside the lock would be a race
             log.append(i)
+            digest.update(repr(random.random()).encode())
     with lock:
         log.append(digest.hexdigest()[:12])
 
@@ -180,4 +181,63 @@ for t in threads:
     t.join()
 print(len(log), hashlib.sha256(repr(log).encode()).hexdigest())
 print(" ".join(x for x in log if isinstance(x, str)))
+'''
+
+# A library (installed under a site-packages folder by the test) with threads of its own:
+# two workers race for tasks on the library's queue, and a poller paces itself with the clock.
+BACKGROUND_LIBRARY = '''
+import os, queue, threading, time
+
+_tasks = queue.Queue()
+_answers = queue.Queue()
+_done = threading.Event()
+
+
+def _worker():
+    while True:
+        name = _tasks.get()
+        if name is None:
+            return
+        _answers.put((name, os.environ.get(name, "?")))  # a boundary, on whichever worker is free
+
+
+def _poller():
+    polls = 0
+    while not _done.wait(0.001):
+        time.monotonic()
+        polls += 1
+
+
+def start():
+    threads = [threading.Thread(target=_worker, daemon=True) for _ in range(2)]
+    threads.append(threading.Thread(target=_poller, daemon=True))
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def lookup(names):
+    for name in names:
+        _tasks.put(name)
+    return dict(_answers.get() for _ in names)
+
+
+def stop(threads):
+    _done.set()
+    for _ in range(2):
+        _tasks.put(None)
+    for thread in threads:
+        thread.join()
+'''
+
+USES_BACKGROUND_LIBRARY = '''
+import time
+import bglib
+
+threads = bglib.start()
+found = bglib.lookup(["HOME_REGION", "APP_MODE", "MISSING_ONE", "APP_TIER"])
+print(sorted(found.items()))
+print("at", time.time() > 0)
+bglib.stop(threads)
+print("stopped")
 '''
