@@ -33,6 +33,9 @@ from . import connection, finalizers, fork, futures, launch, pool, popen, queues
 class ChildrenAdapter(Adapter):
     name = "children"
     modules = fork.LIBRARY
+    #: A pool's, an executor's and a queue's threads carry the program's work to and from its children:
+    #: they replay in the recorded order, with the program's threads (not as library threads).
+    coordinating = ("multiprocessing.pool", "concurrent.futures.process")
 
     def patches(self) -> list[Patch]:
         return [

@@ -17,7 +17,7 @@ from typing import Any
 from retrace import Boundary, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.errors import Divergence
-from retrace.runtime import LOCAL, call
+from retrace.runtime import LOCAL, call, in_flight
 
 from .fork import LIBRARY, state
 
@@ -38,7 +38,8 @@ class WorkIds(queue.Queue):  # type: ignore[type-arg,unused-ignore]
             found = call(TAKE, lambda *_: None)
             if type(found) is list and len(found) == 1:
                 try:
-                    found = [super().get(True, _WAIT_SECONDS)]
+                    with in_flight():  # taking it is part of the event, as when recorded
+                        found = [super().get(True, _WAIT_SECONDS)]
                 except queue.Empty:
                     _diverged()
         if found == []:
