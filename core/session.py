@@ -136,10 +136,11 @@ class Session:
             self.patcher.uninstall()
 
     def _forked(self) -> None:
-        """A forked child must not write into its parent's trace: it runs on unrecorded.
+        """A forked child must not write into its parent's trace.
 
-        (Recording children into traces of their own is not done yet; see
-        docs/troubleshooting.md.)
+        It runs on unrecorded, unless the fork went through the ``children``
+        adapter, which then goes on recording it into a trace of its own
+        (:func:`retrace.forking.record_child`).
         """
         if self.ended or self.recorder is None:
             return
