@@ -29,8 +29,9 @@ GOALS = """\
 | `retrace record` start-up ≤ 50 ms | clock |
 | memory growth ≤ 20 MB over 10⁶ events; cost flat along the trace | memory |
 | record ≤ 1.05x live, replay ≤ 0.2x live, linear in requests | requests |
-| record ≤ 1.10x live, replay ≤ 0.2x live | psycopg, redis |
+| record ≤ 1.10x live, replay ≤ 0.2x live | psycopg, redis, asyncio |
 | a realistic service recorded as a whole process: record ≤ 1.05x live, replay ≤ 0.2x live | service |
+| `rstep`, `rcontinue` ≤ 200 ms anywhere in a 10⁶-line, 100,000-event replay; checkpoint memory | timetravel |
 """
 
 

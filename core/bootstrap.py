@@ -29,6 +29,8 @@ KNOWN = {
     "RETRACE_REAL_SLEEP": "1 to really sleep during replay",
     "RETRACE_SERIAL": "1 to record threads one at a time, so unsynchronised races replay too",
     "RETRACE_CHECK_OUTPUT": "0 to replay without comparing what the program writes",
+    "RETRACE_CHECKPOINT_INTERVAL": "seconds of running between checkpoints of retrace debug",
+    "RETRACE_CHECKPOINTS": "how many checkpoints retrace debug keeps",
     "RETRACE_HASHSEED_SET": "internal",
     "RETRACE_WARNED": "internal",
     "RETRACE_SAMPLED": "internal",

@@ -21,7 +21,7 @@ from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
 #: that ``retrace record`` and ``retrace replay`` start fast.
-TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack")
+TOOLS = ("doctor", "stats", "diff", "prune", "scan", "pack", "timetravel.command", "timetravel.dap")
 RUNS_A_PROGRAM = ("record", "replay")
 
 
@@ -141,13 +141,37 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str, process: str = "0") -> int:
+    from . import forking, launcher
+    from .session import begin_replay
+
+    directory, main, argv = prepare_replay(path, process)
+    session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}",
+                           process=forking.start)
+    status = launcher.run(main, argv)
+    if forking.targets:
+        stop_replay(Divergence(f"retrace: the replay ended without reaching the fork that started "
+                               f"process {forking.targets[0]}"))
+    try:
+        session.end(status)
+    except RetraceError as exc:
+        stop_replay(exc)
+    return status
+
+
+def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]]:
+    """Everything a replay does before its session starts: the recording, hash seed, cwd, paths.
+
+    Returns the recording directory, the program's ``main`` and its argv. For
+    a child ``process``, that of the process its replay starts from
+    (``forking.start``; the forks to follow down to it are ``forking.targets``).
+    """
     from . import forking, launcher, pack, processes
-    from .session import begin_replay, check_compatible
+    from .session import check_compatible
 
     directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
-    start, forking.targets[:] = processes.replay_plan(directory, process)
-    header = processes.header_of(directory, start)
-    check_compatible(header, layout.trace_path(processes.directory_of(directory, start)))
+    forking.start, forking.targets[:] = processes.replay_plan(directory, process)
+    header = processes.header_of(directory, forking.start)
+    check_compatible(header, layout.trace_path(processes.directory_of(directory, forking.start)))
     if header.get("hash_seed"):
         hashseed.ensure(header["hash_seed"])
     hashseed.forget_ours()
@@ -163,17 +187,7 @@ def _replay(path: str, process: str = "0") -> int:
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
-    session = begin_replay(directory, on_divergence=_stop_replay, progress=f"replay {directory.name}",
-                           process=start)
-    status = launcher.run(main, list(header["argv"]))
-    if forking.targets:
-        _stop_replay(Divergence(f"retrace: the replay ended without reaching the fork that started "
-                                f"process {forking.targets[0]}"))
-    try:
-        session.end(status)
-    except RetraceError as exc:
-        _stop_replay(exc)
-    return status
+    return directory, main, list(header["argv"])
 
 
 def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
@@ -191,7 +205,7 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
     sys.path[:] = [first, *mapped, *keep]
 
 
-def _stop_replay(error: Exception) -> None:
+def stop_replay(error: Exception) -> None:
     """Stop at once: print the report and leave, whatever the program would catch."""
     from .progress import erase
 

@@ -144,6 +144,24 @@ class Cursor:
     def _path(self, key: int | None) -> str:
         return self.paths.get(key, f"#{key}") if key is not None else (self._keys.path or "?")
 
+    def upcoming(self, wait_for: Boundary | None = None) -> str | None:
+        """The boundary name of the next event if it is this thread's, without taking it.
+
+        For schedulers that must know what comes next before they decide what
+        to run (the asyncio adapter's event loop); None when the next event
+        is another thread's or the trace has ended. With ``wait_for``, first
+        wait (as a call of that boundary would) until the next event is this
+        thread's or the trace ends.
+        """
+        key = self.thread_key()
+        rec = self._next
+        if wait_for is not None and (rec is None or key is None or rec[0] != key):
+            rec = self._wait_turn(wait_for, None)
+            key = self._keys.key
+        if rec is None or key is None or rec[0] != key:
+            return None
+        return self.names.get(rec[1] >> 1)
+
     # -- serving -----------------------------------------------------------
     def take(
         self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs, frame: FrameType | None

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 _wall_clock = time.time
 
-#: On a ``--process`` replay, the fork descendants still to reach, outermost first.
+#: On a ``--process`` replay, the process the replay starts from, and the fork
+#: descendants still to reach from it, outermost first (see processes.replay_plan).
+start: str = processes.ROOT
 targets: list[str] = []
 
 

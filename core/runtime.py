@@ -40,6 +40,7 @@ from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import SCALARS, CodecRegistry, Unencodable
 from .errors import Blocked
+from .redaction import RedactionRules
 
 if TYPE_CHECKING:
     from .cursor import Cursor
@@ -95,16 +96,49 @@ def digest(codecs: CodecRegistry, data: Any) -> int:
     return zlib.crc32(cbor2.dumps(codecs.to_plain(data)))
 
 
+def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) -> int:
+    """The digest ``data`` will have on replay, where redacted secrets are the placeholder.
+
+    A program that passes a secret it read (a token from the environment) on
+    to a boundary passes ``<retrace:redacted>`` on replay, so the recording
+    digests the arguments with the secrets replaced the same way. Checking
+    the encoded bytes for a secret costs a substring search; only a call that
+    holds one is encoded twice.
+    """
+    plain = codecs.to_plain(data)
+    encoded = cbor2.dumps(plain)
+    if any(secret.encode("utf-8", "surrogateescape") in encoded for secret in rules.replaced):
+        encoded = cbor2.dumps(_as_replayed(plain, rules))
+    return zlib.crc32(encoded)
+
+
+def _as_replayed(plain: Any, rules: RedactionRules) -> Any:
+    if type(plain) is str:
+        return rules.as_replayed(plain)
+    if type(plain) is bytes:
+        return rules.as_replayed(plain.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape")
+    if type(plain) in (list, tuple):
+        return [_as_replayed(item, rules) for item in plain]
+    if type(plain) is dict:
+        return {_as_replayed(k, rules): _as_replayed(v, rules) for k, v in plain.items()}
+    return plain
+
+
 def fingerprint_of(codecs: CodecRegistry, b: Boundary, instance: Any, args: Args,
-                   kwargs: Kwargs) -> tuple[int, str | None]:
+                   kwargs: Kwargs, rules: RedactionRules | None = None) -> tuple[int, str | None]:
     """The argument digest of a call, and the error if the adapter's fingerprint failed.
 
     Record and replay compute it the same way, so a fingerprint function that
     raises (an adapter bug) gives the same digest on both sides instead of an
-    error inside the program; the recorder reports it once.
+    error inside the program; the recorder reports it once. The recorder
+    passes the session's redaction ``rules`` (see :func:`digest_as_replayed`).
     """
     try:
-        return digest(codecs, b.fingerprint(instance, args, kwargs)), None  # type: ignore[misc]
+        data = b.fingerprint(instance, args, kwargs)  # type: ignore[misc]
+        if rules is not None and rules.replaced:
+            return digest_as_replayed(codecs, data, rules), None
+        return digest(codecs, data), None
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         return zlib.crc32(text.encode()), text
@@ -160,6 +194,8 @@ class Recorder:
         self.writer = writer
         self.codecs = codecs
         self._on_stop = on_stop
+        #: The session's redaction rules: fingerprints are digested as replay will see them.
+        self.redaction: RedactionRules | None = None
         self._local = LOCAL
         self._lock = threading.RLock()
         self._counter = itertools.count()
@@ -316,7 +352,7 @@ class Recorder:
 
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         fp: Any
-        fp, error = fingerprint_of(self.codecs, b, instance, args, kwargs)
+        fp, error = fingerprint_of(self.codecs, b, instance, args, kwargs, self.redaction)
         if error is not None and b not in self._fingerprint_failed:
             self._fingerprint_failed.add(b)
             _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
@@ -406,8 +442,9 @@ class Recorder:
 #: Debuggers, whose own code makes boundary calls during a replay: from their
 #: threads (debugpy polls with ``time.sleep``) and from expressions a user
 #: types into a debug console. Those calls are not the program's. Modules
-#: whose name starts with a prefix (debugpy's vendored pydevd), or is a name.
-DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy")
+#: whose name starts with a prefix (debugpy's vendored pydevd, retrace's own
+#: time-travel debugger), or is a name.
+DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy", "retrace.timetravel")
 DEBUGGER_NAMES = ("bdb", "pdb")
 _LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
 _PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0

@@ -22,6 +22,7 @@ from . import __version__, layout, processes, runtime, serial, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
+from .gc_callbacks import QuietCallbacks
 from .output import OutputCheck
 from .patching import Patcher
 from .progress import replay_reader
@@ -77,6 +78,7 @@ class Session:
         self.redaction = redaction
         self.patcher = Patcher()
         self.output = OutputCheck(redaction)
+        self.gc_callbacks = QuietCallbacks()
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -107,6 +109,7 @@ class Session:
         assert self._mode is not None
         runtime.set_mode(self._mode)
         self.output.install()
+        self.gc_callbacks.install()
         for entry in self.adapters:
             entry.adapter.start(self)
         self.pm.hook.retrace_session_start(session=self)
@@ -130,6 +133,7 @@ class Session:
             for entry in reversed(self.adapters):
                 entry.adapter.stop(self)
             self.output.uninstall()
+            self.gc_callbacks.uninstall()
             runtime.set_mode(runtime.Passthrough())
             if isinstance(self.recorder, serial.SerialRecorder):
                 self.recorder.pause(record=False)  # daemon threads waiting for the baton run on
@@ -247,6 +251,7 @@ def begin_recording(
     else:
         recorder_class = runtime.Recorder
     session.recorder = recorder_class(writer, codecs, on_stop=_warn_stopped(directory))
+    session.recorder.redaction = rules
     if snapshot:
         session.snapshot = Snapshot(layout.run_path(directory), cwd)
         if main.get("path"):

@@ -230,5 +230,19 @@ class TraceReader:
                 raise BadRecording(f"{self.path}: malformed block at byte {self._offset}")
             yield self._offset, items
 
+    def tell(self) -> int:
+        """Where the next block starts."""
+        return self._file.tell()
+
+    def reopen(self, offset: int) -> None:
+        """Read on from ``offset`` through a file of this process's own.
+
+        A forked process shares its parent's file offset: the time-travel
+        debugger's runners read the trace as of their checkpoint this way.
+        """
+        old, self._file = self._file, open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        old.close()
+        self._file.seek(offset)
+
     def close(self) -> None:
         self._file.close()

@@ -7,7 +7,10 @@ Two ways into a recording are covered, because users take both:
 - ``code DIR`` opens the recording folder, and ``DIR/.vscode/launch.json``
   holds the same configuration.
 
-Both run ``python -m retrace --recording ..`` from ``run/`` under debugpy.
+Both run ``python -m retrace --recording ..`` from ``run/`` under debugpy,
+and both offer a second configuration, *time travel*, which debugs through
+``retrace dap`` (started by a background task in ``tasks.json`` or the
+workspace's ``tasks``) and can step backwards.
 Two details make that work under a debugger:
 
 - the recorded hash seed is passed in ``env``, so the replay does not have to
@@ -31,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +47,10 @@ if TYPE_CHECKING:
 
 WORKSPACE = "replay.code-workspace"
 LAUNCH = Path(".vscode") / "launch.json"
+TASKS = Path(".vscode") / "tasks.json"
 CONFIGURATION_NAME = "retrace: replay this recording"
+TIME_TRAVEL_NAME = "retrace: time travel (step back)"
+TIME_TRAVEL_TASK = "retrace: time-travel server"
 
 
 def configuration(header: dict[str, Any], cwd: str) -> dict[str, Any]:
@@ -79,23 +86,73 @@ def _own_folders() -> list[dict[str, Any]]:
     return [{"path": os.path.join(folder, "**"), "include": False} for folder in folders]
 
 
-def workspace(header: dict[str, Any]) -> dict[str, Any]:
-    """``replay.code-workspace``: the ``run/`` folder and the replay configuration."""
+def dap_port(directory: Path) -> int:
+    """The port of a recording's time-travel server: fixed per recording, rarely shared."""
+    return 20000 + zlib.crc32(str(directory).encode()) % 20000
+
+
+def time_travel_configuration(directory: Path, cwd: str) -> dict[str, Any]:
+    """The launch configuration that debugs with ``retrace dap``, which can step back.
+
+    VS Code connects to the adapter's port (``debugServer``, which takes
+    precedence over the adapter of ``type``) once the task
+    :data:`TIME_TRAVEL_TASK` has started the server. ``module`` is there for
+    the Python extension's checks of a debugpy configuration; the adapter
+    does not read it.
+    """
+    return {
+        "name": TIME_TRAVEL_NAME,
+        "type": "debugpy",
+        "request": "launch",
+        "module": "retrace",
+        "debugServer": dap_port(directory),
+        "preLaunchTask": TIME_TRAVEL_TASK,
+        "recording": str(directory),
+        "cwd": cwd,
+    }
+
+
+def tasks(directory: Path) -> dict[str, Any]:
+    """The background task that starts ``retrace dap`` for one session, ready when it listens."""
+    ready = "^retrace dap: listening on"
+    return {
+        "version": "2.0.0",
+        "tasks": [{
+            "label": TIME_TRAVEL_TASK,
+            "type": "process",
+            "command": sys.executable,
+            "args": ["-m", "retrace", "dap", "--port", str(dap_port(directory)), str(directory)],
+            "isBackground": True,
+            "problemMatcher": {
+                "owner": "retrace",
+                "pattern": {"regexp": "^retrace dap: error: (.*)$", "message": 1},
+                "background": {"activeBegins": True, "beginsPattern": ready, "endsPattern": ready},
+            },
+        }],
+    }
+
+
+def workspace(header: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """``replay.code-workspace``: the ``run/`` folder and the replay configurations."""
+    cwd = "${workspaceFolder:" + RUN + "}"
     return {
         "folders": [{"path": RUN, "name": RUN}],
         "settings": {"python.defaultInterpreterPath": sys.executable},
         "launch": {
             "version": "0.2.0",
-            "configurations": [configuration(header, "${workspaceFolder:" + RUN + "}")],
+            "configurations": [configuration(header, cwd),
+                               time_travel_configuration(directory, cwd)],
         },
+        "tasks": tasks(directory),
     }
 
 
-def launch(header: dict[str, Any]) -> dict[str, Any]:
+def launch(header: dict[str, Any], directory: Path) -> dict[str, Any]:
     """``.vscode/launch.json`` for the recording folder opened as is."""
+    cwd = "${workspaceFolder}/" + RUN
     return {
         "version": "0.2.0",
-        "configurations": [configuration(header, "${workspaceFolder}/" + RUN)],
+        "configurations": [configuration(header, cwd), time_travel_configuration(directory, cwd)],
     }
 
 
@@ -109,9 +166,10 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_files(directory: Path, header: dict[str, Any]) -> None:
-    """Write both files into the recording ``directory``."""
-    _write_private(directory / WORKSPACE, workspace(header))
-    _write_private(directory / LAUNCH, launch(header))
+    """Write the workspace, launch and task files into the recording ``directory``."""
+    _write_private(directory / WORKSPACE, workspace(header, directory))
+    _write_private(directory / LAUNCH, launch(header, directory))
+    _write_private(directory / TASKS, tasks(directory))
 
 
 @hookimpl

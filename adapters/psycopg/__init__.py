@@ -6,6 +6,7 @@ fingerprint) and the I/O generators of ``psycopg.generators`` (what comes
 back: libpq results as raw cells, notices, notifications, connection state).
 On replay an offline connection answers from the trace and psycopg's cursors,
 adaptation, row factories, transactions and error classes run for real.
+Async connections use the same boundaries (see :mod:`.aio`).
 docs/adapters/psycopg.md explains the choice.
 
 This module imports nothing from psycopg: patches apply when the program
@@ -17,7 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from retrace import Adapter, Patch
-from retrace.adapters.psycopg import accel, offline, roundtrips, sends
+from retrace.adapters.psycopg import accel, aio, offline, roundtrips, sends
 from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.codecs import CodecRegistry
 
@@ -45,7 +46,7 @@ class PsycopgAdapter(Adapter):
         version = _installed_version()
         return [
             *sends.patches(since_3_2=version >= (3, 2)),
-            *sends.async_patches(),
+            *aio.patches(),
             *roundtrips.patches(version),
             *accel.patches(version),
         ]

@@ -28,7 +28,10 @@ def _python_transformer(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs)
             from psycopg._py_transformer import Transformer
         except ImportError:  # psycopg 3.1
             from psycopg._transform import Transformer  # type: ignore[no-redef]
-        return Transformer(*args, **kwargs)
+        # Without the C implementation this is the class patched here; imported before
+        # the session, the patch also replaced this module's name for it.
+        python_class = getattr(Transformer, "__wrapped__", Transformer)
+        return python_class(*args, **kwargs)
     return wrapped(*args, **kwargs)
 
 

@@ -153,22 +153,3 @@ def _pipeline_guard(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> 
     if runtime.active().name != "passthrough":
         refuse_pipeline()
     return wrapped(*args, **kwargs)
-
-
-_warned_async = False
-
-
-def _async_warning(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Say once, loudly, that async connections are not recorded faithfully yet."""
-    global _warned_async
-    if runtime.active().name != "passthrough" and not _warned_async:
-        _warned_async = True
-        from retrace.session import warn
-
-        warn("psycopg.AsyncConnection is not supported yet (it waits for the asyncio "
-             "support in the core); this recording may not replay")
-    return wrapped(*args, **kwargs)
-
-
-def async_patches() -> list[Patch]:
-    return [Patch("psycopg.connection_async", "AsyncConnection.connect", wrapper=_async_warning)]

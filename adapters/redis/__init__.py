@@ -8,13 +8,15 @@ trace. One module per job: ``commands`` (fingerprints, summaries,
 redaction), ``client``, ``pipeline`` and ``pubsub`` (the wrappers),
 ``calls`` (how an exception leaves a boundary), ``state`` (client-side state
 replay reproduces), ``pid`` (redis-py's fork checks, unrecorded),
-``connections`` and ``aio`` (what is not supported yet, said loudly).
+``aio`` (the asyncio client, awaited through :mod:`retrace.aio`) and
+``connections`` (what is not supported yet, said loudly).
 docs/adapters/redis.md explains the choice and lists every patch. This
 module does not import redis; patches apply when the program does.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch
@@ -23,6 +25,14 @@ from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
     from retrace.session import Session
+
+
+def _installed_version() -> tuple[int, ...]:
+    try:
+        text = importlib.metadata.version("redis")
+    except importlib.metadata.PackageNotFoundError:
+        return (0,)
+    return tuple(int(part) for part in text.split(".")[:3] if part.isdigit())
 
 
 class RedisAdapter(Adapter):
@@ -46,7 +56,7 @@ class RedisAdapter(Adapter):
                   wrapper=connections.get_connection),
             Patch("redis.connection", "BlockingConnectionPool.get_connection",
                   wrapper=connections.get_connection),
-            *(Patch(aio.MODULE, target, wrapper=aio.unrecorded) for target in aio.TARGETS),
+            *aio.patches(_installed_version()),
         ]
 
     def register_codecs(self, codecs: CodecRegistry) -> None:

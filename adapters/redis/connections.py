@@ -31,11 +31,16 @@ class ConnectionOutsideCommand(UsageError):
 
 def get_connection(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Wrapper of ``ConnectionPool.get_connection`` (and the blocking pool's)."""
-    global _warned
     if not calls.inside():
-        if state.replaying():
-            raise ConnectionOutsideCommand(f"retrace: {MESSAGE}")
-        if state.recording() and not _warned:
-            _warned = True
-            warn(f"{MESSAGE}; this recording will stop there on replay")
+        outside_command()
     return wrapped(*args, **kwargs)
+
+
+def outside_command() -> None:
+    """A connection is being taken outside any command: refuse on replay, warn once recording."""
+    global _warned
+    if state.replaying():
+        raise ConnectionOutsideCommand(f"retrace: {MESSAGE}")
+    if state.recording() and not _warned:
+        _warned = True
+        warn(f"{MESSAGE}; this recording will stop there on replay")

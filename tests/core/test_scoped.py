@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -47,21 +49,37 @@ def test_recording_ends_is_an_error_type() -> None:
     assert issubclass(RecordingEnds, retrace.errors.RetraceError)
 
 
+FRESH_KEYS = """
+import sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import retrace
+from retrace.summary import summarize_recording
+
+here = Path(sys.argv[1])
+with ThreadPoolExecutor(max_workers=1) as pool:
+    with retrace.recording(here / "a"):
+        pool.submit(time.time).result()
+    with retrace.recording(here / "b"):
+        time.time()
+        pool.submit(time.time).result()
+    with retrace.replaying(here / "b"):
+        time.time()
+        pool.submit(time.time).result()
+print(summarize_recording(here / "b")["threads"])
+"""
+
+
 def test_threads_get_fresh_keys_in_each_session(tmp_path: Path) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with retrace.recording(tmp_path / "a"):
-            pool.submit(time.time).result()
-        with retrace.recording(tmp_path / "b"):
-            time.time()
-            pool.submit(time.time).result()
-        with retrace.replaying(tmp_path / "b"):
-            time.time()
-            pool.submit(time.time).result()
-    from retrace.summary import summarize_recording
-
-    assert summarize_recording(tmp_path / "b")["threads"] == 2
+    """A worker made in one session is named afresh in the next (by the order of its first
+    event, since it was not made in that session). In a process of its own: a stray thread
+    of the test runner's reading the clock would take that name first."""
+    script = tmp_path / "sessions.py"
+    script.write_text(FRESH_KEYS)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "2\n", "")
 
 
 def test_a_failing_fingerprint_warns_once_and_replays_alike(tmp_path: Path, capsys) -> None:
@@ -78,3 +96,51 @@ def test_a_failing_fingerprint_warns_once_and_replays_alike(tmp_path: Path, caps
     with retrace.replaying(tmp_path / "rec"):
         again = [call(flaky, int, -1) for _ in range(3)]
     assert again == first == [0, 1, 2]
+
+
+def test_garbage_collector_callbacks_are_never_events(tmp_path: Path) -> None:
+    """A gc callback reading the clock (as hypothesis installs one) runs when the collector
+    decides, which differs between a recording and its replay."""
+    import gc
+
+    timings: list[float] = []
+
+    def timed_collection(phase: str, info: dict) -> None:
+        timings.append(time.perf_counter())
+
+    gc.callbacks.append(timed_collection)
+    try:
+        with retrace.recording(tmp_path / "rec"):
+            first = time.time()
+            gc.collect()
+            gc.collect()
+        with retrace.replaying(tmp_path / "rec"):
+            again = time.time()
+            gc.collect()
+    finally:
+        gc.callbacks.remove(timed_collection)
+    assert again == first
+    assert len(timings) >= 6  # each collection calls back at its start and its stop
+
+
+def test_a_redacted_secret_passed_on_to_a_boundary_replays(tmp_path: Path, monkeypatch) -> None:
+    """The token is recorded as the placeholder; replay passes the placeholder on, so the
+    recording digests the call's arguments with the token replaced the same way."""
+    import os
+
+    from retrace import Boundary
+    from retrace.runtime import call
+
+    monkeypatch.setenv("BILLING_API_TOKEN", "tok-5f1e9a0c7b2d")
+    send = Boundary("thirdparty.send", fingerprint=lambda i, a, k: list(a))
+    with retrace.recording(tmp_path / "rec"):
+        token = os.environ["BILLING_API_TOKEN"]
+        sent = call(send, lambda header, n: f"sent {n}", f"Bearer {token}", 1)
+    monkeypatch.delenv("BILLING_API_TOKEN")
+    with retrace.replaying(tmp_path / "rec"):
+        token = os.environ["BILLING_API_TOKEN"]
+        again = call(send, lambda header, n: "unreachable", f"Bearer {token}", 1)
+    assert token == "<retrace:redacted>"
+    assert again == sent == "sent 1"
+    trace_bytes = (tmp_path / "rec" / "trace.bin").read_bytes()
+    assert b"tok-5f1e9a0c7b2d" not in trace_bytes

@@ -1,0 +1,121 @@
+"""One awaited boundary call: what it was when it started, and how its outcome is handed over.
+
+The loop's driver (:mod:`.loop`) starts awaited calls and hands their
+outcomes to the program's tasks at recorded turns; this module holds the
+pieces each call carries between the two moments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from retrace import Boundary
+from retrace.boundary import Args, Kwargs
+
+if TYPE_CHECKING:
+    from retrace.adapters.aio.loop import Driver
+
+
+class Call:
+    """An awaitable boundary call as it was made.
+
+    Its outcome is recorded (or served) later, when the loop hands it over,
+    and by then the call's objects may have changed (a pipeline has reset
+    its command stack); so the fingerprint and summary are taken when the
+    call starts, and the event is made through :func:`as_made`.
+    """
+
+    __slots__ = ("args", "fingerprint", "instance", "kwargs", "summary")
+
+    def __init__(self, boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> None:
+        self.instance = instance
+        self.args = args
+        self.kwargs = kwargs
+        self.fingerprint = _taken(boundary.fingerprint, instance, args, kwargs)
+        self.summary = _taken(boundary.summary, instance, args, kwargs)
+
+
+def _taken(function: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if function is None:
+        return None
+    try:
+        return function(instance, args, kwargs)
+    except Exception as exc:  # the same text on both sides; the recorder reports adapter bugs
+        return f"<{type(exc).__name__}: {exc}>"
+
+
+_as_made: dict[Boundary, Boundary] = {}
+
+
+def as_made(b: Boundary) -> Boundary:
+    """``b`` for a :class:`Call`: same name and codecs, fingerprint and summary as taken at the start."""
+    known = _as_made.get(b)
+    if known is not None:
+        return known
+
+    def adapt(hook: Any, with_outcome: bool) -> Any:
+        if hook is None:
+            return None
+        if with_outcome:
+            return lambda value, c, a, k: hook(value, c.instance, c.args, c.kwargs)
+        return lambda c, a, k: hook(c.instance, c.args, c.kwargs)
+
+    made = attrs.evolve(
+        b,
+        fingerprint=None if b.fingerprint is None else lambda c, a, k: c.fingerprint,
+        summary=None if b.summary is None else lambda c, a, k: c.summary,
+        passthrough=None,
+        encode=adapt(b.encode, True),
+        decode=adapt(b.decode, True),
+        encode_error=adapt(b.encode_error, True),
+        on_replay=adapt(b.on_replay, False),
+        blocking=False,
+        library=(*b.library, "asyncio", "retrace"),
+    )
+    _as_made[b] = made
+    return made
+
+
+class Delivery:
+    """Done callback of a recorded call's inner task: hands its outcome to the program's task."""
+
+    __slots__ = ("boundary", "call", "driver", "outer", "serial")
+
+    def __init__(
+        self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any], call: Call
+    ) -> None:
+        self.driver = driver
+        self.serial = serial
+        self.boundary = boundary
+        self.outer = outer
+        self.call = call
+
+    def __call__(self, inner: asyncio.Task[Any]) -> None:
+        self.driver.deliver(self, inner)
+
+
+class ThreadDelivery:
+    """Done callback of an executor call's future: hands its result to the program at a turn."""
+
+    __slots__ = ("driver", "outer", "serial")
+
+    def __init__(self, driver: Driver, serial: int, outer: asyncio.Future[Any]) -> None:
+        self.driver = driver
+        self.serial = serial
+        self.outer = outer
+
+    def __call__(self, real: asyncio.Future[Any]) -> None:
+        self.driver.deliver_thread(self, real)
+
+
+def copy_outcome(real: asyncio.Future[Any], outer: asyncio.Future[Any]) -> None:
+    """Give ``outer`` the result, exception or cancellation ``real`` ended with."""
+    if real.cancelled():
+        outer.cancel()
+    elif real.exception() is not None:
+        outer.set_exception(real.exception())  # type: ignore[arg-type]
+    else:
+        outer.set_result(real.result())

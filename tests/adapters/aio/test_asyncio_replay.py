@@ -1,0 +1,232 @@
+"""Record asyncio programs against real services, take the services away, replay many times.
+
+Every replay must print exactly what the recording printed. The number of
+replays is 20 for the 100-task program; the other scenarios replay
+``RETRACE_TEST_ASYNCIO_REPLAYS`` times (5 by default, to keep the suite
+fast; set it to 20 to run the issue's full count everywhere).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from aio_kit import EchoServer, program
+
+from retrace.errors import EXIT_DIVERGENCE
+from retrace.testing import record, record_and_replay, replay
+
+pytestmark = pytest.mark.service
+REPLAYS = int(os.environ.get("RETRACE_TEST_ASYNCIO_REPLAYS", "5"))
+
+
+def _forget(prefix: str, redis_service: tuple[str, int]) -> None:
+    import redis
+
+    client = redis.Redis(host=redis_service[0], port=redis_service[1])
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def test_hundred_tasks_replay_in_completion_order_twenty_times(
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    database: str,
+    no_sockets: dict[str, str],
+) -> None:
+    import psycopg
+
+    def empty_services() -> None:
+        _forget(prefix, redis_service)
+        name = database.split("dbname=")[1].split()[0]
+        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+    script = program(tmp_path, "completion.py")
+    rec = tmp_path / "rec"
+    recorded = record(script, rec, database, *map(str, redis_service), prefix, cwd=tmp_path)
+    assert recorded.status == 0 and "retrace:" not in recorded.stderr, recorded.stderr
+    empty_services()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two cores: two replays at a time
+        replays = list(pool.map(lambda _: replay(rec, env=no_sockets), range(20)))
+    for number, replayed in enumerate(replays, 1):
+        assert replayed.observable() == recorded.observable(), f"replay {number} differs:\n{replayed.stderr}"
+    lines = recorded.stdout.splitlines()
+    tasks = [int(m.group(1)) for m in map(re.compile(r"task +(\d+) n=").match, lines) if m]
+    assert sorted(tasks) == list(range(100))
+    assert tasks != list(range(100)), "the tasks finished in the order they started"
+    assert "rows (100, 5050)" in recorded.stdout
+
+
+def test_async_connection_pool_replays_with_the_database_dropped(
+    tmp_path: Path, database: str, no_sockets: dict[str, str]
+) -> None:
+    pytest.importorskip("psycopg_pool")
+    import psycopg
+
+    def drop() -> None:
+        name = database.split("dbname=")[1].split()[0]
+        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+    recorded, _ = record_and_replay(
+        program(tmp_path, "pool.py"),
+        tmp_path / "rec",
+        database,
+        between=drop,
+        replay_env=no_sockets,
+        times=REPLAYS,
+    )
+    assert sorted(recorded.stdout.splitlines()[:20]) == sorted(f"task {i} ({2 * i}, True)" for i in range(20))
+    assert "'requests_num': 20" in recorded.stdout
+
+
+def test_timeouts_fire_at_the_recorded_points(
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
+) -> None:
+    recorded, _ = record_and_replay(
+        program(tmp_path, "timeout_race.py"),
+        tmp_path / "rec",
+        *map(str, redis_service),
+        prefix,
+        between=lambda: _forget(prefix, redis_service),
+        replay_env=no_sockets,
+        times=REPLAYS,
+    )
+    out = recorded.stdout
+    assert "wait_for timed out" in out and "wait_for finished" in out, out
+    assert "first completed" in out and "as_completed" in out
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is new in Python 3.11")
+def test_task_group_with_a_failing_member(
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
+) -> None:
+    recorded, _ = record_and_replay(
+        program(tmp_path, "taskgroup.py"),
+        tmp_path / "rec",
+        *map(str, redis_service),
+        prefix,
+        between=lambda: _forget(prefix, redis_service),
+        replay_env=no_sockets,
+        times=REPLAYS,
+    )
+    out = recorded.stdout
+    assert out.count("cancelled at") == 6
+    assert "group failed: ['member failed']" in out
+
+
+def test_streams_client_replays_with_the_server_stopped(
+    tmp_path: Path,
+    echo_server: EchoServer,
+    no_sockets: dict[str, str],
+) -> None:
+    recorded, _ = record_and_replay(
+        program(tmp_path, "streams_client.py"),
+        tmp_path / "rec",
+        str(echo_server.port),
+        between=echo_server.stop,
+        replay_env=no_sockets,
+        times=REPLAYS,
+    )
+    out = recorded.stdout
+    assert out.count("LINE") == 15 and out.count("BYE True") == 5
+    assert "refused: ConnectionRefusedError" in out
+
+
+def test_subprocesses_replay_without_starting_any(tmp_path: Path) -> None:
+    marker = tmp_path / "started.txt"
+    recorded, _ = record_and_replay(
+        program(tmp_path, "subprocesses.py"),
+        tmp_path / "rec",
+        str(marker),
+        between=marker.unlink,
+        times=REPLAYS,
+    )
+    assert recorded.stdout.count(" said ") == 9 and recorded.stdout.count("exit 0 0") == 3
+    assert "(b'hello', b'err\\n') 3" in recorded.stdout
+    assert not marker.exists(), "replay started a child process"
+
+
+def test_executor_results_reach_the_loop_at_the_recorded_turns(tmp_path: Path) -> None:
+    recorded, _ = record_and_replay(program(tmp_path, "executor.py"), tmp_path / "rec", times=REPLAYS)
+    lines = recorded.stdout.splitlines()
+    assert [line.split()[0] for line in lines].count("tick") == 8
+    assert sum(line.startswith("thread done") for line in lines) == 4
+    first_tick = next(i for i, line in enumerate(lines) if line.startswith("tick"))
+    last_thread = max(i for i, line in enumerate(lines) if line.startswith("thread done"))
+    assert first_tick < last_thread, "the ticker and the threads did not interleave"
+
+
+SLEEPY = """
+import asyncio, sys, time
+
+clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)  # the real clock, unrecorded
+
+
+async def nap(i):
+    await asyncio.sleep(0.4 + i / 10)
+    return i
+
+
+async def main():
+    print(await asyncio.gather(*(nap(i) for i in range(3))))
+    try:
+        await asyncio.wait_for(asyncio.sleep(5), timeout=0.6)
+    except asyncio.TimeoutError:
+        print("timed out")
+
+
+start = clock()
+asyncio.run(main())
+sys.stderr.write(f"took {clock() - start:.3f}\\n")
+"""
+
+
+def _took(stderr: str) -> float:
+    return float(stderr.split("took ")[-1])
+
+
+def test_replay_does_not_wait_in_real_time(tmp_path: Path) -> None:
+    script = tmp_path / "sleepy.py"
+    script.write_text(SLEEPY)
+    recorded = record(script, tmp_path / "rec", cwd=tmp_path)
+    replayed = replay(tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})  # "took" differs
+    assert recorded.stdout == replayed.stdout == "[0, 1, 2]\ntimed out\n"
+    assert _took(recorded.stderr) > 1.2
+    assert _took(replayed.stderr) < 0.3, replayed.stderr
+
+
+def test_a_changed_interleaving_is_a_divergence(tmp_path: Path) -> None:
+    script = tmp_path / "order.py"
+    script.write_text(
+        "import asyncio\n\n"
+        "async def step(i, delay):\n"
+        "    await asyncio.sleep(delay)\n"
+        "    print(i, asyncio.get_running_loop().time() > 0)\n\n"
+        "async def main():\n"
+        "    await asyncio.gather(step(0, 0.02), step(1, 0.01))\n\n"
+        "asyncio.run(main())\n"
+    )
+    rec = tmp_path / "rec"
+    assert record(script, rec, cwd=tmp_path).status == 0
+    copy = next((rec / "run").rglob("order.py"))
+    copy.write_text(copy.read_text().replace("step(1, 0.01)", "step(1, 0.01), asyncio.sleep(0)"))
+    replayed = replay(rec)
+    assert replayed.status == EXIT_DIVERGENCE
+    assert "replay diverged" in replayed.stderr
