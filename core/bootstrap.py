@@ -81,8 +81,10 @@ def program_of(orig_argv: list[str]) -> tuple[dict[str, Any], list[str]] | None:
 
 
 def _is_retrace_itself(orig_argv: list[str]) -> bool:
-    joined = " ".join(orig_argv[1:3])
-    return joined.startswith("-m retrace") or (
+    """``retrace ...``, ``python [options] -m retrace...`` (a recorded child: ``retrace.child``)."""
+    program = program_of(orig_argv)
+    module = program[0].get("name", "") if program and program[0]["kind"] == "module" else ""
+    return module == "retrace" or module.startswith("retrace.") or (
         len(orig_argv) > 1 and os.path.basename(orig_argv[1]) == "retrace"
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import __version__, hashseed, layout
-from .errors import EXIT_USAGE, RetraceError, UsageError
+from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
 
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
@@ -48,6 +48,8 @@ def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a recording (or a `retrace pack` file), offline")
     rep.add_argument("recording", nargs="?", default="recording", metavar="DIR")
+    rep.add_argument("--process", default="0", metavar="ID",
+                     help="replay this child process of the recording (see `retrace inspect`)")
 
     ins = sub.add_parser("inspect", help="show a recording's header and events")
     ins.add_argument("recording", metavar="DIR")
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.command == "record":
             return _record(options)
         if options.command == "replay":
-            return _replay(options.recording)
+            return _replay(options.recording, options.process)
         if options.command == "inspect":
             from .summary import inspect_recording
 
@@ -138,13 +140,17 @@ def _record(options: argparse.Namespace) -> int:
     return status
 
 
-def _replay(path: str) -> int:
-    from . import launcher
+def _replay(path: str, process: str = "0") -> int:
+    from . import forking, launcher
     from .session import begin_replay
 
-    directory, main, argv = prepare_replay(path)
-    session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}")
+    directory, main, argv = prepare_replay(path, process)
+    session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}",
+                           process=forking.start)
     status = launcher.run(main, argv)
+    if forking.targets:
+        stop_replay(Divergence(f"retrace: the replay ended without reaching the fork that started "
+                               f"process {forking.targets[0]}"))
     try:
         session.end(status)
     except RetraceError as exc:
@@ -152,17 +158,20 @@ def _replay(path: str) -> int:
     return status
 
 
-def prepare_replay(path: str) -> tuple[Path, dict, list[str]]:
+def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]]:
     """Everything a replay does before its session starts: the recording, hash seed, cwd, paths.
 
-    Returns the recording directory, the program's ``main`` and its argv.
+    Returns the recording directory, the program's ``main`` and its argv. For
+    a child ``process``, that of the process its replay starts from
+    (``forking.start``; the forks to follow down to it are ``forking.targets``).
     """
-    from . import launcher, pack
-    from .session import check_compatible, read_header
+    from . import forking, launcher, pack, processes
+    from .session import check_compatible
 
     directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
-    header = read_header(directory)
-    check_compatible(header, layout.trace_path(directory))
+    forking.start, forking.targets[:] = processes.replay_plan(directory, process)
+    header = processes.header_of(directory, forking.start)
+    check_compatible(header, layout.trace_path(processes.directory_of(directory, forking.start)))
     if header.get("hash_seed"):
         hashseed.ensure(header["hash_seed"])
     hashseed.forget_ours()

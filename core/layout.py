@@ -4,6 +4,7 @@
 
     DIR/trace.bin     the CBOR stream
     DIR/run/          the program's own source files as executed
+    DIR/processes/    a trace per recorded child process (see retrace.processes)
 
 Everything is created owner-only (0700 directories, 0600 files). An existing
 recording is never overwritten unless asked, so no run silently destroys an

@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, layout, runtime, serial, trace
+from . import __version__, layout, processes, runtime, serial, trace
 from .codecs import CodecRegistry
 from .cursor import Cursor
 from .errors import BadRecording, UsageError
@@ -140,10 +140,11 @@ class Session:
             self.patcher.uninstall()
 
     def _forked(self) -> None:
-        """A forked child must not write into its parent's trace: it runs on unrecorded.
+        """A forked child must not write into its parent's trace.
 
-        (Recording children into traces of their own is not done yet; see
-        docs/troubleshooting.md.)
+        It runs on unrecorded, unless the fork went through the ``children``
+        adapter, which then goes on recording it into a trace of its own
+        (:func:`retrace.forking.record_child`).
         """
         if self.ended or self.recorder is None:
             return
@@ -196,6 +197,7 @@ def begin_recording(
     overwrite: bool = False,
     defer: bool = False,
     snapshot: bool = True,
+    process: tuple[str, str] | None = None,
 ) -> Session:
     """Create the recording, install adapters in record mode; the program runs next.
 
@@ -203,6 +205,8 @@ def begin_recording(
     :meth:`Session.activate` (the autoenable hook activates at the program's
     first line, after the interpreter's own start-up). Without ``snapshot``
     no sources are copied into ``run/`` (a scoped replay runs the live code).
+    ``process`` is ``(ID, how it started)`` for a child process of a recorded
+    program, which writes its own trace into the program's recording.
     """
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
@@ -226,9 +230,17 @@ def begin_recording(
         "timings": os.environ.get("RETRACE_TIMINGS") == "1",
         "serial": os.environ.get("RETRACE_SERIAL") == "1",
     }
+    if process is not None:
+        header["process"] = processes.describe(*process)
     pm.hook.retrace_recording_header(header=header)
-    layout.create(directory, overwrite=overwrite)
-    writer = trace.TraceWriter(str(layout.trace_path(directory)), header)
+    folder = directory
+    if process is None:
+        layout.create(directory, overwrite=overwrite)
+    else:
+        processes.identity.reset(process[0])
+        folder = processes.directory_of(directory, process[0])
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    writer = trace.TraceWriter(str(layout.trace_path(folder)), header)
     writer.limit = max_bytes()
     session = Session("record", directory, header, pm, adapters, codecs, rules)
     recorder_class: type[runtime.Recorder]
@@ -332,14 +344,15 @@ def check_compatible(header: dict[str, Any], path: Path) -> None:
 
 
 def begin_replay(
-    directory: Path, on_divergence: Callable[[Exception], None], progress: str | None = None
+    directory: Path, on_divergence: Callable[[Exception], None], progress: str | None = None,
+    process: str = processes.ROOT,
 ) -> Session:
-    """Open the recording, install its adapters in replay mode; the program runs next.
+    """Open the recording (``process``'s trace in it), install its adapters in replay mode.
 
     With ``progress`` (a label), a long replay shows how far it has read on
     stderr when that is a terminal (:mod:`retrace.progress`).
     """
-    path = layout.trace_path(directory)
+    path = layout.trace_path(processes.directory_of(directory, process))
     reader = replay_reader(str(path), progress) if progress else trace.TraceReader(str(path))
     check_compatible(reader.header, path)
     pm, rules = _base(directory)
@@ -360,6 +373,7 @@ def begin_replay(
     register_adapters(pm, adapters)
     codecs = _codecs(adapters)
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
+    processes.identity.reset(process)
     session.cursor = Cursor(reader, codecs, on_divergence)
     replayer_class = serial.SerialReplayer if reader.header.get("serial") else runtime.Replayer
     session._install(replayer_class(session.cursor, codecs))

@@ -26,6 +26,7 @@ def _system_roots() -> tuple[str, ...]:
 
 
 _SYSTEM_ROOTS = _system_roots()
+_getpid = os.getpid  # taken before any patch: naming our own files is not the program's work
 ABS_DIR = "_abs"
 
 
@@ -72,10 +73,14 @@ class Snapshot:
             return
         self._copied.add(absolute)
         target = self.run_dir / relative_place(absolute, self.cwd)
+        # Copied beside the target, then renamed over it: the processes of one
+        # program share run/, and one killed while copying must not leave it torn.
+        partial = target.with_name(f".{target.name}.{_getpid()}.partial")
         try:
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            shutil.copyfile(absolute, target)
-            os.chmod(target, 0o600)
+            shutil.copyfile(absolute, partial)
+            os.chmod(partial, 0o600)
+            os.replace(partial, target)
         except OSError:
             return
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import cbor2
 
-from . import layout, trace
+from . import layout, processes, trace
 from .codecs import to_cbor
 from .errors import BadRecording
 from .progress import Progress, stderr_is_terminal
@@ -25,17 +25,15 @@ def _size(value: Any) -> int:
         return 0
 
 
-def summarize_recording(directory: Path) -> dict[str, Any]:
-    """Header, footer state and per-boundary event counts and bytes."""
-    directory = layout.locate(directory)
-    path = layout.trace_path(directory)
+def _scan(path: Path) -> dict[str, Any]:
+    """One trace's header, state, exit status and per-boundary counts, in one streaming pass."""
     reader = trace.TraceReader(str(path))
     names: dict[int, str] = {}
     counts: Counter[str] = Counter()
     sizes: Counter[str] = Counter()
     threads: set[int] = set()
     footer = stopped = None
-    shown = Progress(f"inspect {directory.name}", reader.size) if stderr_is_terminal() else None
+    shown = Progress(f"inspect {path.parent.name}", reader.size) if stderr_is_terminal() else None
     try:
         for offset, items in reader.blocks():
             if shown is not None:
@@ -70,19 +68,55 @@ def summarize_recording(directory: Path) -> dict[str, Any]:
         if reader.truncated_at is not None:
             state += f"; torn block at byte {reader.truncated_at}"
     return {
-        "directory": str(directory),
-        "trace_bytes": path.stat().st_size,
-        "folders": _folders(directory),
         "header": reader.header,
         "state": state,
         "exit_status": footer.get("exit_status") if footer else None,
         "events": sum(counts.values()),
         "threads": len(threads),
+        "counts": counts,
+        "sizes": sizes,
+    }
+
+
+def summarize_recording(directory: Path) -> dict[str, Any]:
+    """Header, footer state and per-boundary event counts and bytes; the process tree."""
+    directory = layout.locate(directory)
+    path = layout.trace_path(directory)
+    scanned = _scan(path)
+    counts, sizes = scanned["counts"], scanned["sizes"]
+    return {
+        "directory": str(directory),
+        "trace_bytes": path.stat().st_size,
+        "folders": _folders(directory),
+        "header": scanned["header"],
+        "state": scanned["state"],
+        "exit_status": scanned["exit_status"],
+        "events": scanned["events"],
+        "threads": scanned["threads"],
         "boundaries": [
             {"boundary": name, "events": counts[name], "bytes": sizes[name]}
             for name in sorted(counts, key=lambda n: (-counts[n], n))
         ],
+        "processes": _processes(directory, scanned),
     }
+
+
+def _processes(directory: Path, root: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every recorded process, the program first, then its children in spawn-tree order."""
+    found = [{"id": processes.ROOT, "start": None, "state": root["state"],
+              "exit_status": root["exit_status"], "events": root["events"]}]
+    for process in processes.recorded(directory):
+        try:
+            scanned = _scan(layout.trace_path(processes.directory_of(directory, process)))
+        except BadRecording as exc:
+            found.append({"id": process, "start": None, "state": f"unreadable: {exc}",
+                          "exit_status": None, "events": 0})
+            continue
+        described = scanned["header"].get("process")
+        start = described.get("start") if type(described) is dict else None
+        found.append({"id": process, "start": start, "state": scanned["state"],
+                      "exit_status": scanned["exit_status"], "events": scanned["events"]})
+    return found
 
 
 def _folders(directory: Path) -> dict[str, dict[str, int]]:
@@ -121,6 +155,14 @@ def inspect_recording(directory: Path, as_json: bool = False) -> int:
           f"{info['threads']} thread(s)")
     for name, usage in info["folders"].items():
         print(f"{name + '/':<11} {usage['files']} file(s), {usage['bytes']} bytes")
+    if len(info["processes"]) > 1:
+        print()
+        print(f"  {'process':<16} {'started by':<11} {'events':>8}  state")
+        for row in info["processes"]:
+            depth = row["id"].count(".")
+            label = ("  " * (depth - 1) + "└ " if depth else "") + row["id"]
+            print(f"  {label:<16} {row['start'] or 'program':<11} {row['events']:>8}  "
+                  f"{row['state']}, exit status {row['exit_status']}")
     if info["boundaries"]:
         print()
         print(f"  {'boundary':<32} {'events':>10} {'bytes':>12}")

@@ -176,6 +176,8 @@ def write_files(directory: Path, header: dict[str, Any]) -> None:
 def retrace_session_start(session: Session) -> None:
     if not session.recording or session.header.get("main", {}).get("kind") == "scope":
         return
+    if "process" in session.header:  # a child process: the program's files stand for the recording
+        return
     try:
         write_files(session.directory, session.header)
     except OSError as exc:

@@ -8,7 +8,8 @@ Reads are boundaries (``open()`` in every mode, so ``pathlib``'s
 ``Path.resolve``). Contents go to the recording's
 content-addressed ``blobs/``. Changes (``os.remove``, ``rename``,
 ``mkdir``, ``makedirs``, ``chmod``..., ``shutil`` copies, moves and
-``rmtree``, ``Path.touch``) are boundaries too: on replay they do not touch
+``rmtree``, ``Path.touch``) are boundaries too, and so is ``os.open`` of a
+data file (its descriptor replays as an in-memory file): on replay they do not touch
 the disk and return what they returned. A file the program writes is, on
 replay, written to memory; reading it back later is a read like any other,
 answered from the trace. docs/adapters/files.md has every decision.
@@ -23,7 +24,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import state
+from . import descriptors, state
 from .blobs import BlobStore
 from .boundaries import (
     CHANGES,
@@ -58,6 +59,9 @@ class FilesAdapter(Adapter):
             Patch("glob", "glob", wrapper=glob_wrapper(lazy=False)),
             Patch("glob", "iglob", wrapper=glob_wrapper(lazy=True)),
             Patch("pathlib", "Path.touch", wrapper=touch_wrapper),
+            Patch("os", "open", wrapper=descriptors.open_wrapper),
+            Patch("os", "fstat", wrapper=descriptors.fstat_wrapper),
+            Patch("os", "close", wrapper=descriptors.close_wrapper),
         ]
         found += [Patch("os", name, wrapper=paths_wrapper(CHANGES[f"os.{name}"], count))
                   for name, count in OS_CHANGES if hasattr(os, name)]

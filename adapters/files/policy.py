@@ -35,10 +35,12 @@ CARRIERS = frozenset({
     "os", "posixpath", "ntpath", "genericpath", "pathlib", "pathlib._local", "pathlib._abc",
     "shutil", "glob", "fnmatch", "io", "_io", "codecs", "_pyio", "wrapt", "wrapt.wrappers",
 })
-#: Callers whose file accesses are never the program's input.
+#: Callers whose file accesses are never the program's input. ``tempfile`` makes and removes its
+#: files for real in every mode: it keeps its own copy of ``os.unlink``, so half of its work would
+#: otherwise be replayed and half done (it works in the temporary directory, never on a user's file).
 INTERNAL = ("retrace", "importlib._bootstrap", "importlib.metadata", "_frozen_importlib", "zipimport",
             "linecache", "traceback", "tokenize", "site", "sysconfig", "pluggy", "cbor2", "_pytest",
-            "pytest")
+            "pytest", "tempfile")
 #: Devices whose content never changes, and the program's own output (replay must show it).
 PASS_THROUGH = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/stdout", "/dev/stderr",
                           "/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2"})

@@ -22,6 +22,8 @@ class FilesState:
     sent: set[tuple[int, str]] = attrs.Factory(set)
     #: Small contents met in the trace so far (replay), by digest.
     contents: dict[str, bytes] = attrs.Factory(dict)
+    #: Descriptors of data files the program got from ``os.open`` (the stand-ins, on replay).
+    fds: dict[int, str] = attrs.Factory(dict)
 
     def give_up(self, reason: str) -> None:
         """Stop recording (the program goes on) when file contents cannot be stored."""

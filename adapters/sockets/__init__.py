@@ -25,9 +25,10 @@ client sent and what the server answered are recorded; on replay nothing is
 bound or listened to (the recorded port may be taken by the live server),
 and ``accept`` returns a fresh, never connected socket whose reads come from
 the trace, so a server process replays with no client at all.
-``select``/``selectors`` are not boundaries: a server replays when it calls
-``accept`` itself rather than waiting on a selector first
-(``socketserver``'s ``serve_forever`` and ``handle_request`` do wait).
+
+TLS over a socket of this adapter is recorded as plaintext (see :mod:`.tls`),
+and waiting for one to be ready with ``select``/``selectors`` is an event
+(see :mod:`.readiness`).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def _active() -> bool:
 
 
 _adopted: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Adopted sockets that listen: waiting on them is a server's loop, not an exchange (see readiness).
+_listening: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _connectable(sock: Any) -> bool:
@@ -181,6 +184,7 @@ def bind_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
 def listen_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if not _ours(instance):
         return wrapped(*args, **kwargs)
+    _listening.add(instance)
     return call(LISTEN, lambda *_: wrapped(*args, **kwargs), *[_address(a) for a in args])
 
 
@@ -222,6 +226,8 @@ class SocketsAdapter(Adapter):
     modules = LIBRARY
 
     def patches(self) -> list[Patch]:
+        from . import readiness, tls
+
         return [
             Patch("socket", "getaddrinfo", wrapper=getaddrinfo_wrapper),
             Patch("socket", "socket.connect", wrapper=connect_wrapper("connect")),
@@ -238,7 +244,12 @@ class SocketsAdapter(Adapter):
             Patch("socket", "socket.getpeername", wrapper=address_wrapper("getpeername")),
             Patch("socket", "socket.getsockname", wrapper=address_wrapper("getsockname")),
             Patch("socket", "socket.shutdown", wrapper=shutdown_wrapper),
+            *tls.patches(),
+            *readiness.patches(),
         ]
+
+    def register_codecs(self, codecs: Any) -> None:
+        codecs.allow_exceptions_from("ssl")
 
 
 adapter = SocketsAdapter()

@@ -1,0 +1,89 @@
+"""Waiting for a recorded socket to be ready: ``select.select`` and the ``selectors`` classes.
+
+Whether a socket had data (or room) when the program asked depends on the
+server and the network, so the answer is an event when a socket the
+adapter adopted is among those asked about: which of the objects were
+ready (by position, so replay hands back the program's own objects), and
+for a selector which registered keys with which events (by registration
+order). On replay nothing waits. Calls about other descriptors only
+(pipes, an event loop's, a server's listening socket: how often a server's
+loop polls it depends on timing) are left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrace import Boundary, Patch
+from retrace.boundary import Args, Kwargs
+from retrace.errors import BadRecording
+from retrace.runtime import call
+
+from . import LIBRARY, _listening, _ours
+
+SELECT = Boundary("select.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
+                  blocking=True)
+SELECTOR = Boundary("selectors.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
+                    blocking=True)
+
+
+def _watched(obj: Any) -> bool:
+    return _ours(obj) and obj not in _listening
+
+
+def _positions(found: Any, asked: list[Any]) -> list[int]:
+    return [i for i, obj in enumerate(asked) if any(obj is f for f in found)]
+
+
+def _checked(value: Any, sizes: list[int]) -> Any:
+    if (type(value) is list and len(value) == len(sizes)
+            and all(type(v) is list and all(type(i) is int and 0 <= i < n for i in v)
+                    for v, n in zip(value, sizes, strict=True))):
+        return value
+    raise BadRecording("a select event in the trace is malformed")
+
+
+def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    lists = [list(a) for a in args[:3]]
+    if len(lists) < 3 or not any(_watched(obj) for objs in lists for obj in objs):
+        return wrapped(*args, **kwargs)
+    timeout = args[3] if len(args) > 3 else kwargs.get("timeout")
+
+    def really(*_: Any) -> list[list[int]]:
+        ready = wrapped(*lists, timeout)
+        return [_positions(found, asked) for found, asked in zip(ready, lists, strict=True)]
+
+    found = _checked(call(SELECT, really, *(len(objs) for objs in lists), timeout is None),
+                     [len(objs) for objs in lists])
+    return tuple([asked[i] for i in positions] for positions, asked in zip(found, lists, strict=True))
+
+
+def selector_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    keys = list(instance.get_map().values())
+    if not any(_watched(key.fileobj) for key in keys):
+        return wrapped(*args, **kwargs)
+    timeout = args[0] if args else kwargs.get("timeout")
+
+    def really(*_: Any) -> list[list[int]]:
+        ready = wrapped(*args, **kwargs)
+        return [[i, int(events)] for key, events in ready
+                for i, known in enumerate(keys) if known is key]
+
+    found = call(SELECTOR, really, len(keys), timeout is None)
+    if not (type(found) is list and all(
+            type(pair) is list and len(pair) == 2 and type(pair[0]) is int
+            and 0 <= pair[0] < len(keys) and type(pair[1]) is int for pair in found)):
+        raise BadRecording("a selector event in the trace is malformed")
+    return [(keys[i], events) for i, events in found]
+
+
+def patches() -> list[Patch]:
+    import selectors
+
+    found = [Patch("select", "select", wrapper=select_wrapper),
+             Patch("selectors", "SelectSelector.select", wrapper=selector_wrapper),
+             Patch("selectors", "_PollLikeSelector.select", wrapper=selector_wrapper)]
+    found += [Patch("selectors", f"{name}.select", wrapper=selector_wrapper)
+              for name in ("EpollSelector", "KqueueSelector")
+              if name in selectors.__dict__ and "select" in getattr(selectors, name).__dict__]
+    return found
