@@ -166,6 +166,8 @@ GET = Boundary("queue.SimpleQueue.get", ordered="after", encode=_nothing, perfor
 QSIZE = Boundary("queue.SimpleQueue.qsize", ordered="after", encode=_as_is,
                  perform=_recorded_answer, mismatch="sync", library=LIBRARY)
 START = Boundary("threading.Thread.start", ordered="before", mismatch="sync", library=LIBRARY)
+ALIVE = Boundary("threading.Thread.is_alive", ordered="after", encode=_as_is,
+                 perform=_recorded_answer, mismatch="sync", library=LIBRARY)
 JOIN = Boundary("threading.Thread.join", ordered="after", encode=_as_is, perform=_perform_join,
                 mismatch="sync", library=LIBRARY)
 
@@ -443,6 +445,21 @@ def _join_and_report(wrapped: Any, thread: Any, timeout: float | None) -> bool:
     return alive
 
 
+def _is_alive(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> bool:
+    """``is_alive()`` of a thread of this session answers, on replay, what it saw when recorded.
+
+    Polling a thread (``while t.is_alive()``, psycopg_pool's ``if not t.is_alive(): continue``
+    before a join) races with the thread ending; the answer decides the path taken.
+    """
+    tagged = getattr(instance, "_retrace_path", None)
+    if (runtime.LOCAL.busy or tagged is None or tagged[0] != _state.generation
+            or library_threads.is_library_path(tagged[1])):
+        alive: bool = wrapped(*args, **kwargs)
+        return alive
+    answer: bool = runtime.ordered(ALIVE, zlib.crc32(tagged[1].encode()), wrapped)
+    return answer
+
+
 def _join(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
     timeout = args[0] if args else kwargs.get("timeout")
     tagged = getattr(instance, "_retrace_path", None)
@@ -489,6 +506,7 @@ class ThreadingAdapter(Adapter):
             Patch("threading", "Thread.__hash__", wrapper=_thread_hash),
             Patch("threading", "Thread.start", wrapper=_start),
             Patch("threading", "Thread.join", wrapper=_join),
+            Patch("threading", "Thread.is_alive", wrapper=_is_alive),
             Patch("concurrent.futures._base", "Future.__init__", wrapper=_future_init),
             Patch("concurrent.futures._base", "Future.__hash__", wrapper=_future_hash),
             Patch("concurrent.futures._base", "_AcquireFutures.__init__",

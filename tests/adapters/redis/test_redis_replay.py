@@ -227,7 +227,7 @@ def test_redis_asyncio_pubsub_is_said_to_be_unrecorded_and_refused_on_replay(
         "    print(await r.set(sys.argv[3] + 'k', 1))\n"
         "    pubsub = r.pubsub()\n"
         "    await pubsub.subscribe(sys.argv[3] + 'channel')\n"
-        "    await pubsub.aclose()\n\n"
+        "    await (pubsub.aclose() if hasattr(pubsub, 'aclose') else pubsub.close())\n\n"
         "asyncio.run(main())\n"
     )
     rec = tmp_path / "rec"

@@ -202,3 +202,10 @@ def test_a_librarys_own_threads_replay_whichever_thread_picks_up_the_work(tmp_pa
     assert any(p.endswith("*") for p in paths), paths  # the library's threads are named as such
     replay_env = {"PYTHONPATH": str(library)}  # the variables are gone: they come from the trace
     _assert_identical(recorded, _replays(rec, times=8, env=replay_env))
+
+
+def test_polling_is_alive_sees_what_it_saw_when_recorded(tmp_path: Path) -> None:
+    """The worker's sleeps replay instantly, so unrecorded polls would see it end sooner."""
+    rec, recorded = _record(tmp_path, programs.POLLS_A_THREAD)
+    assert "after join False" in recorded.stdout
+    _assert_identical(recorded, _replays(rec, times=8))

@@ -241,3 +241,20 @@ print("at", time.time() > 0)
 bglib.stop(threads)
 print("stopped")
 '''
+
+POLLS_A_THREAD = '''
+import threading, time
+
+def work():
+    for _ in range(3):
+        time.sleep(0.002)
+
+worker = threading.Thread(target=work)
+worker.start()
+polls = 0
+while worker.is_alive():  # how often depends on the scheduler, and on replay the sleeps are instant
+    polls += 1
+print("polls", polls)
+worker.join()
+print("after join", worker.is_alive())
+'''
