@@ -446,7 +446,6 @@ class Recorder:
 #: time-travel debugger), or is a name.
 DEBUGGER_PREFIXES = ("pydevd", "_pydevd", "_pydev_", "debugpy", "retrace.timetravel")
 DEBUGGER_NAMES = ("bdb", "pdb")
-_LOADED_BY_DEBUGGERS = ("pydevd", "bdb")
 _PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
 
 
@@ -464,8 +463,8 @@ class DebuggerFrames:
 
     @staticmethod
     def active() -> bool:
-        modules = sys.modules
-        return any(name in modules for name in _LOADED_BY_DEBUGGERS)
+        modules = sys.modules  # two lookups, not a generator: this runs on every replayed call
+        return "pydevd" in modules or "bdb" in modules
 
     def _kind(self, frame: Any) -> int:
         module = frame.f_globals.get("__name__") or ""
