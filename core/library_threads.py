@@ -1,4 +1,4 @@
-"""Threads a library starts for itself replay from streams of their own, unordered.
+"""Threads a library starts for itself replay unordered, matched by what they call.
 
 A connection pool's scheduler and workers, an exporter's flush thread: such
 a thread waits on the library's own locks (which are not recorded, see
