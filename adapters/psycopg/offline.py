@@ -16,6 +16,11 @@ from retrace.adapters.psycopg import sends, wire
 BAD = 1
 
 
+def _bytes(value: Any) -> Any:
+    """Recorded bytes, which a replayed round trip still holds as latin-1 text."""
+    return value.encode("latin-1") if type(value) is str else value
+
+
 def _clean_error_message(message: bytes, encoding: str) -> str:
     """The error text psycopg shows: libpq's message without its severity prefix."""
     try:
@@ -27,16 +32,24 @@ def _clean_error_message(message: bytes, encoding: str) -> str:
 
 
 class OfflinePGresult:
-    """A recorded ``PGresult``: the cells are the bytes the server sent."""
+    """A recorded ``PGresult``: the cells are the bytes the server sent.
+
+    Built from a result's plain data (:func:`~retrace.adapters.psycopg.wire.result`)
+    as recorded or as replayed: in a replayed round trip the bytes are still
+    latin-1 text (see :mod:`~retrace.adapters.psycopg.compact`) and each cell
+    and name becomes bytes when psycopg asks for it, so a column never read
+    costs nothing.
+    """
 
     def __init__(self, plain: list[Any]) -> None:
         self.plain = plain
-        (self.status, self.command_status, self.command_tuples, self.oid_value,
-         self.binary_tuples, self.ntuples, self._fields, self._cells, self._errors,
+        (self.status, command_status, self.command_tuples, self.oid_value,
+         self.binary_tuples, self.ntuples, self._fields, self._cells, errors,
          self._params) = plain
+        self.command_status = _bytes(command_status)
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
-        errors = self._errors or []
-        self._error_fields = dict(zip(errors[::2], errors[1::2], strict=True))
+        self._error_fields = (
+            dict(zip(errors[::2], map(_bytes, errors[1::2]), strict=True)) if errors else {})
 
     def _field(self, column: int, item: int) -> Any:
         if not 0 <= column < self.nfields:
@@ -44,7 +57,7 @@ class OfflinePGresult:
         return self._fields[column * wire.FIELD_WIDTH + item]
 
     def fname(self, column: int) -> bytes | None:
-        return self._field(column, 0)
+        return _bytes(self._field(column, 0))
 
     def ftype(self, column: int) -> int:
         return self._field(column, 1) or 0
@@ -68,7 +81,8 @@ class OfflinePGresult:
     def get_value(self, row: int, column: int) -> bytes | None:
         if not (0 <= row < self.ntuples and 0 <= column < self.nfields):
             return None
-        return self._cells[row * self.nfields + column]
+        value = self._cells[row * self.nfields + column]
+        return value.encode("latin-1") if type(value) is str else value
 
     @property
     def nparams(self) -> int:

@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NoReturn
 
 from retrace import Boundary, Patch, runtime
 from retrace.adapters.psycopg import compact, offline, sends, wire
@@ -93,7 +93,9 @@ def _copy_data(value: Any) -> Any:
 
 def _offline_copy_data(plain: Any) -> Any:
     kind, payload = plain
-    return memoryview(payload) if kind == COPY_DATA else offline.OfflinePGresult(payload)
+    if kind == COPY_DATA:
+        return memoryview(compact.as_bytes(payload))
+    return offline.OfflinePGresult(payload)
 
 
 def _notifies(value: Any) -> Any:
@@ -103,7 +105,7 @@ def _notifies(value: Any) -> Any:
 def _offline_notifies(plain: Any) -> Any:
     from psycopg.pq import PGnotify
 
-    return [PGnotify(*n) for n in plain]
+    return [PGnotify(*compact.as_bytes(n)) for n in plain]
 
 
 def _offline_results(plain: Any) -> Any:
@@ -290,10 +292,15 @@ def _loaded(recorded: Any) -> Any:
     try:
         return compact.loads(recorded)
     except BadRecording as exc:
-        cursor = getattr(runtime.active(), "cursor", None)
-        if cursor is not None:
-            cursor.on_divergence(exc)
-        raise
+        _bad(str(exc))
+
+
+def _bad(message: str) -> NoReturn:
+    exc = BadRecording(message)
+    cursor = getattr(runtime.active(), "cursor", None)
+    if cursor is not None:
+        cursor.on_divergence(exc)
+    raise exc
 
 
 def _deliver(pgconn: Any, callbacks: Any) -> None:
@@ -310,17 +317,21 @@ def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
         if kind == NOTICE and pgconn.notice_handler is not None:
             pgconn.notice_handler(offline.OfflinePGresult(payload))
         elif kind == NOTIFY and pgconn.notify_handler is not None:
-            pgconn.notify_handler(notify_class(*payload))
+            pgconn.notify_handler(notify_class(*compact.as_bytes(payload)))
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
     packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
-    if isinstance(pgconn, offline.OfflinePGconn):
-        pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
-        if len(packed) > 3 and packed[3]:
-            _deliver(pgconn, packed[3])
-    value = packed[0]
-    return KINDS[kind][1](value)
+    try:
+        value = KINDS[kind][1](packed[0])
+        if isinstance(pgconn, offline.OfflinePGconn):
+            pgconn.update(packed[1], compact.as_bytes(packed[2]) if len(packed) > 2 else None)
+        callbacks = packed[3] if len(packed) > 3 else None
+    except (ValueError, TypeError, IndexError, KeyError, UnicodeEncodeError) as exc:
+        _bad(f"a psycopg event in the recording is malformed ({exc!r})")
+    if callbacks and isinstance(pgconn, offline.OfflinePGconn):
+        _deliver(pgconn, callbacks)
+    return value
     yield  # a generator that never yields: psycopg's wait loop finishes at once
 
 
