@@ -13,6 +13,7 @@ may be secrets; they reach the trace only as part of the digest).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from retrace import Patch, runtime
@@ -28,25 +29,58 @@ METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
 
 
 def _plain(value: Any) -> Any:
-    """Parameters as bytes/ints/None whatever buffer type a dumper produced."""
-    if value is None or isinstance(value, (bytes, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)  # psycopg.pq.Format and other IntEnums: their value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return repr(value)
+    """Parameters as bytes/ints/None whatever buffer type a dumper produced.
+
+    C dumpers give ``bytearray``, Python ones ``bytes``, and a replay uses the
+    Python ones, so the fingerprint must not tell them apart. Every note runs
+    through here, so the conversion for each type is looked up, once found.
+    """
+    if value is None:
+        return None
+    kind = type(value)
+    return (_CONVERTERS.get(kind) or _converter(kind))(value)
+
+
+def _plain_sequence(values: Any) -> list[Any]:
+    get = _CONVERTERS.get
+    return [None if v is None else (get(type(v)) or _converter(type(v)))(v) for v in values]
+
+
+# Builtins that return what they are given for their own exact type (bytes(b) is b).
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    bytes: bytes, str: str, int: int, bytearray: bytes, memoryview: bytes,
+    list: _plain_sequence, tuple: _plain_sequence,
+}
+
+
+def _converter(kind: type) -> Callable[[Any], Any]:
+    """The conversion for a type not seen yet: IntEnums (``psycopg.pq.Format``) become ints."""
+    found: Callable[[Any], Any]
+    if issubclass(kind, (bytes, str)):
+        found = _same
+    elif issubclass(kind, int):
+        found = int
+    elif issubclass(kind, (bytearray, memoryview)):
+        found = bytes
+    elif issubclass(kind, (list, tuple)):
+        found = _plain_sequence
+    else:
+        found = repr
+    if len(_CONVERTERS) < 64:
+        _CONVERTERS[kind] = found
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
     """One send as plain data: the method, then its arguments."""
-    found: list[Any] = [method]
-    for value in args:
-        found.append(value if type(value) is bytes else _plain(value))
-    for key in sorted(kwargs):
-        found += (key, _plain(kwargs[key]))
+    found: list[Any] = [method, *map(_plain, args)]
+    if kwargs:
+        for key in sorted(kwargs):
+            found += (key, _plain(kwargs[key]))
     return found
 
 
