@@ -4,10 +4,11 @@ The C implementation (``psycopg[binary]`` or ``psycopg[c]``) loads rows and
 formats COPY data straight from libpq memory, so it accepts only real libpq
 results. On replay there are none: results are
 :class:`~retrace.adapters.psycopg.offline.OfflinePGresult` objects. So during
-a replay the cursor's ``Transformer`` and the COPY row functions are the
-Python ones that ship in every psycopg install; the loaders and dumpers stay
-those registered (C ones included), and psycopg keeps them interchangeable,
-so rows come back as the same values. Record mode is untouched. Quoting
+a replay the cursor's ``Transformer`` is a subclass of the C one that hands
+it recorded cells a row at a time (see :func:`_offline_rows`), the COPY row
+functions are the Python ones that ship in every psycopg install, and the
+loaders and dumpers registered during the replay are the Python ones
+(psycopg keeps them interchangeable, so rows come back as the same values). Record mode is untouched. Quoting
 identifiers and literals (``psycopg.sql``) gets an offline stand-in too.
 """
 
@@ -24,6 +25,17 @@ COPY_FUNCTIONS = ("format_row_text", "format_row_binary", "parse_row_text", "par
 
 def _python_transformer(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if runtime.active().name == "replay":
+        return _replay_transformer(wrapped)(*args, **kwargs)
+    return wrapped(*args, **kwargs)
+
+
+_replay_classes: dict[Any, type] = {}
+
+
+def _replay_transformer(wrapped: Any) -> type:
+    """The Transformer class a replay uses in place of ``wrapped`` (psycopg's C or Python one)."""
+    found = _replay_classes.get(wrapped)
+    if found is None:
         try:
             from psycopg._py_transformer import Transformer
         except ImportError:  # psycopg 3.1
@@ -31,8 +43,69 @@ def _python_transformer(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs)
         # Without the C implementation this is the class patched here; imported before
         # the session, the patch also replaced this module's name for it.
         python_class = getattr(Transformer, "__wrapped__", Transformer)
-        return python_class(*args, **kwargs)
-    return wrapped(*args, **kwargs)
+        c_class = getattr(wrapped, "__wrapped__", wrapped)
+        if c_class is python_class or not hasattr(c_class, "load_sequence"):
+            found = python_class
+        else:
+            found = _offline_rows(c_class)
+        _replay_classes[wrapped] = found
+    return found
+
+
+def _offline_rows(c_class: type) -> type:
+    """psycopg's C Transformer, loading the rows of offline results through ``load_sequence``.
+
+    The C class reads cells straight out of libpq memory, which a replay does
+    not have; everything else it does (choosing loaders and dumpers, calling
+    them, building rows) works on any cells. So this subclass keeps the
+    offline result itself and hands the C class one row of recorded cells at a
+    time: the same loaders run in the same order as with psycopg's Python
+    Transformer (row by row, column by column), without its per-cell Python
+    loop.
+    """
+    from psycopg import errors
+
+    class ReplayTransformer(c_class):
+        _offline: Any = None
+
+        @property
+        def pgresult(self) -> Any:
+            return self._offline
+
+        def set_pgresult(self, result: Any, set_loaders: Any = True, format: Any = None) -> None:
+            self._offline = result
+            super().set_pgresult(None, set_loaders=False)
+            if not set_loaders:
+                return
+            nfields = result.nfields if result is not None else 0
+            if not nfields:
+                self.set_loader_types([], 0)
+                return
+            if format is None:
+                format = result.fformat(0)
+            self.set_loader_types([result.ftype(i) for i in range(nfields)], format)
+
+        def load_row(self, row: int, make_row: Any) -> Any:
+            result = self._offline
+            if result is None or not 0 <= row < result.ntuples:
+                return None
+            record = self.load_sequence(result.row(row))
+            return record if make_row is tuple else make_row(record)
+
+        def load_rows(self, row0: int, row1: int, make_row: Any) -> list[Any]:
+            result = self._offline
+            if result is None:
+                raise errors.InterfaceError("result not set")
+            ntuples = result.ntuples
+            if not (0 <= row0 <= ntuples and 0 <= row1 <= ntuples):
+                raise errors.InterfaceError(f"rows must be included between 0 and {ntuples}")
+            load, cells = self.load_sequence, result.row
+            if make_row is tuple:
+                return [load(cells(row)) for row in range(row0, row1)]
+            return [make_row(load(cells(row))) for row in range(row0, row1)]
+
+    ReplayTransformer.__module__ = __name__
+    return ReplayTransformer
 
 
 def _python_copy(module: str, name: str) -> Callable[[Any, Any, Args, Kwargs], Any]:

@@ -84,6 +84,12 @@ class OfflinePGresult:
         value = self._cells[row * self.nfields + column]
         return value.encode("latin-1") if type(value) is str else value
 
+    def row(self, row: int) -> list[bytes | None]:
+        """The cells of one row, for ``Transformer.load_sequence``."""
+        start = row * self.nfields
+        return [v.encode("latin-1") if type(v) is str else v
+                for v in self._cells[start:start + self.nfields]]
+
     @property
     def nparams(self) -> int:
         return len(self._params) if self._params else 0
