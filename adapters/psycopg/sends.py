@@ -43,7 +43,8 @@ def _plain(value: Any) -> Any:
 
 def _plain_sequence(values: Any) -> list[Any]:
     get = _CONVERTERS.get
-    return [None if v is None else (get(type(v)) or _converter(type(v)))(v) for v in values]
+    return [v if v is None or (t := type(v)) is bytes else (get(t) or _converter(t))(v)
+            for v in values]
 
 
 # Builtins that return what they are given for their own exact type (bytes(b) is b).
@@ -76,11 +77,30 @@ def _same(value: Any) -> Any:
 
 
 def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
-    """One send as plain data: the method, then its arguments."""
-    found: list[Any] = [method, *map(_plain, args)]
+    """One send as plain data: the method, then its arguments (keywords sorted by name).
+
+    Runs for every query, so the common shapes (SQL text, a list of dumped
+    parameters, formats) are converted here without a call per argument.
+    """
+    found: list[Any] = [method]
+    for value in args:
+        kind = type(value)
+        if kind is bytes:
+            found.append(value)
+        elif kind is list or kind is tuple:
+            found.append(_plain_sequence(value))
+        else:
+            found.append(_plain(value))
     if kwargs:
+        get = _CONVERTERS.get
         for key in sorted(kwargs):
-            found += (key, _plain(kwargs[key]))
+            value = kwargs[key]
+            kind = type(value)
+            if kind is list or kind is tuple:
+                value = _plain_sequence(value)
+            elif value is not None and kind is not bytes:
+                value = (get(kind) or _converter(kind))(value)
+            found += (key, value)
     return found
 
 
