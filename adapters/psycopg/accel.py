@@ -142,7 +142,13 @@ def _python_adapters(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) ->
 
 
 def _no_pipeline(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """executemany() takes its one-query-at-a-time path while retrace is active."""
+    """executemany() takes its one-query-at-a-time path while retrace is active.
+
+    psycopg answers from the libpq version it loaded, which may differ between
+    the machine that records and the one that replays; the answer decides which
+    round trips executemany() makes. An explicit ``conn.pipeline()`` is
+    recorded and replayed (see docs/adapters/psycopg.md).
+    """
     if runtime.active().name != "passthrough":
         return False
     return wrapped(*args, **kwargs)

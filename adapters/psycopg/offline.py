@@ -14,6 +14,7 @@ from typing import Any
 from retrace.adapters.psycopg import sends, wire
 
 BAD = 1
+PIPELINE_ON = 1
 
 
 def _bytes(value: Any) -> Any:
@@ -132,7 +133,6 @@ class OfflinePGconn:
     notice_handler: Any = None
     notify_handler: Any = None
     nonblocking = 1
-    pipeline_status = 0
     _pgconn_ptr = None
     _CLOSED = BAD << 4
 
@@ -153,7 +153,11 @@ class OfflinePGconn:
 
     @property
     def status(self) -> int:
-        return self._state >> 4
+        return (self._state >> 4) & 15
+
+    @property
+    def pipeline_status(self) -> int:
+        return self._state >> 8
 
     @property
     def transaction_status(self) -> int:
@@ -196,7 +200,7 @@ class OfflinePGconn:
         # exit when module globals are already gone: use only the instance and the class.
         state = self.__dict__.get("_state")
         if state is not None:
-            self._state = self._CLOSED | (state & 15)
+            self._state = self._CLOSED | (state & ~0xF0)
 
     close = finish
 
@@ -235,8 +239,21 @@ class OfflinePGconn:
     def notifies(self) -> None:
         return None
 
+    # -- pipeline mode: a local switch of libpq; results arrive in round trips
     def enter_pipeline_mode(self) -> None:
-        sends.refuse_pipeline()
+        self._state = PIPELINE_ON << 8 | (self._state & 255)
+
+    def exit_pipeline_mode(self) -> None:
+        self._state &= 255
+
+    def pipeline_sync(self) -> None:
+        sends.replay("pipeline_sync", (), {})
+
+    def send_flush_request(self) -> None:
+        sends.replay("send_flush_request", (), {})
+
+    def flush(self) -> int:
+        return 0
 
     def get_cancel(self) -> Any:
         raise sends.not_supported("cancelling a query")

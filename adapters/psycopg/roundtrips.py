@@ -112,6 +112,14 @@ def _offline_results(plain: Any) -> Any:
     return [offline.OfflinePGresult(r) for r in plain]
 
 
+def _pipeline_results(value: Any) -> Any:
+    return [wire.results(results) for results in value]
+
+
+def _offline_pipeline_results(plain: Any) -> Any:
+    return [_offline_results(results) for results in plain]
+
+
 Pack = Callable[[Any], Any]
 KINDS: dict[str, tuple[Pack, Pack]] = {
     "execute": (wire.results, _offline_results),
@@ -122,7 +130,11 @@ KINDS: dict[str, tuple[Pack, Pack]] = {
     "copy_from": (_copy_data, _offline_copy_data),
     "copy_to": (_none, _none),
     "copy_end": (wire.result, offline.OfflinePGresult),
+    "pipeline_communicate": (_pipeline_results, _offline_pipeline_results),
 }
+# In pipeline mode psycopg queues its sends and this round trip makes them (the
+# queue is its second argument): what it sends belongs to its own fingerprint.
+SENDS_INSIDE = "pipeline_communicate"
 
 
 def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -259,6 +271,8 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
         runtime.call(boundary, _raise(exc), *fp_args)
         raise
     _end(pending)
+    if kind == SENDS_INSIDE:
+        fp_args = (fp_args[0] + sends.take(),)
     packed = _packed(KINDS[kind][0](value), pgconn, pending)
     runtime.call(boundary, _give(_Holder(value, packed)), *fp_args)
     return value
@@ -335,6 +349,16 @@ def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]
     yield  # a generator that never yields: psycopg's wait loop finishes at once
 
 
+def _send_queued(commands: Any) -> None:
+    """What ``pipeline_communicate`` does with psycopg's queue, on an offline connection.
+
+    It makes every queued send (each is noted, see :mod:`.sends`) before it
+    returns, so the queue is empty afterwards, as psycopg expects.
+    """
+    while commands:
+        commands.popleft()()
+
+
 def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
     snapshot = runtime.call(CONNECT, _unreachable, conninfo)
     return offline.connection(snapshot)
@@ -361,7 +385,13 @@ def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
         mode = runtime.active().name
         if mode == "passthrough" or _inside_round_trip():
             return wrapped(*args, **kwargs)
-        pgconn, fp_args = args[0], (sends.take(), *args[1:2])
+        pgconn = args[0]
+        if kind == SENDS_INSIDE:
+            if mode == "replay":
+                _send_queued(args[1])
+                return _replayed(kind, pgconn, (sends.take(),))
+            return _recorded(kind, wrapped(*args, **kwargs), pgconn, (sends.take(),))
+        fp_args = (sends.take(), *args[1:2])
         if mode == "replay":
             return _replayed(kind, pgconn, fp_args)
         return _recorded(kind, wrapped(*args, **kwargs), pgconn, fp_args)

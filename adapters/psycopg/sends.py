@@ -26,6 +26,8 @@ METHODS = (
     "send_describe_prepared", "send_describe_portal",
 )
 METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
+# Pipeline mode: messages queued for the server like the sends above (a Sync, a Flush).
+PIPELINE_METHODS = ("pipeline_sync", "send_flush_request")
 
 
 def _plain(value: Any) -> Any:
@@ -180,10 +182,8 @@ def _noting(method: str) -> Any:
 
 def patches(since_3_2: bool) -> list[Patch]:
     """The real ``PGconn`` methods (whichever implementation psycopg loaded)."""
-    methods = METHODS + (METHODS_SINCE_3_2 if since_3_2 else ())
-    found = [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
-    found.append(Patch("psycopg.pq", "PGconn.enter_pipeline_mode", wrapper=_pipeline_guard))
-    return found
+    methods = METHODS + PIPELINE_METHODS + (METHODS_SINCE_3_2 if since_3_2 else ())
+    return [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
 
 
 def replay(method: str, args: Args, kwargs: Kwargs) -> None:
@@ -197,13 +197,3 @@ def not_supported(what: str) -> Exception:
     return psycopg.NotSupportedError(
         f"retrace does not record {what} with psycopg yet (see docs/adapters/psycopg.md)"
     )
-
-
-def refuse_pipeline() -> None:
-    raise not_supported("pipeline mode")
-
-
-def _pipeline_guard(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if runtime.active().name != "passthrough":
-        refuse_pipeline()
-    return wrapped(*args, **kwargs)

@@ -99,8 +99,11 @@ def parameters(pgconn: Any) -> list[Any]:
 
 
 def state(pgconn: Any) -> int:
-    """Connection and transaction status packed in one small int."""
-    return pgconn.status * 16 + pgconn.transaction_status
+    """Pipeline, connection and transaction status packed in one small int.
+
+    Outside pipeline mode (pipeline status 0) it is ``status * 16 + transaction_status``.
+    """
+    return pgconn.pipeline_status * 256 + pgconn.status * 16 + pgconn.transaction_status
 
 
 def _property(pgconn: Any, name: str) -> Any:
