@@ -77,13 +77,12 @@ def _offline_rows(c_class: type) -> type:
             super().set_pgresult(None, set_loaders=False)
             if not set_loaders:
                 return
-            nfields = result.nfields if result is not None else 0
-            if not nfields:
+            if result is None or not result.nfields:
                 self.set_loader_types([], 0)
                 return
             if format is None:
                 format = result.fformat(0)
-            self.set_loader_types([result.ftype(i) for i in range(nfields)], format)
+            self.set_loader_types(result.column_types(), format)
 
         def load_row(self, row: int, make_row: Any) -> Any:
             result = self._offline

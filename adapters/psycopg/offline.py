@@ -85,6 +85,10 @@ class OfflinePGresult:
         value = self._cells[row * self.nfields + column]
         return value.encode("latin-1") if type(value) is str else value
 
+    def column_types(self) -> list[int]:
+        """Every column's ``ftype``, for ``Transformer.set_pgresult``."""
+        return [t or 0 for t in self._fields[1::wire.FIELD_WIDTH]]
+
     def row(self, row: int) -> list[bytes | None]:
         """The cells of one row, for ``Transformer.load_sequence``."""
         start = row * self.nfields

@@ -366,8 +366,9 @@ def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
 
 
 # -- patches --------------------------------------------------------------------
-def _inside_round_trip() -> bool:
-    """Whether a round trip is running on this thread: the generators it calls are its own.
+def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
+    """The wrapper of one I/O generator; a generator called while a round trip runs on
+    this thread is that round trip's own.
 
     ``execute`` is ``send`` then ``fetch_many`` inside psycopg (in Python and
     in the compiled module alike). Those inner calls reach these wrappers when
@@ -375,16 +376,13 @@ def _inside_round_trip() -> bool:
     then points psycopg's internal names at the wrappers too. They are part of
     the outer round trip's event, not events of their own.
     """
-    pending = _local.pending
-    return pending is not None and not pending.done
 
-
-def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
     def retrace_psycopg_round_trip(wrapped: Any, instance: Any, args: Args,
                                    kwargs: Kwargs) -> Any:
         mode = runtime.active().name
-        if mode == "passthrough" or _inside_round_trip():
-            return wrapped(*args, **kwargs)
+        pending = _local.pending
+        if mode == "passthrough" or (pending is not None and not pending.done):
+            return wrapped(*args, **kwargs)  # not recorded, or part of a round trip (above)
         pgconn = args[0]
         if kind == SENDS_INSIDE:
             if mode == "replay":
