@@ -1,4 +1,4 @@
-"""On replay, psycopg's pure-Python adaptation path stands in for its C accelerations.
+"""What psycopg decides from its libpq: its C accelerations on replay, pipeline support.
 
 The C implementation (``psycopg[binary]`` or ``psycopg[c]``) loads rows and
 formats COPY data straight from libpq memory, so it accepts only real libpq
@@ -7,9 +7,13 @@ results. On replay there are none: results are
 a replay the cursor's ``Transformer`` is a subclass of the C one that hands
 it recorded cells a row at a time (see :func:`_offline_rows`), the COPY row
 functions are the Python ones that ship in every psycopg install, and the
-loaders and dumpers registered during the replay are the Python ones
-(psycopg keeps them interchangeable, so rows come back as the same values). Record mode is untouched. Quoting
-identifiers and literals (``psycopg.sql``) gets an offline stand-in too.
+loaders and dumpers registered during the replay are the Python ones (psycopg
+keeps them interchangeable, so rows come back as the same values; some C ones
+read the libpq connection directly). Quoting identifiers and literals
+(``psycopg.sql``) gets an offline stand-in too. Record mode is untouched.
+
+Whether pipeline mode is available is recorded: psycopg answers from the libpq
+version it loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from retrace import Patch, runtime
+from retrace import Boundary, Patch, runtime
+from retrace.adapters.psycopg.sends import LIBRARY
 from retrace.boundary import Args, Kwargs
 
 COPY_FUNCTIONS = ("format_row_text", "format_row_binary", "parse_row_text", "parse_row_binary")
@@ -140,17 +145,15 @@ def _python_adapters(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) ->
     return wrapped(*args, **kwargs)
 
 
-def _no_pipeline(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """executemany() takes its one-query-at-a-time path while retrace is active.
+def _check_argument(instance: Any, args: Args, kwargs: Kwargs) -> bool:
+    return bool(args[0] if args else kwargs.get("check", False))
 
-    psycopg answers from the libpq version it loaded, which may differ between
-    the machine that records and the one that replays; the answer decides which
-    round trips executemany() makes. An explicit ``conn.pipeline()`` is
-    recorded and replayed (see docs/adapters/psycopg.md).
-    """
-    if runtime.active().name != "passthrough":
-        return False
-    return wrapped(*args, **kwargs)
+
+# Whether pipeline mode is available depends on the libpq psycopg loaded, which the
+# machine that replays may not share; the answer decides which round trips
+# executemany() makes and whether conn.pipeline() starts. So it is recorded.
+PIPELINE_SUPPORTED = Boundary("psycopg.pipeline_supported", library=LIBRARY)
+HAS_PIPELINE = Boundary("psycopg.has_pipeline", fingerprint=_check_argument, library=LIBRARY)
 
 
 def patches(version: tuple[int, int]) -> list[Patch]:
@@ -163,5 +166,8 @@ def patches(version: tuple[int, int]) -> list[Patch]:
     ]
     found += [Patch(copy_module, name, wrapper=_python_copy(copy_module, name))
               for name in COPY_FUNCTIONS]
-    found.append(Patch(pipeline_module, "BasePipeline.is_supported", wrapper=_no_pipeline))
+    found.append(Patch(pipeline_module, "BasePipeline.is_supported", boundary=PIPELINE_SUPPORTED))
+    if version >= (3, 2):
+        found.append(Patch("psycopg._capabilities", "Capabilities.has_pipeline",
+                           boundary=HAS_PIPELINE))
     return found
