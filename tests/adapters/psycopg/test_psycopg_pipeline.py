@@ -22,9 +22,8 @@ PIPELINE = '''
     conn = psycopg.connect(os.environ["APP_DSN"], autocommit=True)
     conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
     with conn.pipeline() as pipeline:
-        cur = conn.cursor()
-        cur.execute("INSERT INTO items VALUES (%s, %s)", (1, "one"))
-        cur.execute("INSERT INTO items VALUES (%s, %s) RETURNING id * 10", (2, "two"))
+        conn.execute("INSERT INTO items VALUES (%s, %s)", (1, "one"))
+        cur = conn.execute("INSERT INTO items VALUES (%s, %s) RETURNING id * 10", (2, "two"))
         counted = conn.execute("SELECT count(*) FROM items")
         print("status inside:", pipeline.status.name, conn.info.pipeline_status.name)
         pipeline.sync()
