@@ -1,9 +1,13 @@
-"""Run every benchmark and write docs/performance.md from what they print.
+"""Run every benchmark and write its output into docs/performance.md.
 
 Each ``bench/bench_*.py`` prints its own results (ratios against the same
 work without retrace, measured in the same run). This runner executes them
-one after another, in fresh interpreters, and writes the page: the machine,
-the goals and where each stands, and every benchmark's output verbatim.
+one after another, in fresh interpreters, and writes them verbatim, with the
+machine, the date and the load average around each, into the page's
+"Latest full run" part: the text between ``<!-- run_all: begin -->`` and
+``<!-- run_all: end -->`` (added at the end of the page if it has none).
+Everything outside those markers is the hand-written analysis of the
+numbers, and is left as it is.
 
     python bench/run_all.py [--only NAME ...] [--output docs/performance.md]
 """
@@ -21,6 +25,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+BEGIN = "<!-- run_all: begin -->"
+END = "<!-- run_all: end -->"
 
 GOALS = """\
 | goal | where it is measured |
@@ -49,6 +55,36 @@ def _run(path: Path) -> str:
     return text
 
 
+def _load() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _latest_run(sections: list[str]) -> str:
+    return "\n".join([
+        BEGIN,
+        "## Latest full run\n",
+        "Written by `python bench/run_all.py` (everything between this heading and the "
+        "next part is replaced by the next run; the analysis above is not).\n",
+        f"- date: {datetime.date.today().isoformat()}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})\n",
+        "Goals, and the benchmark that measures each:\n",
+        GOALS,
+        *sections,
+        END,
+    ])
+
+
+def _write(page: Path, block: str) -> None:
+    text = page.read_text(encoding="utf-8") if page.exists() else "# Performance\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    page.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", default=None, help="benchmark names (clock, redis...)")
@@ -61,22 +97,12 @@ def main() -> None:
     for script in scripts:
         name = script.stem.removeprefix("bench_")
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        sections.append(f"## {name}\n\n{_docstring(script)}\n\n```\n{_run(script)}\n```\n")
-    notes = HERE / "NOTES.md"
-    page = [
-        "# Performance\n",
-        "Written by `python bench/run_all.py`; every number below comes from one run of the "
-        "benchmarks on the machine described, each ratio against the same work without "
-        "retrace measured in the same run.\n",
-        f"- date: {datetime.date.today().isoformat()}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        f"- Python {platform.python_version()} ({platform.python_implementation()})\n",
-        "## Goals\n",
-        GOALS,
-        notes.read_text(encoding="utf-8") if notes.exists() else "",
-        *sections,
-    ]
-    Path(options.output).write_text("\n".join(page), encoding="utf-8")
+        before = _load()
+        output = _run(script)
+        sections.append(f"### {name}\n\n{_docstring(script)}\n\n"
+                        f"Load average (1/5/15 min) before: {before}; after: {_load()}.\n\n"
+                        f"```\n{output}\n```\n")
+    _write(Path(options.output), _latest_run(sections))
     print(f"wrote {options.output}", file=sys.stderr)
 
 
