@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from _result import emit
+
 BODY = b"b" * 512
 #: vcrpy's replay is quadratic: beyond this many requests it runs for many minutes.
 VCR_MAX = 2000
@@ -202,10 +204,18 @@ def main() -> int:
                 print(_row("live", live, live, count, None))
                 print(_row("retrace record", record, live, count, size))
                 print(_row("retrace replay", replay, live, count, None))
+                if count == options.requests:
+                    emit(f"requests: {count} GETs (CPU)", "request", live.cpu_ns / count / 1e9,
+                         record.cpu_ns / count / 1e9, replay.cpu_ns / count / 1e9,
+                         bytes_per_event=size / count, note="bytes per request")
                 if has_vcr and count <= VCR_MAX:
                     vcr_record, vcr_replay, cassette = _vcr(work, url, count, 1)
                     print(_row("vcrpy record", vcr_record, live, count, cassette))
                     print(_row("vcrpy replay", vcr_replay, live, count, None))
+                    if count == options.requests:
+                        emit(f"vcrpy 9: {count} GETs (CPU)", "request", live.cpu_ns / count / 1e9,
+                             vcr_record.cpu_ns / count / 1e9, vcr_replay.cpu_ns / count / 1e9,
+                             bytes_per_event=cassette / count, note="for comparison")
     finally:
         server.shutdown()
         server.server_close()

@@ -17,11 +17,15 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from _result import PREFIX
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,11 +59,48 @@ def _run(path: Path) -> str:
     return text
 
 
+def _results(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line.removeprefix(PREFIX)) for line in output.splitlines()
+            if line.startswith(PREFIX)]
+
+
+def _cell(value: Any, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _micro(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1e6:.2f} µs"
+
+
+def _summary(results: list[dict[str, Any]]) -> str:
+    """The table of ratios: every workload, live against record and replay, from this run."""
+    rows = [
+        "| workload | live per unit | record | replay | added by record | bytes/event | other |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        live, record, replay = r["live"], r["record"], r["replay"]
+        other = ", ".join(part for part in (
+            f"peak growth {r['peak_mb']:.1f} MB" if r.get("peak_mb") is not None else "",
+            f"start-up +{r['startup_ms']:.0f} ms" if r.get("startup_ms") is not None else "",
+            r.get("note") or "",
+        ) if part)
+        if live is None:
+            cells = ["", f"{record * 1e6:.2f} µs", _micro(replay), ""]
+        else:
+            cells = [f"{live * 1e6:.2f} µs/{r['unit']}", f"{record / live:.2f}x",
+                     "" if replay is None else f"{replay / live:.2f}x",
+                     f"+{(record - live) * 1e6:.2f} µs"]
+        rows.append(f"| {r['workload']} | {' | '.join(cells)} | "
+                    f"{_cell(r.get('bytes_per_event'))} | {other} |")
+    return "\n".join(rows) + "\n"
+
+
 def _load() -> str:
     return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _latest_run(sections: list[str]) -> str:
+def _latest_run(sections: list[str], results: list[dict[str, Any]]) -> str:
     return "\n".join([
         BEGIN,
         "## Latest full run\n",
@@ -68,6 +109,9 @@ def _latest_run(sections: list[str]) -> str:
         f"- date: {datetime.date.today().isoformat()}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()})\n",
+        "Every workload of this run (time per unit of work; record and replay as a "
+        "multiple of live, measured in the same run):\n",
+        _summary(results),
         "Goals, and the benchmark that measures each:\n",
         GOALS,
         *sections,
@@ -94,15 +138,17 @@ def main() -> None:
     if options.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in options.only]
     sections = []
+    results: list[dict[str, Any]] = []
     for script in scripts:
         name = script.stem.removeprefix("bench_")
         print(f"running {name} ...", file=sys.stderr, flush=True)
         before = _load()
         output = _run(script)
+        results += _results(output)
         sections.append(f"### {name}\n\n{_docstring(script)}\n\n"
                         f"Load average (1/5/15 min) before: {before}; after: {_load()}.\n\n"
                         f"```\n{output}\n```\n")
-    _write(Path(options.output), _latest_run(sections))
+    _write(Path(options.output), _latest_run(sections, results))
     print(f"wrote {options.output}", file=sys.stderr)
 
 
