@@ -77,7 +77,7 @@ class Session:
         self.adapters = adapters
         self.codecs = codecs
         self.redaction = redaction
-        self.patcher = Patcher()
+        self.patcher = Patcher(warn)
         self.output = OutputCheck(redaction)
         self.gc_callbacks = QuietCallbacks()
         self.recorder: runtime.Recorder | None = None
