@@ -24,7 +24,7 @@ from typing import Any
 
 from retrace import Adapter, Patch
 
-from . import descriptors, state
+from . import descriptors, state, tempnames, workdir
 from .blobs import BlobStore
 from .boundaries import (
     CHANGES,
@@ -59,12 +59,17 @@ class FilesAdapter(Adapter):
             Patch("glob", "glob", wrapper=glob_wrapper(lazy=False)),
             Patch("glob", "iglob", wrapper=glob_wrapper(lazy=True)),
             Patch("pathlib", "Path.touch", wrapper=touch_wrapper),
-            Patch("os", "open", wrapper=descriptors.open_wrapper),
+            Patch("os", "open", wrapper=tempnames.reusing_files(descriptors.open_wrapper)),
             Patch("os", "fstat", wrapper=descriptors.fstat_wrapper),
             Patch("os", "close", wrapper=descriptors.close_wrapper),
+            Patch("os", "getcwd", wrapper=workdir.getcwd_wrapper),
+            Patch("os", "getcwdb", wrapper=workdir.getcwdb_wrapper),
+            Patch("os", "chdir", wrapper=workdir.chdir_wrapper),
         ]
         found += [Patch("os", name, wrapper=paths_wrapper(CHANGES[f"os.{name}"], count))
-                  for name, count in OS_CHANGES if hasattr(os, name)]
+                  for name, count in OS_CHANGES if hasattr(os, name) and name != "mkdir"]
+        found.append(Patch("os", "mkdir", wrapper=tempnames.reusing_directories(
+            paths_wrapper(CHANGES["os.mkdir"], 1))))
         found += [Patch("shutil", name, wrapper=paths_wrapper(CHANGES[f"shutil.{name}"], count))
                   for name, count in SHUTIL_CHANGES]
         return found + self._private_references()
