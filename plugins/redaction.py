@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
+from retrace import pyproject
 from retrace.errors import UsageError
 from retrace.hookspecs import hookimpl
 from retrace.redaction import RedactionRules
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the same reader, from PyPI (a dependency on Python 3.10)
-    import tomli as tomllib
 
 DEFAULT_ENV = [
     r"PASS(WORD|WD)?", r"SECRET", r"TOKEN", r"API_?KEY", r"PRIVATE_?KEY", r"ACCESS_?KEY",
@@ -57,23 +52,10 @@ KINDS = ("env", "headers", "fields", "query")
 
 
 def _project_settings() -> dict[str, Any]:
-    here = Path(os.getcwd())
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return _settings_in(candidate)
-    return {}
-
-
-def _settings_in(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{path} cannot be read as TOML ({exc}), so its [tool.retrace.redact] "
-                         "rules cannot be applied; fix the file and run again") from None
-    tool = data.get("tool", {})
-    retrace = tool.get("retrace", {}) if isinstance(tool, dict) else {}
-    redact = retrace.get("redact", {}) if isinstance(retrace, dict) else {}
+    path, settings = pyproject.retrace_settings(os.getcwd())
+    if path is None:
+        return {}
+    redact = settings.get("redact", {})
     _check(path, "tool.retrace.redact", redact, (*KINDS, "keep"))
     _check(path, "tool.retrace.redact.keep", redact.get("keep", {}), KINDS)
     return redact  # type: ignore[no-any-return]

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from retrace import Adapter, Patch
+from retrace.errors import BadRecording
+from retrace.hookspecs import hookimpl
 
 from . import descriptors, state, tempnames, workdir
 from .blobs import BlobStore
@@ -95,6 +97,13 @@ class FilesAdapter(Adapter):
         return [Patch("pathlib", f"_NormalAccessor.{name}", wrapper=wrapper)
                 for name, wrapper in accessor.items()]
 
+    @hookimpl
+    def retrace_recording_header(self, header: dict[str, Any]) -> None:
+        """The globs decide which paths are events, so replay must use the recorded ones
+        (the pyproject.toml they came from need not exist where the replay runs)."""
+        include, exclude = project_globs(_getcwd())
+        header["files"] = {"include": include, "exclude": exclude}
+
     def start(self, session: Any) -> None:
         cwd = _getcwd()
         run_dir = recorded_cwd = None
@@ -103,12 +112,22 @@ class FilesAdapter(Adapter):
             recorded_cwd = session.header.get("cwd")
             if cwd == run_dir or cwd.startswith(run_dir + os.sep):
                 cwd = recorded_cwd or cwd
-        include, exclude = project_globs(cwd)
+        include, exclude = _recorded_globs(session.header.get("files")) or project_globs(cwd)
         policy = FilePolicy(Path(session.directory), include, exclude, run_dir, recorded_cwd)
         state.current = state.FilesState(policy, BlobStore(Path(session.directory)), session)
 
     def stop(self, session: Any) -> None:
         state.current = None
+
+
+def _recorded_globs(recorded: Any) -> tuple[list[str], list[str]] | None:
+    """The globs a recording's header holds (recordings made before they did hold none)."""
+    if not isinstance(recorded, dict):
+        return None
+    include, exclude = recorded.get("include"), recorded.get("exclude")
+    if not all(isinstance(g, list) and all(isinstance(p, str) for p in g) for g in (include, exclude)):
+        raise BadRecording("the recording's header holds malformed file globs")
+    return include, exclude
 
 
 adapter = FilesAdapter()

@@ -19,14 +19,13 @@ the same file, and has the same fingerprint, in both modes.
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from retrace import pyproject
 from retrace.snapshot import _OWN_ROOTS, _SYSTEM_ROOTS, ABS_DIR, is_program_file
 
 _getcwd = os.getcwd
@@ -148,27 +147,12 @@ def project_globs(start: str) -> tuple[list[str], list[str]]:
 
     Relative patterns are anchored at the folder holding pyproject.toml.
     """
-    try:
-        tomllib: Any = importlib.import_module("tomllib")
-    except ImportError:  # Python 3.10 has no TOML reader: no project globs
+    path, settings = pyproject.retrace_settings(start)
+    table = settings.get("files", {})
+    if path is None or not isinstance(table, dict):
         return [], []
-    here = Path(start)
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:
-            with open(candidate, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, ValueError) as exc:
-            sys.stderr.write(f"retrace: {candidate}: [tool.retrace.files] ignored ({exc})\n")
-            return [], []
-        table = data.get("tool", {}).get("retrace", {}).get("files", {})
-        if not isinstance(table, dict):
-            return [], []
-        return (_anchored(table.get("include", []), folder),
-                _anchored(table.get("exclude", []), folder))
-    return [], []
+    return (_anchored(table.get("include", []), path.parent),
+            _anchored(table.get("exclude", []), path.parent))
 
 
 def _anchored(patterns: Any, folder: Path) -> list[str]:
