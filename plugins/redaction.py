@@ -58,7 +58,7 @@ def _project_settings() -> dict[str, Any]:
     redact = settings.get("redact", {})
     _check(path, "tool.retrace.redact", redact, (*KINDS, "keep"))
     _check(path, "tool.retrace.redact.keep", redact.get("keep", {}), KINDS)
-    return redact  # type: ignore[no-any-return]
+    return redact
 
 
 def _check(path: Path, table: str, settings: Any, allowed: tuple[str, ...]) -> None:

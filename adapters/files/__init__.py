@@ -124,10 +124,10 @@ def _recorded_globs(recorded: Any) -> tuple[list[str], list[str]] | None:
     """The globs a recording's header holds (recordings made before they did hold none)."""
     if not isinstance(recorded, dict):
         return None
-    include, exclude = recorded.get("include"), recorded.get("exclude")
-    if not all(isinstance(g, list) and all(isinstance(p, str) for p in g) for g in (include, exclude)):
+    globs = recorded.get("include"), recorded.get("exclude")
+    if not all(isinstance(g, list) and all(isinstance(p, str) for p in g) for g in globs):
         raise BadRecording("the recording's header holds malformed file globs")
-    return include, exclude
+    return list(globs[0]), list(globs[1])  # type: ignore[arg-type]
 
 
 adapter = FilesAdapter()

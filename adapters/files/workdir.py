@@ -60,7 +60,7 @@ def getcwdb_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
 def chdir_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     files = state.current
     path = args[0] if args else kwargs.get("path")
-    if (files is None or LOCAL.busy or runtime.active().name == "passthrough"
+    if (files is None or path is None or LOCAL.busy or runtime.active().name == "passthrough"
             or isinstance(path, int) or _looks_for_files(caller_module(sys._getframe(1)))):
         return wrapped(*args, **kwargs)
     target = files.policy.absolute(os.fsdecode(os.fspath(path)))
