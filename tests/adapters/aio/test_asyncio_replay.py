@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -230,3 +231,29 @@ def test_a_changed_interleaving_is_a_divergence(tmp_path: Path) -> None:
     replayed = replay(rec)
     assert replayed.status == EXIT_DIVERGENCE
     assert "replay diverged" in replayed.stderr
+
+
+def test_redis_pubsub_replays_with_nothing_published(
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
+) -> None:
+    args = [*map(str, redis_service), prefix]
+    publisher = subprocess.Popen([sys.executable, str(program(tmp_path, "publisher.py")), *args])
+    try:
+        recorded = record(program(tmp_path, "pubsub.py"), tmp_path / "rec", *args, cwd=tmp_path)
+    finally:
+        assert publisher.wait(timeout=30) == 0
+    assert recorded.status == 0 and "retrace:" not in recorded.stderr, recorded.stderr
+    out = recorded.stdout
+    assert out.count(f"'{prefix}news'") >= 2 and "b'pa1'" in out and "b'n3'" in out, out
+    assert "listen pmessage" in out and "runner cancelled" in out
+    assert "handled [b'h1', b'h2', b'stop']" in out
+    assert "empty reads" in out and "True" in out.split("empty reads")[1].splitlines()[0], out
+    assert "'type': 'unsubscribe'" in out and "'type': 'punsubscribe'" in out and "'type': 'pong'" in out
+    assert "after close False {} {}" in out
+    _forget(prefix, redis_service)
+    for number in range(REPLAYS):  # nothing is published now: every message comes from the trace
+        replayed = replay(tmp_path / "rec", env=no_sockets)
+        assert replayed.observable() == recorded.observable(), f"replay {number} differs:\n{replayed.stderr}"
