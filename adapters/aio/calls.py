@@ -80,18 +80,14 @@ def as_made(b: Boundary) -> Boundary:
 
 
 class Delivery:
-    """Done callback of a recorded call's inner task: hands its outcome to the program's task."""
+    """Done callback of a recorded call's inner task: hands it to the program's task at a turn."""
 
-    __slots__ = ("boundary", "call", "driver", "outer", "serial")
+    __slots__ = ("driver", "outer", "serial")
 
-    def __init__(
-        self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any], call: Call
-    ) -> None:
+    def __init__(self, driver: Driver, serial: int, outer: asyncio.Future[Any]) -> None:
         self.driver = driver
         self.serial = serial
-        self.boundary = boundary
         self.outer = outer
-        self.call = call
 
     def __call__(self, inner: asyncio.Task[Any]) -> None:
         self.driver.deliver(self, inner)

@@ -72,7 +72,7 @@ class Driver:
         self.timer_serials: dict[int, int] = {}  # id(handle) -> serial, of program timers
         self.timer_handles: dict[int, Any] = {}  # replay: serial -> handle
         self.inner: dict[int, asyncio.Task[Any]] = {}  # record: serial -> inner task
-        self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
+        self.pending: dict[int, asyncio.Future[Any]] = {}  # replay: serial -> what its task awaits
         self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
         self._chaining = False  # an executor call is being submitted
@@ -122,17 +122,18 @@ class Driver:
         serial = next(self._ops)
         outer = self.loop.create_future()
         call = Call(boundary, instance, args, kwargs)
+        made = as_made(boundary)
         if self.replaying:
-            self.pending[serial] = (as_made(boundary), outer, call)
+            self.pending[serial] = outer
         else:
             busy, _LOCAL.busy = _LOCAL.busy, True
             try:
                 inner = self.loop.create_task(function(*args, **kwargs), name=boundary.name)
-                inner.add_done_callback(Delivery(self, serial, as_made(boundary), outer, call))
+                inner.add_done_callback(Delivery(self, serial, outer))
             finally:
                 _LOCAL.busy = busy
             self.inner[serial] = inner
-        return self._wait(serial, outer)
+        return self._wait(serial, outer, made, call)
 
     def run_in_executor(self, wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
         """The function runs in its thread in both modes; its result reaches the program at a turn."""
@@ -152,12 +153,50 @@ class Driver:
             real.add_done_callback(ThreadDelivery(self, serial, outer))
         return outer
 
-    async def _wait(self, serial: int, outer: asyncio.Future[Any]) -> Any:
+    async def _wait(self, serial: int, outer: asyncio.Future[Any], boundary: Boundary, call: Call) -> Any:
+        """The program's side of an awaited call: its event is made here, when the task resumes.
+
+        Made in the task that awaited, the event's call site is the
+        program's ``await`` line, in both modes (the stack of a running
+        coroutine reaches the frames that await it). A task cancelled after
+        its outcome was handed over, before it resumed, still makes the
+        event: the recording holds it, and replay takes the same path.
+        """
         try:
-            return await outer
+            handed = await outer
         except asyncio.CancelledError:
-            self._abandon(serial)
+            if not outer.done() or outer.cancelled():
+                self._abandon(serial)
+                raise
+            try:
+                self._outcome(outer.result(), boundary, call)
+            except asyncio.CancelledError:
+                raise
+            except RetraceError:
+                raise
+            except BaseException:  # the task is cancelled: that is what it sees
+                pass
             raise
+        return self._outcome(handed, boundary, call)
+
+    def _outcome(self, handed: Any, boundary: Boundary, call: Call) -> Any:
+        """The event of a call whose outcome was handed over: the inner task's (record) or the trace's."""
+        if self.replaying:
+            return self.mode.call(boundary, _unreachable, call, (), {})
+        inner: asyncio.Task[Any] = handed
+        if not self.current():  # the session ended while the call ran: nothing to record
+            return inner.result()
+        error = inner.exception()
+        if error is not None:
+            error.__traceback__ = None  # replay's copy has none: the program sees the same
+            error.__suppress_context__ = True
+
+        def outcome(*args: Any, **kwargs: Any) -> Any:
+            if error is not None:
+                raise error
+            return inner.result()
+
+        return self.mode.call(boundary, outcome, call, (), {})
 
     def _abandon(self, serial: int) -> None:
         """The program's task was cancelled while it waited: the real call is cancelled too."""
@@ -183,37 +222,24 @@ class Driver:
         copy_outcome(real, delivery.outer)
 
     def deliver(self, delivery: Delivery, inner: asyncio.Task[Any]) -> None:
-        """Record: the real call finished; record the turn and its outcome, hand it over."""
+        """Record: the real call finished; record the turn and hand the inner task over.
+
+        The call's own event is made by the program's task when it resumes
+        (:meth:`_wait`).
+        """
         self.inner.pop(delivery.serial, None)
         outer = delivery.outer
         if outer.done():  # the program stopped waiting: not its outcome
             if not inner.cancelled():
                 inner.exception()
             return
-        if not self.current():  # the session ended while the call ran: nothing to record
-            copy_outcome(inner, outer)
-            return
-        if inner.cancelled():
-            self._record_turn(CANCELLED, delivery.serial)
-            outer.cancel()
-            return
-        error = inner.exception()
-        if error is not None:
-            error.__traceback__ = None  # replay's copy has none: the program sees the same
-            error.__suppress_context__ = True
-        self._record_turn(DONE, delivery.serial)
-
-        def outcome(*args: Any, **kwargs: Any) -> Any:
-            if error is not None:
-                raise error
-            return inner.result()
-
-        try:
-            value = self.mode.call(delivery.boundary, outcome, delivery.call, (), {})
-        except BaseException as exc:
-            outer.set_exception(exc)
-        else:
-            outer.set_result(value)
+        if self.current():
+            if inner.cancelled():
+                self._record_turn(CANCELLED, delivery.serial)
+                outer.cancel()
+                return
+            self._record_turn(DONE, delivery.serial)
+        outer.set_result(inner)
 
     def _record_turn(self, kind: int, serial: int) -> None:
         value = [self.count, kind, serial]
@@ -362,25 +388,17 @@ class Driver:
         if kind == THREAD:
             self._hand_over_thread(serial)
             return
-        entry = self.pending.pop(serial, None)
-        if entry is None or entry[1].done():
+        outer = self.pending.pop(serial, None)
+        if outer is None or outer.done():
             self._diverge(
                 f"the recording handed the outcome of {_describe(kind, serial)} to the "
                 "program here; the replay "
-                + ("never made that call" if entry is None else "had stopped waiting for it")
+                + ("never made that call" if outer is None else "had stopped waiting for it")
             )
-        boundary, outer, call = entry
         if kind == CANCELLED:
             outer.cancel()
-            return
-        try:
-            value = self.mode.call(boundary, _unreachable, call, (), {})
-        except RetraceError:
-            raise
-        except BaseException as exc:
-            outer.set_exception(exc)
-        else:
-            outer.set_result(value)
+        else:  # the waiting task takes the call's event when it resumes (Driver._wait)
+            outer.set_result(None)
 
     def _hand_over_thread(self, serial: int) -> None:
         """Replay: the executor call's result, once its thread (running for real) has delivered it."""

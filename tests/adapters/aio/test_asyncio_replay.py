@@ -257,3 +257,43 @@ def test_redis_pubsub_replays_with_nothing_published(
     for number in range(REPLAYS):  # nothing is published now: every message comes from the trace
         replayed = replay(tmp_path / "rec", env=no_sockets)
         assert replayed.observable() == recorded.observable(), f"replay {number} differs:\n{replayed.stderr}"
+
+
+AWAITING = """
+import asyncio, sys
+import redis.asyncio as aredis
+
+
+async def work(r, key):
+    await asyncio.sleep(0.01)
+    return await r.incrby(key, 1)
+
+
+async def main():
+    r = aredis.Redis(host=sys.argv[1], port=int(sys.argv[2]))
+    print(await asyncio.gather(work(r, sys.argv[3] + "a"), work(r, sys.argv[3] + "b")))
+    await r.aclose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_divergence_names_the_await_line_on_both_sides(
+    tmp_path: Path, redis_service: tuple[str, int], prefix: str
+) -> None:
+    script = tmp_path / "awaiting.py"
+    script.write_text(AWAITING)
+    await_line = AWAITING.splitlines().index("    return await r.incrby(key, 1)") + 1
+    rec = tmp_path / "rec"
+    assert record(script, rec, *map(str, redis_service), prefix, cwd=tmp_path).status == 0
+    copy = next((rec / "run").rglob("awaiting.py"))
+    copy.write_text(copy.read_text().replace("r.incrby(key, 1)", "r.incrby(key, 2)"))
+    replayed = replay(rec)
+    assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
+    report = replayed.stderr
+    assert "INCRBY" in report and "asyncio/runners.py" not in report, report
+    sites = re.findall(r"call site: (.+):(\d+)", report)
+    assert len(sites) == 2, report
+    for file, line in sites:
+        assert file.endswith("awaiting.py") and int(line) == await_line, report
