@@ -135,6 +135,28 @@ class Driver:
             self.inner[serial] = inner
         return self._wait(serial, outer, made, call)
 
+    def turn(self, name: str, function: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Awaited work that makes no event of its own: only its turn is recorded.
+
+        Record: ``function()`` runs in a task apart, as an awaited call's real
+        coroutine does, and its outcome reaches the program's task at the
+        turn. Replay: nothing runs, and None reaches it at the turn. The
+        caller makes or takes its events itself once its task resumes.
+        """
+        serial = next(self._ops)
+        outer = self.loop.create_future()
+        if self.replaying:
+            self.pending[serial] = outer
+        else:
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                inner = self.loop.create_task(function(), name=name)  # type: ignore[arg-type]
+                inner.add_done_callback(Delivery(self, serial, outer))
+            finally:
+                _LOCAL.busy = busy
+            self.inner[serial] = inner
+        return self._wait(serial, outer, None, None)
+
     def run_in_executor(self, wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
         """The function runs in its thread in both modes; its result reaches the program at a turn."""
         serial = next(self._ops)
@@ -153,7 +175,9 @@ class Driver:
             real.add_done_callback(ThreadDelivery(self, serial, outer))
         return outer
 
-    async def _wait(self, serial: int, outer: asyncio.Future[Any], boundary: Boundary, call: Call) -> Any:
+    async def _wait(
+        self, serial: int, outer: asyncio.Future[Any], boundary: Boundary | None, call: Call | None
+    ) -> Any:
         """The program's side of an awaited call: its event is made here, when the task resumes.
 
         Made in the task that awaited, the event's call site is the
@@ -179,12 +203,15 @@ class Driver:
             raise
         return self._outcome(handed, boundary, call)
 
-    def _outcome(self, handed: Any, boundary: Boundary, call: Call) -> Any:
-        """The event of a call whose outcome was handed over: the inner task's (record) or the trace's."""
+    def _outcome(self, handed: Any, boundary: Boundary | None, call: Call | None) -> Any:
+        """The event of a call whose outcome was handed over: the inner task's (record) or the trace's.
+
+        A :meth:`turn` (no boundary) makes none: its inner task's outcome, or None on replay.
+        """
         if self.replaying:
-            return self.mode.call(boundary, _unreachable, call, (), {})
+            return None if boundary is None else self.mode.call(boundary, _unreachable, call, (), {})
         inner: asyncio.Task[Any] = handed
-        if not self.current():  # the session ended while the call ran: nothing to record
+        if boundary is None or not self.current():  # no event, or the session ended meanwhile
             return inner.result()
         error = inner.exception()
         if error is not None:

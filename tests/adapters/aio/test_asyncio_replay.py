@@ -297,3 +297,26 @@ def test_a_divergence_names_the_await_line_on_both_sides(
     assert len(sites) == 2, report
     for file, line in sites:
         assert file.endswith("awaiting.py") and int(line) == await_line, report
+
+
+def test_psycopg_queries_overlap_while_recording(
+    tmp_path: Path, database: str, no_sockets: dict[str, str]
+) -> None:
+    pytest.importorskip("psycopg")
+    rec = tmp_path / "rec"
+    recorded = record(program(tmp_path, "overlap.py"), rec, database, cwd=tmp_path)
+    assert recorded.status == 0, recorded.stderr
+    assert _took(recorded.stderr) < 0.5, recorded.stderr  # two 0.3 s queries, one after the other: 0.6 s
+    lines = recorded.stdout.splitlines()
+    assert lines.index("tick 0") < lines.index("query 0 returned ('', 0)"), "the loop waited for a query"
+    assert "notice 1: hello from 1" in lines and "query 1 failed: DivisionByZero 22012" in lines
+    assert "timed out" in lines and "after the timeout: ('still usable',)" in lines
+    name = database.split("dbname=")[1].split()[0]
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    for number in range(REPLAYS):  # "took" differs: stdout is compared, the exit status too
+        replayed = replay(rec, env={**no_sockets, "RETRACE_CHECK_OUTPUT": "0"})
+        assert replayed.status == 0 and replayed.stdout == recorded.stdout, f"replay {number}:\n{replayed.stderr}"
+        assert "SOCKET" not in replayed.stderr
