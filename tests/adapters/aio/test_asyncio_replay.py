@@ -272,7 +272,7 @@ async def work(r, key):
 async def main():
     r = aredis.Redis(host=sys.argv[1], port=int(sys.argv[2]))
     print(await asyncio.gather(work(r, sys.argv[3] + "a"), work(r, sys.argv[3] + "b")))
-    await r.aclose()
+    await (r.aclose() if hasattr(r, "aclose") else r.close())
 
 
 asyncio.run(main())
