@@ -37,14 +37,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from retrace import Boundary, runtime
-from retrace.adapters.aio.calls import Call, Delivery, ThreadDelivery, as_made, copy_outcome
+from retrace.adapters.aio.calls import Arrival, Call, Delivery, ThreadDelivery, as_made, copy_outcome
 from retrace.boundary import Args, Kwargs
 from retrace.cursor import DEFAULT_TURN_TIMEOUT
 from retrace.divergence import report
 from retrace.errors import BadRecording, Divergence, RetraceError
 
 TURN = Boundary("asyncio.turn", library=("asyncio", "retrace"))
-DONE, TIMER, CANCELLED, THREAD = 0, 1, 2, 3
+DONE, TIMER, CANCELLED, THREAD, ACCEPT = 0, 1, 2, 3, 4
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
 _monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
 _LOCAL = runtime.LOCAL
@@ -54,7 +54,7 @@ def _unreachable(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("replay served this call from the trace")
 
 
-_DELIVERIES = (Delivery, ThreadDelivery)
+_DELIVERIES = (Delivery, ThreadDelivery, Arrival)
 
 
 class Driver:
@@ -76,6 +76,9 @@ class Driver:
         self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
         self._chaining = False  # an executor call is being submitted
+        self.servers: list[Any] = []  # the program's streams servers, in the order it started them
+        self.accepts = itertools.count()  # connections handed to the program
+        self.on_accept: Callable[[Driver, int], None] | None = None  # replay: hand over connection #n
 
     def current(self) -> bool:
         """Whether this driver's session is still the one patched calls go to."""
@@ -268,6 +271,13 @@ class Driver:
             self._record_turn(DONE, delivery.serial)
         outer.set_result(inner)
 
+    def deliver_arrival(self, arrival: Arrival) -> None:
+        """Record: something from outside (a connection) reaches the program: a turn, then its hand-over."""
+        recorded = self.current()
+        if recorded:
+            self._record_turn(ACCEPT, next(self.accepts))
+        arrival.hand_over(recorded)
+
     def _record_turn(self, kind: int, serial: int) -> None:
         value = [self.count, kind, serial]
         self.count = 0
@@ -415,6 +425,12 @@ class Driver:
         if kind == THREAD:
             self._hand_over_thread(serial)
             return
+        if kind == ACCEPT:
+            if self.on_accept is None:
+                self._diverge(f"the recording handed {_describe(kind, serial)} to the program here; "
+                              "the replay started no server")
+            self.on_accept(self, serial)
+            return
         outer = self.pending.pop(serial, None)
         if outer is None or outer.done():
             self._diverge(
@@ -491,6 +507,10 @@ class Driver:
             finally:
                 _LOCAL.busy = busy
 
+    def diverge(self, detail: str) -> NoReturn:
+        """Stop the replay with a divergence report about the loop's order."""
+        self._diverge(detail)
+
     def _diverge(self, detail: str) -> NoReturn:
         cursor = self.cursor
         error = Divergence(report("boundary", cursor.consumed + 1, "asyncio", None, None, detail))
@@ -498,9 +518,12 @@ class Driver:
         raise error
 
     def _fail_bad(self, value: Any) -> NoReturn:
+        self.fail_bad(TURN.name, value, "[count, kind, serial]")
+
+    def fail_bad(self, name: str, value: Any, shape: str) -> NoReturn:
+        """Stop the replay: the event just taken does not hold what ``name`` events hold."""
         error = BadRecording(
-            f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
-            f"(asyncio.turn) holds {value!r}, not [count, kind, serial]"
+            f"{self.cursor.reader.path}: event #{self.cursor.consumed} ({name}) holds {value!r}, not {shape}"
         )
         self.cursor.on_divergence(error)
         raise error
@@ -511,6 +534,8 @@ def _describe(kind: int, serial: int) -> str:
         return f"timer #{serial} (call_later/call_at/sleep)"
     if kind == THREAD:
         return f"executor call #{serial} (run_in_executor/to_thread)"
+    if kind == ACCEPT:
+        return f"connection #{serial} (accepted by a server of the program)"
     return f"awaited call #{serial}" + (" (cancelled)" if kind == CANCELLED else "")
 
 
