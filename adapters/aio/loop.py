@@ -153,7 +153,7 @@ class Driver:
         else:
             busy, _LOCAL.busy = _LOCAL.busy, True
             try:
-                inner = self.loop.create_task(function(), name=name)  # type: ignore[arg-type]
+                inner = self.loop.create_task(function(), name=name)
                 inner.add_done_callback(Delivery(self, serial, outer))
             finally:
                 _LOCAL.busy = busy
