@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 from typing import Any
 
 from retrace import Boundary, Patch, aio, runtime
@@ -135,8 +136,6 @@ class ListeningSocket:
 
 
 def _family(name: Any) -> Any:
-    import socket
-
     if isinstance(name, str):
         return socket.AF_UNIX
     return socket.AF_INET6 if isinstance(name, tuple) and len(name) == 4 else socket.AF_INET

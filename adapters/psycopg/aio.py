@@ -20,7 +20,9 @@ generators (see :mod:`.roundtrips`), and one wait may drive several of them
 A task cancelled while its query runs (``wait_for`` around a query, a
 failing ``TaskGroup`` sibling) gets its ``CancelledError`` once the round
 trip has ended, as with a synchronous driver: the query is not interrupted,
-and the connection is left idle. Cursors, row factories, transactions,
+and the connection is left idle. With no loop retrace orders (the asyncio
+adapter disabled), a wait runs to its end inside the task's step, holding
+the loop while recording. Cursors, row factories, transactions,
 ``AsyncConnectionPool`` and error classes run unchanged.
 """
 
