@@ -13,6 +13,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class Session:
         self.adapters = adapters
         self.codecs = codecs
         self.redaction = redaction
-        self.patcher = Patcher()
+        self.patcher = Patcher(warn)
         self.output = OutputCheck(redaction)
         self.gc_callbacks = QuietCallbacks()
         self.recorder: runtime.Recorder | None = None
@@ -130,14 +131,34 @@ class Session:
                 self.cursor.finish(exit_status)
             self.pm.hook.retrace_session_end(session=self, exit_status=exit_status)
         finally:
-            for entry in reversed(self.adapters):
-                entry.adapter.stop(self)
-            self.output.uninstall()
-            self.gc_callbacks.uninstall()
-            runtime.set_mode(runtime.Passthrough())
-            if isinstance(self.recorder, serial.SerialRecorder):
-                self.recorder.pause(record=False)  # daemon threads waiting for the baton run on
-            self.patcher.uninstall()
+            self._teardown()
+
+    def _teardown(self) -> None:
+        """Undo everything ``activate`` and ``_install`` did, whatever fails on the way.
+
+        Every step runs even when one before it raises (an adapter's ``stop``
+        hitting a divergence, say): a scoped session that left its mode or
+        its patches behind would turn the rest of the host process, the rest
+        of a test suite, into a broken replay. The first failure is raised
+        once all steps have run.
+        """
+        steps: list[Callable[[], object]] = [
+            *(partial(entry.adapter.stop, self) for entry in reversed(self.adapters)),
+            self.output.uninstall,
+            self.gc_callbacks.uninstall,
+            partial(runtime.set_mode, runtime.Passthrough()),
+        ]
+        if isinstance(self.recorder, serial.SerialRecorder):
+            steps.append(partial(self.recorder.pause, record=False))  # baton waiters run on
+        steps.append(self.patcher.uninstall)
+        failure: BaseException | None = None
+        for step in steps:
+            try:
+                step()
+            except BaseException as error:  # re-raised below, after the rest
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     def _forked(self) -> None:
         """A forked child must not write into its parent's trace.
@@ -281,6 +302,9 @@ def max_bytes() -> int | None:
 
 def _warn_stopped(directory: Path) -> Callable[[str], None]:
     def stopped(reason: str) -> None:
+        if not directory.is_dir():
+            warn(f"recording stopped, the program goes on unrecorded: {reason}")
+            return
         warn(f"recording stopped, the program goes on unrecorded: {reason} "
              f"(the recording in {directory} is incomplete; it replays up to this point)")
         runtime.set_mode(runtime.Passthrough())

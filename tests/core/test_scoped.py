@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import retrace
+from retrace import runtime
 from retrace.errors import Divergence, RecordingEnds
 
 
@@ -55,6 +56,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import retrace
+from retrace import runtime
 from retrace.summary import summarize_recording
 
 here = Path(sys.argv[1])
@@ -166,3 +168,23 @@ def test_a_gc_callback_added_during_the_session_is_not_an_event_either(tmp_path:
         gc.callbacks.remove(timed_collection)
     assert again == first
     assert not any("quiet" in getattr(c, "__name__", "") for c in gc.callbacks)
+
+
+def test_a_failing_adapter_stop_still_ends_the_session(tmp_path: Path) -> None:
+    """One adapter failing to stop must not leave the mode and the other patches behind."""
+    with retrace.recording(tmp_path / "rec"):
+        recorded = _observe()
+
+    class StopFailed(Exception):
+        pass
+
+    def broken_stop(session: object) -> None:
+        raise StopFailed
+
+    with pytest.raises(StopFailed), retrace.replaying(tmp_path / "rec") as session:
+        assert _observe() == recorded
+        first = session.adapters[-1].adapter
+        first.stop = broken_stop  # the first adapter to be stopped fails
+    del first.stop
+    assert isinstance(runtime.active(), runtime.Passthrough)
+    assert _observe() != recorded  # the patches of every adapter are gone
