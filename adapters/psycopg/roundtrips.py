@@ -39,16 +39,6 @@ from retrace.errors import BadRecording
 _real_monotonic = time.monotonic  # taken before the clock adapter patches ``time``
 
 
-class _Holder:
-    """The real value and its trace form, so the program gets the real one on record."""
-
-    __slots__ = ("packed", "value")
-
-    def __init__(self, value: Any, packed: Any) -> None:
-        self.value = value
-        self.packed = packed
-
-
 class _Pending:
     """A round trip in progress on this thread."""
 
@@ -187,17 +177,15 @@ def _connect_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return describe(args[0] if args else "")
 
 
-def _encode(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return outcome.packed if type(outcome) is _Holder else outcome
-
-
+# A round trip's event holds its trace form (a string, a snapshot): the boundary call
+# returns that, and the program gets the real value from the wrapper generator.
 BOUNDARIES = {
     name: Boundary(f"psycopg.{name}", fingerprint=_fingerprint, summary=_summary,
-                   encode=_encode, library=LIBRARY)
+                   library=LIBRARY)
     for name in KINDS
 }
 CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
-                   encode=_encode, library=LIBRARY, blocking=True)
+                   library=LIBRARY, blocking=True)
 
 
 # -- record ---------------------------------------------------------------------
@@ -222,9 +210,9 @@ def _stepped(gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
             raise
 
 
-def _give(holder: _Holder) -> Callable[..., _Holder]:
-    def give(*_: Any) -> _Holder:
-        return holder
+def _give(recorded: Any) -> Callable[..., Any]:
+    def give(*_: Any) -> Any:
+        return recorded
 
     return give
 
@@ -292,7 +280,7 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
     if kind == SENDS_INSIDE:
         fp_args = (fp_args[0] + sends.take(),)
     packed = _packed(KINDS[kind][0](value), pgconn, pending)
-    _emit(boundary, _give(_Holder(value, packed)), fp_args, pgconn, pending.callbacks)
+    _emit(boundary, _give(packed), fp_args, pgconn, pending.callbacks)
     return value
 
 
@@ -320,7 +308,7 @@ def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator
     _end(pending)
     snapshot = wire.connection(pgconn)
     _parameters[pgconn] = snapshot["parameters"]
-    runtime.call(CONNECT, _give(_Holder(pgconn, snapshot)), conninfo)
+    runtime.call(CONNECT, _give(snapshot), conninfo)
     return pgconn
 
 
