@@ -141,10 +141,10 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str, process: str = "0") -> int:
-    from . import forking, launcher
+    directory, main, argv = prepare_replay(path, process)
+    from . import forking, launcher  # after the re-exec: the first process imports little
     from .session import begin_replay
 
-    directory, main, argv = prepare_replay(path, process)
     session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}",
                            process=forking.start)
     status = launcher.run(main, argv)
@@ -165,16 +165,19 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     a child ``process``, that of the process its replay starts from
     (``forking.start``; the forks to follow down to it are ``forking.targets``).
     """
-    from . import forking, launcher, pack, processes
-    from .session import check_compatible
+    from . import processes
 
-    directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
-    forking.start, forking.targets[:] = processes.replay_plan(directory, process)
-    header = processes.header_of(directory, forking.start)
-    check_compatible(header, layout.trace_path(processes.directory_of(directory, forking.start)))
-    if header.get("hash_seed"):
-        hashseed.ensure(header["hash_seed"])
+    directory = layout.locate(_unpacked(path))
+    start, targets = processes.replay_plan(directory, process)
+    header = processes.header_of(directory, start)
+    if hashseed.valid(header.get("hash_seed")):
+        hashseed.ensure(header["hash_seed"])  # before anything heavy: this may start us again
     hashseed.forget_ours()
+    from . import forking, launcher
+    from .compat import check_compatible
+
+    check_compatible(header, layout.trace_path(processes.directory_of(directory, start)))
+    forking.start, forking.targets[:] = start, targets
     run_dir = layout.run_path(directory)
     main = dict(header["main"])
     cwd = header["cwd"]
@@ -188,6 +191,15 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     _replay_sys_path(header, str(run_dir), main)
     launcher.show_paths_as(str(run_dir), cwd)
     return directory, main, list(header["argv"])
+
+
+def _unpacked(path: str) -> str | Path:
+    """``path``, or where the ``retrace pack`` archive it names was unpacked."""
+    if not os.path.isfile(path):
+        return path  # a recording directory (the common case): tarfile is not imported
+    from . import pack
+
+    return pack.unpack(Path(path)) if pack.is_archive(path) else path
 
 
 def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
