@@ -20,6 +20,7 @@ from typing import Any
 import pluggy
 
 from . import __version__, layout, processes, runtime, serial, trace
+from .arrivals import ImportWatch
 from .codecs import CodecRegistry
 from .compat import check_compatible
 from .cursor import Cursor
@@ -81,6 +82,11 @@ class Session:
         self.patcher = Patcher()
         self.output = OutputCheck(redaction)
         self.gc_callbacks = QuietCallbacks()
+        #: The adapters installed so far, in order: those with ``imports`` arrive when
+        #: the program imports their library (:mod:`retrace.arrivals`).
+        self.installed: list[AdapterEntry] = []
+        self.arrivals = ImportWatch()
+        self.active = False
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -96,15 +102,39 @@ class Session:
         return self.mode == "replay"
 
     def _install(self, mode: runtime.Recorder | runtime.Replayer, defer: bool = False) -> None:
-        patches = [
-            (patch, patch.make_wrapper())
-            for entry in self.adapters
-            for patch in entry.adapter.patches()
-        ]
-        self.patcher.install(patches)
         self._mode = mode
+        waiting = [entry for entry in self.adapters if entry.adapter.imports]
+        self._add([entry for entry in self.adapters if not entry.adapter.imports])
+        for entry in waiting:
+            self.arrivals.watch(entry.adapter.imports, partial(self._arrive, entry))
         if not defer:
             self.activate()
+
+    def _add(self, entries: list[AdapterEntry]) -> None:
+        """Install ``entries``: codecs, then patches (each applies when its module is imported)."""
+        for entry in entries:
+            entry.adapter.register_codecs(self.codecs)
+        self.patcher.install([
+            (patch, patch.make_wrapper()) for entry in entries for patch in entry.adapter.patches()
+        ])
+        self.installed.extend(entries)
+
+    def _arrive(self, entry: AdapterEntry) -> None:
+        """The program is importing ``entry``'s library: install the adapter first.
+
+        This runs inside the program's ``import``; a failure must not become
+        the program's: it is reported and the library runs unrecorded.
+        """
+        if self.ended:
+            return
+        try:
+            with runtime.in_flight():  # the adapter's own imports and set-up are not events
+                self._add([entry])
+                if self.active:
+                    entry.adapter.start(self)
+        except Exception as exc:
+            warn(f"adapter {entry.name!r} could not be installed, {entry.name} calls are not "
+                 f"recorded: {exc}")
 
     def activate(self) -> None:
         """Switch patched calls to this session; the program's first line comes next."""
@@ -112,9 +142,17 @@ class Session:
         runtime.set_mode(self._mode)
         self.output.install()
         self.gc_callbacks.install()
-        for entry in self.adapters:
-            entry.adapter.start(self)
+        self.active = True
+        self.start_adapters()
         self.pm.hook.retrace_session_start(session=self)
+
+    def start_adapters(self) -> None:
+        for entry in list(self.installed):
+            entry.adapter.start(self)
+
+    def stop_adapters(self) -> None:
+        for entry in reversed(self.installed):
+            entry.adapter.stop(self)
 
     def end(self, exit_status: int | None, check: bool = True) -> None:
         """Finish the trace (or check it was used up) and remove every patch.
@@ -144,7 +182,8 @@ class Session:
         once all steps have run.
         """
         steps: list[Callable[[], object]] = [
-            *(partial(entry.adapter.stop, self) for entry in reversed(self.adapters)),
+            self.arrivals.close,
+            *(partial(entry.adapter.stop, self) for entry in reversed(self.installed)),
             self.output.uninstall,
             self.gc_callbacks.uninstall,
             partial(runtime.set_mode, runtime.Passthrough()),
@@ -204,13 +243,6 @@ def _base(directory: Path) -> tuple[pluggy.PluginManager, RedactionRules]:
     return pm, rules
 
 
-def _codecs(adapters: list[AdapterEntry]) -> CodecRegistry:
-    codecs = CodecRegistry()
-    for entry in adapters:
-        entry.adapter.register_codecs(codecs)
-    return codecs
-
-
 def begin_recording(
     directory: Path,
     main: dict[str, Any],
@@ -233,7 +265,7 @@ def begin_recording(
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
     register_adapters(pm, adapters)
-    codecs = _codecs(adapters)
+    codecs = CodecRegistry()  # adapters add theirs as they are installed
     cwd = os.getcwd()
     header: dict[str, Any] = {
         "format": trace.FORMAT_VERSION,
@@ -346,7 +378,7 @@ def begin_replay(
             warn(f"{entry.adapter.distribution} was {was} when recorded and is "
                  f"{entry.library_version} here; replay may diverge")
     register_adapters(pm, adapters)
-    codecs = _codecs(adapters)
+    codecs = CodecRegistry()  # adapters add theirs as they are installed
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
     processes.identity.reset(process)
     session.cursor = Cursor(reader, codecs, on_divergence)

@@ -31,8 +31,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from retrace import Boundary, Patch, runtime
-from retrace.adapters.psycopg import compact, offline, sends, wire
-from retrace.adapters.psycopg.sends import LIBRARY
+from retrace.adapters.psycopg import LIBRARY, compact, offline, sends, wire
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 
