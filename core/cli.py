@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -240,6 +239,8 @@ def _adapters(as_json: bool) -> int:
 
     entries = discover_adapters()
     if as_json:
+        import json
+
         print(json.dumps([dict(e.describe(), status=e.status) for e in entries], indent=2))
         return 0
     for e in entries:
