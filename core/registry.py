@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 from typing import Any
 
 import attrs
@@ -57,11 +58,28 @@ class AdapterEntry:
         }
 
 
+_read: tuple[tuple[str, ...], Any] | None = None
+
+
+def _entry_points(group: str) -> Any:
+    """The entry points of ``group``, from one read of every distribution's metadata.
+
+    Reading them parses each installed distribution's ``entry_points.txt``; a
+    session needs two groups and a test suite of scoped sessions many more
+    times, so the read is kept while ``sys.path`` stays the same.
+    """
+    global _read
+    key = tuple(p for p in sys.path if isinstance(p, str))
+    if _read is None or _read[0] != key:
+        _read = (key, importlib.metadata.entry_points())
+    return _read[1].select(group=group)
+
+
 def plugin_manager() -> pluggy.PluginManager:
     """A manager with our hookspecs and every installed lifecycle plugin."""
     pm = pluggy.PluginManager("retrace")
     pm.add_hookspecs(hookspecs)
-    for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+    for ep in _entry_points(PLUGIN_GROUP):
         if pm.get_plugin(ep.name) is None:
             pm.register(ep.load(), name=ep.name)
     pm.check_pending()
@@ -89,7 +107,7 @@ def discover_adapters() -> list[AdapterEntry]:
     found = []
     seen = set()
     providers: dict[str, str] = {}  # reading a distribution's name and version parses its METADATA
-    for ep in sorted(importlib.metadata.entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
+    for ep in sorted(_entry_points(ADAPTER_GROUP), key=lambda e: e.name):
         if ep.name in seen:
             continue
         seen.add(ep.name)
