@@ -36,14 +36,14 @@ DEFAULT_QUERY = ["access_token", "api_key", "apikey", "token", "key", "signature
 
 
 def _project_settings() -> dict[str, Any]:
-    try:
-        tomllib = importlib.import_module("tomllib")
-    except ImportError:  # Python 3.10 has no TOML reader; defaults only
-        return {}
     here = Path(os.getcwd())
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
+            try:  # imported only when there is a file to read
+                tomllib = importlib.import_module("tomllib")
+            except ImportError:  # Python 3.10 has no TOML reader; defaults only
+                return {}
             try:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, ValueError):

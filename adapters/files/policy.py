@@ -125,15 +125,15 @@ def project_globs(start: str) -> tuple[list[str], list[str]]:
 
     Relative patterns are anchored at the folder holding pyproject.toml.
     """
-    try:
-        tomllib: Any = importlib.import_module("tomllib")
-    except ImportError:  # Python 3.10 has no TOML reader: no project globs
-        return [], []
     here = Path(start)
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
         if not candidate.is_file():
             continue
+        try:  # imported only when there is a file to read: it costs a start-up ~1 ms
+            tomllib: Any = importlib.import_module("tomllib")
+        except ImportError:  # Python 3.10 has no TOML reader: no project globs
+            return [], []
         try:
             with open(candidate, "rb") as handle:
                 data = tomllib.load(handle)
