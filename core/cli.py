@@ -6,16 +6,19 @@ status (see :mod:`retrace.errors`); a traceback from retrace itself is a bug.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
-from . import __version__, hashseed, layout
+from . import __version__, hashseed
 from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
+
+TYPE_CHECKING = False  # the first process of `retrace record` imports only what it uses
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
+    from types import ModuleType
 
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
@@ -30,6 +33,8 @@ def _tools() -> dict[str, ModuleType]:
 
 
 def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="retrace", description="Deterministic record and replay for Python programs."
     )
@@ -63,6 +68,10 @@ def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["record"]:
+        # The hash seed first: this process may start again with it, so it should
+        # have imported next to nothing (argparse, pathlib) by then.
+        hashseed.ensure(hashseed.choose())
     if args[:1] == ["--recording"] or (args and args[0].startswith("--recording=")):
         return replay_main(args)
     tools = {} if args[:1] and args[0] in RUNS_A_PROGRAM else _tools()
@@ -74,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.command == "replay":
             return _replay(options.recording, options.process)
         if options.command == "inspect":
+            from pathlib import Path
+
             from .summary import inspect_recording
 
             return inspect_recording(Path(options.recording), as_json=options.json)
@@ -91,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def replay_main(args: list[str]) -> int:
     """``python -m retrace --recording DIR``: the seed's spelling of ``retrace replay DIR``."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m retrace")
     parser.add_argument("--recording", required=True, metavar="DIR")
     options = parser.parse_args(args)
@@ -103,6 +116,10 @@ def replay_main(args: list[str]) -> int:
 
 
 def _record(options: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import layout
+
     rest = list(options.args)
     if rest[:1] == ["--"]:
         rest = rest[1:]
@@ -164,7 +181,7 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     a child ``process``, that of the process its replay starts from
     (``forking.start``; the forks to follow down to it are ``forking.targets``).
     """
-    from . import processes
+    from . import layout, processes
 
     directory = layout.locate(_unpacked(path))
     start, targets = processes.replay_plan(directory, process)
@@ -196,6 +213,8 @@ def _unpacked(path: str) -> str | Path:
     """``path``, or where the ``retrace pack`` archive it names was unpacked."""
     if not os.path.isfile(path):
         return path  # a recording directory (the common case): tarfile is not imported
+    from pathlib import Path
+
     from . import pack
 
     return pack.unpack(Path(path)) if pack.is_archive(path) else path
