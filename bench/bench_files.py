@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _result import emit
+
 from retrace.session import begin_recording, begin_replay
 
 CLOCK = [time.perf_counter]  # in a list: the alias sweep rewrites module globals, not this
@@ -113,6 +115,9 @@ def main() -> None:
             print(f"  {mode:<7} {r[mode] * 1e3:9.1f} ms  ({r[mode] / r['live']:.1f}x live)")
         print(f"  recording {r['recording'] / 1e6:.2f} MB on disk, of which trace "
               f"{r['trace'] / 1e3:.1f} kB")
+        count = options.small if label == "small" else 1
+        emit(f"files: {titles[label]}", "file", r["live"] / count, r["record"] / count,
+             r["replay"] / count, note=f"{r['recording'] / 1e6:.1f} MB recorded")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _result import emit
+
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -73,6 +75,11 @@ def main() -> None:
         print(f"  {name:<7} peak growth {r['growth_mb']:.1f} MB; "
               f"{r['first_us']:.2f} us/event over the first 100k, {r['last_us']:.2f} over the last")
     print(f"  trace   {size / 1e6:.1f} MB ({size / n:.2f} bytes/event)")
+    flat = "; ".join(f"{name} {r['first_us']:.2f} → {r['last_us']:.2f} µs/event, first → last 100k"
+                     for name, r in (("record", recorded), ("replay", replayed)))
+    emit(f"memory: {n:,} clock events", "event", None, recorded["last_us"] / 1e6,
+         replayed["last_us"] / 1e6, bytes_per_event=size / n,
+         peak_mb=max(recorded["growth_mb"], replayed["growth_mb"]), note=flat)
 
 
 if __name__ == "__main__":

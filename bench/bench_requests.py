@@ -4,6 +4,7 @@ Run it with the interpreter that has retrace installed::
 
     python bench/bench_requests.py            # 2,000 requests, plus 500/1,000/4,000 for scaling
     python bench/bench_requests.py -n 2000 --no-scaling
+    python bench/bench_requests.py --latency-ms 5   # the I/O-bound run's server delay
 
 A local ``http.server`` (HTTP/1.1, keep-alive, 512-byte bodies) runs in a
 thread of this process; each mode runs the same client program in its own
@@ -19,6 +20,12 @@ runs under a vcrpy cassette (record mode ``all``, then ``none``; once, and
 only up to 2,000 requests, as its replay time grows quadratically); otherwise
 that column is skipped with a message. vcrpy is never a dependency of
 retrace: install it in a throwaway virtualenv to compare.
+
+The local server answers at once, so live requests are CPU-bound in the
+client, the worst case for replay's ratio. A last run makes the server wait
+``--latency-ms`` (2 ms by default: a service in the same data centre) before
+each answer, which is what I/O-bound work looks like; its ratios are in wall
+time, since waiting is what replay saves there.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from _result import emit
 
 BODY = b"b" * 512
 #: vcrpy's replay is quadratic: beyond this many requests it runs for many minutes.
@@ -88,7 +97,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
 
+    #: Seconds the server waits before answering (the I/O-bound run).
+    latency = 0.0
+
     def do_GET(self) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(BODY)))
@@ -111,6 +125,7 @@ class Result:
 
 def _run(argv: list[str], cwd: Path) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
+    env["RETRACE_CHECK_OUTPUT"] = "0"  # the client prints its own timings, which differ
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
     process_s = time.perf_counter() - started
@@ -169,6 +184,22 @@ def _row(name: str, result: Result, live: Result, count: int, size: int | None) 
 HEADER = ("  mode            wall µs/req  vs live   CPU µs/req vs live  B/req  process s")
 
 
+def _io_bound(work: Path, url: str, count: int, latency_ms: float, repeat: int) -> None:
+    Handler.latency = latency_ms / 1000
+    try:
+        live, record, replay, size = _retrace(work, url, count, repeat)
+    finally:
+        Handler.latency = 0.0
+    print(f"{count} requests, I/O-bound: the server answers after {latency_ms:g} ms")
+    print(HEADER)
+    print(_row("live", live, live, count, None))
+    print(_row("retrace record", record, live, count, size))
+    print(_row("retrace replay", replay, live, count, None))
+    emit(f"requests: {count} GETs, server answers after {latency_ms:g} ms (wall)", "request",
+         live.loop_ns / count / 1e9, record.loop_ns / count / 1e9, replay.loop_ns / count / 1e9,
+         bytes_per_event=size / count, note="bytes per request")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--requests", type=int, default=2000)
@@ -176,6 +207,9 @@ def main() -> int:
                         help="runs of each mode, interleaved; the one using least CPU counts")
     parser.add_argument("--no-scaling", action="store_true",
                         help="skip the runs at 500, 1,000 and 4,000 requests")
+    parser.add_argument("--latency-ms", type=float, default=2.0,
+                        help="the server's delay in the I/O-bound run (0 skips that run)")
+    parser.add_argument("--latency-requests", type=int, default=1000)
     options = parser.parse_args()
     has_vcr = importlib.util.find_spec("vcr") is not None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -202,10 +236,20 @@ def main() -> int:
                 print(_row("live", live, live, count, None))
                 print(_row("retrace record", record, live, count, size))
                 print(_row("retrace replay", replay, live, count, None))
+                if count == options.requests:
+                    emit(f"requests: {count} GETs (CPU)", "request", live.cpu_ns / count / 1e9,
+                         record.cpu_ns / count / 1e9, replay.cpu_ns / count / 1e9,
+                         bytes_per_event=size / count, note="bytes per request")
                 if has_vcr and count <= VCR_MAX:
                     vcr_record, vcr_replay, cassette = _vcr(work, url, count, 1)
                     print(_row("vcrpy record", vcr_record, live, count, cassette))
                     print(_row("vcrpy replay", vcr_replay, live, count, None))
+                    if count == options.requests:
+                        emit(f"vcrpy 9: {count} GETs (CPU)", "request", live.cpu_ns / count / 1e9,
+                             vcr_record.cpu_ns / count / 1e9, vcr_replay.cpu_ns / count / 1e9,
+                             bytes_per_event=cassette / count, note="for comparison")
+            if options.latency_ms:
+                _io_bound(work, url, options.latency_requests, options.latency_ms, options.repeat)
     finally:
         server.shutdown()
         server.server_close()

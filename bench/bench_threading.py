@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _result import emit
+
 from retrace.session import begin_recording, begin_replay
 
 CLOCK = [time.perf_counter]  # in a list: the alias sweep rewrites module globals, not this
@@ -100,6 +102,8 @@ def main() -> None:
     print(f"  record  {per['record']:.3f} us/event  (+{per['record'] - per['live']:.3f} us)")
     print(f"  replay  {per['replay']:.3f} us/event  (+{per['replay'] - per['live']:.3f} us)")
     print(f"  trace   {r['bytes'] / r['events']:.2f} bytes/event")
+    emit("threading: lock acquire/release, one thread", "event", per["live"] / 1e6,
+         per["record"] / 1e6, per["replay"] / 1e6, bytes_per_event=r["bytes"] / r["events"])
     for mode in ("ordered", "serial"):
         os.environ["RETRACE_SERIAL"] = "1" if mode == "serial" else "0"
         w = three_ways(workload, 0)
@@ -110,6 +114,8 @@ def main() -> None:
               f"{w['record'] / w['events'] * 1e6:.2f} us/event)")
         print(f"  replay  {w['replay'] * 1e3:.1f} ms  ({w['replay'] / w['live']:.1f}x live, "
               f"{w['replay'] / w['events'] * 1e6:.2f} us/event)")
+        emit(f"threading: {THREADS} threads sharing a lock ({mode})", "event",
+             w["live"] / w["events"], w["record"] / w["events"], w["replay"] / w["events"])
     os.environ.pop("RETRACE_SERIAL")
 
 

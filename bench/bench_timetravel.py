@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _result import emit
+
 PROGRAM = """\
 import time
 
@@ -132,6 +134,8 @@ def main() -> None:
         lines = 10 * n
         print(f"program: {n:,} iterations, {n:,} clock reads (boundary events), about {lines:,} lines")
         print(f"live {live:.2f} s, record {recording:.2f} s, replay {replay:.2f} s")
+        emit(f"timetravel program: {n:,} iterations (whole process)", "iteration", live / n,
+             recording / n, replay / n)
         print(
             f"debug, continue to the end: {to_end_time:.2f} s "
             f"({to_end_time / replay:.2f}x replay); {memory(end_memory)}"

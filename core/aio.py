@@ -42,6 +42,10 @@ class Scheduler(Protocol):
         """Start one awaitable boundary call; awaiting the result gives its outcome."""
         ...
 
+    def turn(self, name: str, function: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Start awaited work that makes no event of its own (see :func:`turn`)."""
+        ...
+
 
 #: Set by the asyncio adapter while a session runs: the scheduler of the
 #: running event loop (or None outside one).
@@ -62,3 +66,33 @@ async def call(
             "asyncio's own (uvloop is not supported)"
         )
     return await scheduler.submit(boundary, function, instance, args, kwargs)
+
+
+async def turn(name: str, function: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``function()`` at a recorded turn, for work that is several boundary calls.
+
+    :func:`call` makes one event of the awaited outcome. Some awaited work
+    is a sequence of boundary calls whose events the adapter makes itself
+    (psycopg's async wait drives several round trips); this gives it only
+    the ordering:
+
+    - **record**: ``function()`` runs apart from the program's task, and
+      boundaries it reaches pass through, as inside any call in flight; its
+      outcome reaches the program at the point the loop hands it over;
+    - **replay**: ``function`` is not called; None reaches the program at
+      the recorded point.
+
+    Either way the caller then makes (record) or takes (replay) its events in
+    the program's task, so both runs have them at the same place.
+    ``name`` names the task that runs ``function`` while recording.
+    """
+    if runtime.LOCAL.busy or isinstance(runtime.active(), runtime.Passthrough):
+        return await function()
+    scheduler = current()
+    if scheduler is None:
+        raise UsageError(
+            f"retrace: {name} was awaited outside an event loop retrace orders: the "
+            "'asyncio' adapter must be enabled, and the loop must be asyncio's own "
+            "(uvloop is not supported)"
+        )
+    return await scheduler.turn(name, function)

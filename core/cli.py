@@ -189,7 +189,7 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     if hashseed.valid(header.get("hash_seed")):
         hashseed.ensure(header["hash_seed"])  # before anything heavy: this may start us again
     hashseed.forget_ours()
-    from . import forking, launcher
+    from . import forking, tracebacks
     from .compat import check_compatible
 
     check_compatible(header, layout.trace_path(processes.directory_of(directory, start)))
@@ -200,12 +200,18 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     from .snapshot import relative_place
 
     if main["kind"] == "path":
-        main["path"] = str(run_dir / relative_place(main["path"], cwd))
-        if not os.path.isfile(main["path"]):
-            raise UsageError(f"{main['path']}: the recorded script is missing from run/")
+        recorded, place = main["path"], relative_place(main["path"], cwd)
+        script = run_dir / place
+        if not script.is_file():
+            raise UsageError(f"{script}: the recorded script is missing from run/")
+        # A script named relative to the recorded working directory is named the same way from
+        # run/ (the replay's working directory), so its __file__ and the file name in its
+        # tracebacks are the ones the program saw when recorded.
+        same_name = not os.path.isabs(recorded) and os.path.normpath(recorded) == place
+        main["path"] = recorded if same_name else str(script)
     os.chdir(run_dir)
     _replay_sys_path(header, str(run_dir), main)
-    launcher.show_paths_as(str(run_dir), cwd)
+    tracebacks.show_paths_as(str(run_dir), cwd)
     return directory, main, list(header["argv"])
 
 
@@ -230,7 +236,7 @@ def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
         probe = os.path.join(entry or cwd, "__probe__.py")
         if is_program_file(probe):
             mapped.append(os.path.join(run_dir, os.path.dirname(relative_place(probe, cwd))))
-    first = os.path.dirname(main["path"]) if main["kind"] == "path" else run_dir
+    first = os.path.dirname(os.path.abspath(main["path"])) if main["kind"] == "path" else run_dir
     keep = [p for p in sys.path[1:] if not is_program_file(os.path.join(p or ".", "__probe__.py"))]
     sys.path[:] = [first, *mapped, *keep]
 

@@ -21,7 +21,7 @@ import traceback
 import types
 from typing import Any
 
-from . import runtime
+from . import runtime, tracebacks
 from .errors import RetraceError
 
 _HIDDEN_MODULE_FILES = (
@@ -133,23 +133,15 @@ def _run_threading_atexits() -> None:
     calls.clear()
 
 
-_path_map: tuple[str, str] | None = None
-
-
-def show_paths_as(replay_root: str, recorded_root: str) -> None:
-    """Print ``replay_root/...`` paths in tracebacks as ``recorded_root/...``."""
-    global _path_map
-    _path_map = (replay_root.rstrip(os.sep) + os.sep, recorded_root.rstrip(os.sep) + os.sep)
-
-
 def _clean(te: traceback.TracebackException) -> None:
     kept = traceback.StackSummary()
     for frame in te.stack:
         if _hidden(frame.filename):
             continue
-        if _path_map and frame.filename.startswith(_path_map[0]):
+        recorded = tracebacks.recorded_name(frame.filename)
+        if recorded != frame.filename:
             _ = frame.line  # read the source from run/ before the name changes
-            frame.filename = _path_map[1] + frame.filename[len(_path_map[0]) :]
+            frame.filename = recorded
         kept.append(frame)
     te.stack = kept
     for linked in (te.__cause__, te.__context__):

@@ -8,6 +8,10 @@ boundary: its fingerprint is the CRC-32 of the text, and on replay the write
 really happens, at its recorded turn. The first write whose text differs
 stops the replay with an "output" divergence, before anything after it runs.
 
+A traceback written in one piece (an uncaught exception, ``logging.exception``)
+is compared by its program frames and messages only, see
+:mod:`retrace.tracebacks`.
+
 Only digests enter the trace, never the text. A secret an adapter redacted
 reaches the replayed program as the placeholder, so a recorded write is
 digested with the secrets it contains replaced the same way: a program that
@@ -27,6 +31,7 @@ from typing import Any
 from . import runtime
 from .boundary import Boundary
 from .redaction import RedactionRules
+from .tracebacks import HEADER, program_view
 
 STDOUT = Boundary("sys.stdout.write", ordered="before", mismatch="output")
 STDERR = Boundary("sys.stderr.write", ordered="before", mismatch="output")
@@ -48,6 +53,8 @@ class CheckedStream:
         if type(text) is str:
             rules = self._rules
             seen = text if rules is None or not rules.replaced else rules.as_replayed(text)
+            if HEADER in seen:
+                seen = program_view(seen)
             fp = zlib.crc32(seen.encode("utf-8", "surrogatepass"))
         written: int = runtime.ordered(self._boundary, fp, self._real.write, text,
                                        guard=self._guard)

@@ -61,9 +61,15 @@ def _del_attribute(parent: Any, name: str) -> None:
 
 
 class Patcher:
-    """Installs a set of patches and removes exactly what it installed."""
+    """Installs a set of patches and removes exactly what it installed.
 
-    def __init__(self) -> None:
+    A target the imported module does not have (a library version the
+    adapter does not know) is skipped and reported once through ``warn``:
+    the program's ``import`` must not fail because of us.
+    """
+
+    def __init__(self, warn: Callable[[str], None] = lambda message: None) -> None:
+        self._warn = warn
         self._undo: list[tuple[Any, str, Any]] = []
         self._patched: set[tuple[str, str]] = set()
         self._sweep_map: dict[int, tuple[Any, Any]] = {}
@@ -89,13 +95,23 @@ class Patcher:
             return
         *path, name = patch.target.split(".")
         parent: Any = module
-        for part in path:
-            parent = getattr(parent, part)
-        if isinstance(parent, type):
-            own = parent.__dict__.get(name, _MISSING)
-            original = own if own is not _MISSING else getattr(parent, name)
-        else:
-            own = original = getattr(parent, name)
+        try:
+            for part in path:
+                parent = getattr(parent, part)
+            if isinstance(parent, type):
+                own = parent.__dict__.get(name, _MISSING)
+                original = own if own is not _MISSING else getattr(parent, name)
+            else:
+                own = original = getattr(parent, name)
+        except AttributeError:
+            self._patched.add(key)
+            version = getattr(module, "__version__", None)
+            self._warn(f"{patch.module}.{patch.target} does not exist in this "
+                       f"{patch.module.split('.')[0]}"
+                       + (f" ({version})" if isinstance(version, str) else "")
+                       + "; its calls are not recorded (the adapter may not support this "
+                       "version: `retrace adapters` lists the supported ones)")
+            return
         wrapped = wrapt.FunctionWrapper(original, wrapper)
         _set_attribute(parent, name, wrapped)
         self._undo.append((parent, name, own))

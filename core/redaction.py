@@ -25,10 +25,18 @@ class RedactionRules:
     header_patterns: list[str] = attrs.Factory(list)
     fields: set[str] = attrs.Factory(set)
     query_params: set[str] = attrs.Factory(set)
+    #: Exceptions the project makes to the rules above (``[tool.retrace.redact.keep]``):
+    #: a variable named ``MAX_TOKENS`` matches the default ``TOKEN`` pattern, but a program
+    #: that does arithmetic on it cannot replay with the placeholder.
+    kept_env_patterns: list[str] = attrs.Factory(list)
+    kept_headers: set[str] = attrs.Factory(set)
+    kept_fields: set[str] = attrs.Factory(set)
+    kept_query_params: set[str] = attrs.Factory(set)
     #: Secret values redacted so far in this session, longest first: a replay hands the
     #: program the placeholder instead, so output is compared as replay will write it.
     replaced: list[str] = attrs.Factory(list)
     _env_re: re.Pattern[str] | None = None
+    _kept_env_re: re.Pattern[str] | None = None
     _header_re: re.Pattern[str] | None = None
 
     def remember(self, value: str | bytes) -> None:
@@ -62,15 +70,35 @@ class RedactionRules:
     def add_query_param(self, name: str) -> None:
         self.query_params.add(name.lower())
 
+    def keep_env_pattern(self, pattern: str) -> None:
+        """Record the variables matching ``pattern`` as they are, whatever else matches."""
+        self.kept_env_patterns.append(pattern)
+        self._kept_env_re = None
+
+    def keep_header(self, name: str) -> None:
+        self.kept_headers.add(name.lower())
+
+    def keep_field(self, name: str) -> None:
+        self.kept_fields.add(name.lower())
+
+    def keep_query_param(self, name: str) -> None:
+        self.kept_query_params.add(name.lower())
+
     def secret_env(self, name: str) -> bool:
         """Whether the environment variable ``name`` holds a secret."""
         if self._env_re is None:
             self._env_re = _compile(self.env_patterns)
-        return self._env_re.search(name) is not None
+        if self._env_re.search(name) is None:
+            return False
+        if self._kept_env_re is None:
+            self._kept_env_re = _compile(self.kept_env_patterns)
+        return self._kept_env_re.search(name) is None
 
     def secret_header(self, name: str) -> bool:
         """Whether the HTTP header ``name`` holds a secret."""
         lowered = name.lower()
+        if lowered in self.kept_headers:
+            return False
         if lowered in self.headers:
             return True
         if self._header_re is None:
@@ -79,10 +107,14 @@ class RedactionRules:
 
     def secret_field(self, name: str) -> bool:
         """Whether a body field (JSON key, form field) named ``name`` holds a secret."""
-        return name.lower() in self.fields
+        lowered = name.lower()
+        return lowered in self.fields and lowered not in self.kept_fields
 
     def secret_query_param(self, name: str) -> bool:
-        return name.lower() in self.query_params or name.lower() in self.fields
+        lowered = name.lower()
+        if lowered in self.kept_query_params:
+            return False
+        return lowered in self.query_params or self.secret_field(lowered)
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:

@@ -312,8 +312,14 @@ class Recorder:
             next(self._counter)
             raise
         local.busy = False
-        records.append((key, known[0] * 2, sid, fp,
-                        b.encode(result, instance, args, kwargs) if b.encode is not None else None))
+        value = None
+        if b.encode is not None:
+            try:
+                value = b.encode(result, instance, args, kwargs)
+            except Exception as exc:  # an adapter bug: the program still gets its result
+                self.stop(f"encoding the outcome of {b.name} failed: {exc!r}")
+                return result
+        records.append((key, known[0] * 2, sid, fp, value))
         next(self._counter)
         if self.writer.due():
             self._flush()

@@ -36,7 +36,45 @@ class _Holding(threading.local):
     held = False
 
 
-class SerialRecorder(runtime.Recorder):
+class _BatonAroundBlocking:
+    """Give the baton up around every call that may block, and take it back after.
+
+    Shared by the recorder and the replayer, so both give it up at exactly
+    the same calls: the replayer's turns are the recorder's marks.
+    """
+
+    _local: Any
+
+    def pause(self) -> None:
+        raise NotImplementedError
+
+    def resume(self) -> None:
+        raise NotImplementedError
+
+    def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
+             kwargs: Kwargs) -> Any:
+        if not b.blocking or self._local.busy:
+            return super().call(b, wrapped, instance, args, kwargs)  # type: ignore[misc]
+        self.pause()
+        try:
+            return super().call(b, wrapped, instance, args, kwargs)  # type: ignore[misc]
+        finally:
+            self.resume()
+
+    def ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any, args: Args,
+                kwargs: Kwargs, guard: Any = None) -> Any:
+        if b.ordered != "after" or self._local.busy:
+            return super().ordered(b, fp, wrapped, instance, args, kwargs,  # type: ignore[misc]
+                                   guard)
+        self.pause()
+        try:
+            return super().ordered(b, fp, wrapped, instance, args, kwargs,  # type: ignore[misc]
+                                   guard)
+        finally:
+            self.resume()
+
+
+class SerialRecorder(_BatonAroundBlocking, runtime.Recorder):
     """A recorder whose program threads run one at a time; the constructing thread starts
     with the baton."""
 
@@ -85,28 +123,9 @@ class SerialRecorder(runtime.Recorder):
         if not stopped_before and self._baton.locked():
             self._baton.release()
 
-    def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
-             kwargs: Kwargs) -> Any:
-        if not b.blocking or self._local.busy:
-            return super().call(b, wrapped, instance, args, kwargs)
-        self.pause()
-        try:
-            return super().call(b, wrapped, instance, args, kwargs)
-        finally:
-            self.resume()
-
-    def ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any, args: Args,
-                kwargs: Kwargs, guard: Any = None) -> Any:
-        if b.ordered != "after" or self._local.busy:
-            return super().ordered(b, fp, wrapped, instance, args, kwargs, guard)
-        self.pause()
-        try:
-            return super().ordered(b, fp, wrapped, instance, args, kwargs, guard)
-        finally:
-            self.resume()
 
 
-class SerialReplayer(runtime.Replayer):
+class SerialReplayer(_BatonAroundBlocking, runtime.Replayer):
     """A replayer that lets a thread run on only at its recorded ``retrace.resume`` turn."""
 
     def pause(self) -> None:
@@ -118,26 +137,6 @@ class SerialReplayer(runtime.Replayer):
         """Wait until the recorded thread took the baton back."""
         self.cursor.hold(RESUME, None, None, (), {}, None)
         self.cursor.advance()
-
-    def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
-             kwargs: Kwargs) -> Any:
-        if not b.blocking or self._local.busy:
-            return super().call(b, wrapped, instance, args, kwargs)
-        self.pause()
-        try:
-            return super().call(b, wrapped, instance, args, kwargs)
-        finally:
-            self.resume()
-
-    def ordered(self, b: Boundary, fp: Any, wrapped: Callable[..., Any], instance: Any, args: Args,
-                kwargs: Kwargs, guard: Any = None) -> Any:
-        if b.ordered != "after" or self._local.busy:
-            return super().ordered(b, fp, wrapped, instance, args, kwargs, guard)
-        self.pause()
-        try:
-            return super().ordered(b, fp, wrapped, instance, args, kwargs, guard)
-        finally:
-            self.resume()
 
 
 def pause() -> None:

@@ -79,7 +79,7 @@ class Session:
         self.adapters = adapters
         self.codecs = codecs
         self.redaction = redaction
-        self.patcher = Patcher()
+        self.patcher = Patcher(warn)
         self.output = OutputCheck(redaction)
         self.gc_callbacks = QuietCallbacks()
         #: The adapters installed so far, in order: those with ``imports`` arrive when
@@ -335,6 +335,9 @@ def max_bytes() -> int | None:
 
 def _warn_stopped(directory: Path) -> Callable[[str], None]:
     def stopped(reason: str) -> None:
+        if not directory.is_dir():
+            warn(f"recording stopped, the program goes on unrecorded: {reason}")
+            return
         warn(f"recording stopped, the program goes on unrecorded: {reason} "
              f"(the recording in {directory} is incomplete; it replays up to this point)")
         runtime.set_mode(runtime.Passthrough())

@@ -77,6 +77,10 @@ def frame(payload: bytes) -> bytes:
     return _PREFIX.pack(0x82, 0x1A, zlib.crc32(payload), 0x5A, len(payload)) + payload
 
 
+#: The failure of a trace whose file was deleted while it was being written.
+DELETED = "{path} was deleted while the program ran (nothing of this recording is kept)"
+
+
 class TraceWriter:
     """Appends records to a trace file; flushes by size, by time, and on demand.
 
@@ -128,6 +132,20 @@ class TraceWriter:
                 self.failure = f"a value could not be encoded ({exc})"
                 return
             self._write(frame(payload))
+            self._check_still_there()
+
+    def _check_still_there(self) -> None:
+        """A trace whose file was deleted (its directory removed) is written into the void.
+
+        Writes to an unlinked file succeed, so without this a recording
+        removed mid-run would fail silently; it is a failure like a full disk.
+        """
+        try:
+            deleted = self.failure is None and os.fstat(self._fd).st_nlink == 0
+        except OSError:
+            return
+        if deleted:
+            self.failure = DELETED.format(path=self.path)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

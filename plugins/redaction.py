@@ -7,15 +7,28 @@
     headers = ["X-Internal-Token"]  # more header names
     fields = ["ssn", "card_number"] # JSON/form body fields
     query = ["signature"]           # URL query parameters
+
+    [tool.retrace.redact.keep]      # exceptions to every rule above, the defaults included
+    env = ["^MAX_TOKENS$"]          # a number the program computes with, not a secret
+    headers = []
+    fields = ["token_count"]
+    query = []
+
+Settings that would be silently ignored are refused instead, naming the
+file: a file that is not TOML, a key with a typo, a string where a list
+belongs, a pattern that is not a regular expression. Ignoring them would
+record the very secrets the project asked to keep out.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from retrace import pyproject
+from retrace.errors import UsageError
 from retrace.hookspecs import hookimpl
 from retrace.redaction import RedactionRules
 
@@ -35,22 +48,39 @@ DEFAULT_FIELDS = [
 DEFAULT_QUERY = ["access_token", "api_key", "apikey", "token", "key", "signature", "sig", "password"]
 
 
+KINDS = ("env", "headers", "fields", "query")
+
+
 def _project_settings() -> dict[str, Any]:
-    here = Path(os.getcwd())
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:  # imported only when there is a file to read
-                tomllib = importlib.import_module("tomllib")
-            except ImportError:  # Python 3.10 has no TOML reader; defaults only
-                return {}
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return {}
-            redact = data.get("tool", {}).get("retrace", {}).get("redact", {})
-            return redact if isinstance(redact, dict) else {}
-    return {}
+    path, settings = pyproject.retrace_settings(os.getcwd())
+    if path is None:
+        return {}
+    redact = settings.get("redact", {})
+    _check(path, "tool.retrace.redact", redact, (*KINDS, "keep"))
+    _check(path, "tool.retrace.redact.keep", redact.get("keep", {}), KINDS)
+    return redact
+
+
+def _check(path: Path, table: str, settings: Any, allowed: tuple[str, ...]) -> None:
+    def refuse(problem: str) -> UsageError:
+        return UsageError(f"{path}: [{table}] {problem}; allowed keys: {', '.join(allowed)}, "
+                          "each a list of strings (see docs/guides/share-recording.md)")
+
+    if not isinstance(settings, dict):
+        raise refuse("is not a table")
+    for key, value in settings.items():
+        if key not in allowed:
+            raise refuse(f"has an unknown key {key!r}")
+        if key == "keep":
+            continue
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise refuse(f"{key} must be a list of strings, not {value!r}")
+        if key == "env":
+            for pattern in value:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise refuse(f"env pattern {pattern!r} is not a regular expression ({exc})") from None
 
 
 @hookimpl
@@ -66,11 +96,13 @@ def retrace_configure_redaction(rules: RedactionRules) -> None:
     for name in DEFAULT_QUERY:
         rules.add_query_param(name)
     settings = _project_settings()
-    for pattern in settings.get("env", []):
-        rules.add_env_pattern(str(pattern))
-    for name in settings.get("headers", []):
-        rules.add_header(str(name))
-    for name in settings.get("fields", []):
-        rules.add_field(str(name))
-    for name in settings.get("query", []):
-        rules.add_query_param(str(name))
+    keep = settings.get("keep", {})
+    adders = {"env": (rules.add_env_pattern, rules.keep_env_pattern),
+              "headers": (rules.add_header, rules.keep_header),
+              "fields": (rules.add_field, rules.keep_field),
+              "query": (rules.add_query_param, rules.keep_query_param)}
+    for kind, (add, exempt) in adders.items():
+        for name in settings.get(kind, []):
+            add(name)
+        for name in keep.get(kind, []):
+            exempt(name)

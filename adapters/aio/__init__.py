@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch, aio
-from retrace.adapters.aio import io, loop, order, streams, subprocesses
+from retrace.adapters.aio import io, loop, order, servers, streams, subprocesses
 from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class AsyncioAdapter(Adapter):
                 else []
             ),
             *streams.patches(),
+            *servers.patches(),
             *io.patches(),
             *subprocesses.patches(),
         ]

@@ -8,6 +8,7 @@ pieces each call carries between the two moments.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -80,18 +81,14 @@ def as_made(b: Boundary) -> Boundary:
 
 
 class Delivery:
-    """Done callback of a recorded call's inner task: hands its outcome to the program's task."""
+    """Done callback of a recorded call's inner task: hands it to the program's task at a turn."""
 
-    __slots__ = ("boundary", "call", "driver", "outer", "serial")
+    __slots__ = ("driver", "outer", "serial")
 
-    def __init__(
-        self, driver: Driver, serial: int, boundary: Boundary, outer: asyncio.Future[Any], call: Call
-    ) -> None:
+    def __init__(self, driver: Driver, serial: int, outer: asyncio.Future[Any]) -> None:
         self.driver = driver
         self.serial = serial
-        self.boundary = boundary
         self.outer = outer
-        self.call = call
 
     def __call__(self, inner: asyncio.Task[Any]) -> None:
         self.driver.deliver(self, inner)
@@ -109,6 +106,23 @@ class ThreadDelivery:
 
     def __call__(self, real: asyncio.Future[Any]) -> None:
         self.driver.deliver_thread(self, real)
+
+
+class Arrival:
+    """Callback that hands something from outside the program to it at a turn: an accepted connection.
+
+    ``hand_over(recorded)`` does the handing over once the turn is recorded
+    (``recorded`` is False when the session has ended meanwhile).
+    """
+
+    __slots__ = ("driver", "hand_over")
+
+    def __init__(self, driver: Driver, hand_over: Callable[[bool], None]) -> None:
+        self.driver = driver
+        self.hand_over = hand_over
+
+    def __call__(self) -> None:
+        self.driver.deliver_arrival(self)
 
 
 def copy_outcome(real: asyncio.Future[Any], outer: asyncio.Future[Any]) -> None:

@@ -1,5 +1,9 @@
 """The loop's own I/O methods: name resolution and the ``sock_*`` calls, as awaitable boundaries.
 
+``loop.sock_accept`` records the peer's address; on replay it returns a
+fresh socket that was never connected (its ``sock_recv``/``sock_sendall``
+are replayed like any other), with the recorded address.
+
 ``loop.getaddrinfo`` runs in a thread and ``loop.sock_recv``
 and friends wait on the selector; as awaitable boundaries their outcomes are
 recorded and handed back at the recorded turn, so replay resolves no name
@@ -35,6 +39,19 @@ def _fill_decode(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
     outcome, data = recorded
     memoryview(args[1])[: len(data)] = data
     return tuple(outcome) if type(outcome) is list else outcome
+
+
+def _accepted(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    connection, address = outcome
+    return [_plain(address), int(connection.family), int(connection.type), connection.proto]
+
+
+def _stand_in(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Replay: a fresh socket, never connected, in place of the accepted one (its I/O is replayed)."""
+    address, family, kind, proto = recorded
+    connection = socket.socket(_enum(socket.AddressFamily, family), _enum(socket.SocketKind, kind), proto)
+    connection.setblocking(False)
+    return connection, tuple(address) if type(address) is list else address
 
 
 def _boundary(name: str, fill: bool = False, **extra: Any) -> Boundary:
@@ -90,6 +107,7 @@ BOUNDARIES = {
     "sock_recv": _boundary("sock_recv", fingerprint=_after_socket),
     "sock_recv_into": _boundary("sock_recv_into", fill=True, fingerprint=lambda i, a, k: [len(a[1])]),
     "sock_sendall": _boundary("sock_sendall", fingerprint=_after_socket),
+    "sock_accept": _boundary("sock_accept", fingerprint=_after_socket, encode=_accepted, decode=_stand_in),
 }
 _MODULES = {"getaddrinfo": "BaseEventLoop", "getnameinfo": "BaseEventLoop"}
 

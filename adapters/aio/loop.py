@@ -37,14 +37,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from retrace import Boundary, runtime
-from retrace.adapters.aio.calls import Call, Delivery, ThreadDelivery, as_made, copy_outcome
+from retrace.adapters.aio.calls import Arrival, Call, Delivery, ThreadDelivery, as_made, copy_outcome
 from retrace.boundary import Args, Kwargs
 from retrace.cursor import DEFAULT_TURN_TIMEOUT
 from retrace.divergence import report
 from retrace.errors import BadRecording, Divergence, RetraceError
 
 TURN = Boundary("asyncio.turn", library=("asyncio", "retrace"))
-DONE, TIMER, CANCELLED, THREAD = 0, 1, 2, 3
+DONE, TIMER, CANCELLED, THREAD, ACCEPT = 0, 1, 2, 3, 4
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
 _monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
 _LOCAL = runtime.LOCAL
@@ -54,7 +54,7 @@ def _unreachable(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("replay served this call from the trace")
 
 
-_DELIVERIES = (Delivery, ThreadDelivery)
+_DELIVERIES = (Delivery, ThreadDelivery, Arrival)
 
 
 class Driver:
@@ -72,10 +72,13 @@ class Driver:
         self.timer_serials: dict[int, int] = {}  # id(handle) -> serial, of program timers
         self.timer_handles: dict[int, Any] = {}  # replay: serial -> handle
         self.inner: dict[int, asyncio.Task[Any]] = {}  # record: serial -> inner task
-        self.pending: dict[int, tuple[Any, ...]] = {}  # replay: serial -> the waiting call
+        self.pending: dict[int, asyncio.Future[Any]] = {}  # replay: serial -> what its task awaits
         self.threads: dict[int, tuple[Any, Any]] = {}  # replay: serial -> (real, outer) futures
         self.held: list[int] | None = None  # replay: a turn taken, not yet due
         self._chaining = False  # an executor call is being submitted
+        self.servers: list[Any] = []  # the program's streams servers, in the order it started them
+        self.accepts = itertools.count()  # connections handed to the program
+        self.on_accept: Callable[[Driver, int], None] | None = None  # replay: hand over connection #n
 
     def current(self) -> bool:
         """Whether this driver's session is still the one patched calls go to."""
@@ -122,17 +125,40 @@ class Driver:
         serial = next(self._ops)
         outer = self.loop.create_future()
         call = Call(boundary, instance, args, kwargs)
+        made = as_made(boundary)
         if self.replaying:
-            self.pending[serial] = (as_made(boundary), outer, call)
+            self.pending[serial] = outer
         else:
             busy, _LOCAL.busy = _LOCAL.busy, True
             try:
                 inner = self.loop.create_task(function(*args, **kwargs), name=boundary.name)
-                inner.add_done_callback(Delivery(self, serial, as_made(boundary), outer, call))
+                inner.add_done_callback(Delivery(self, serial, outer))
             finally:
                 _LOCAL.busy = busy
             self.inner[serial] = inner
-        return self._wait(serial, outer)
+        return self._wait(serial, outer, made, call)
+
+    def turn(self, name: str, function: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Awaited work that makes no event of its own: only its turn is recorded.
+
+        Record: ``function()`` runs in a task apart, as an awaited call's real
+        coroutine does, and its outcome reaches the program's task at the
+        turn. Replay: nothing runs, and None reaches it at the turn. The
+        caller makes or takes its events itself once its task resumes.
+        """
+        serial = next(self._ops)
+        outer = self.loop.create_future()
+        if self.replaying:
+            self.pending[serial] = outer
+        else:
+            busy, _LOCAL.busy = _LOCAL.busy, True
+            try:
+                inner = self.loop.create_task(function(), name=name)
+                inner.add_done_callback(Delivery(self, serial, outer))
+            finally:
+                _LOCAL.busy = busy
+            self.inner[serial] = inner
+        return self._wait(serial, outer, None, None)
 
     def run_in_executor(self, wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
         """The function runs in its thread in both modes; its result reaches the program at a turn."""
@@ -152,12 +178,55 @@ class Driver:
             real.add_done_callback(ThreadDelivery(self, serial, outer))
         return outer
 
-    async def _wait(self, serial: int, outer: asyncio.Future[Any]) -> Any:
+    async def _wait(
+        self, serial: int, outer: asyncio.Future[Any], boundary: Boundary | None, call: Call | None
+    ) -> Any:
+        """The program's side of an awaited call: its event is made here, when the task resumes.
+
+        Made in the task that awaited, the event's call site is the
+        program's ``await`` line, in both modes (the stack of a running
+        coroutine reaches the frames that await it). A task cancelled after
+        its outcome was handed over, before it resumed, still makes the
+        event: the recording holds it, and replay takes the same path.
+        """
         try:
-            return await outer
+            handed = await outer
         except asyncio.CancelledError:
-            self._abandon(serial)
+            if not outer.done() or outer.cancelled():
+                self._abandon(serial)
+                raise
+            try:
+                self._outcome(outer.result(), boundary, call)
+            except asyncio.CancelledError:
+                raise
+            except RetraceError:
+                raise
+            except BaseException:  # the task is cancelled: that is what it sees
+                pass
             raise
+        return self._outcome(handed, boundary, call)
+
+    def _outcome(self, handed: Any, boundary: Boundary | None, call: Call | None) -> Any:
+        """The event of a call whose outcome was handed over: the inner task's (record) or the trace's.
+
+        A :meth:`turn` (no boundary) makes none: its inner task's outcome, or None on replay.
+        """
+        if self.replaying:
+            return None if boundary is None else self.mode.call(boundary, _unreachable, call, (), {})
+        inner: asyncio.Task[Any] = handed
+        if boundary is None or not self.current():  # no event, or the session ended meanwhile
+            return inner.result()
+        error = inner.exception()
+        if error is not None:
+            error.__traceback__ = None  # replay's copy has none: the program sees the same
+            error.__suppress_context__ = True
+
+        def outcome(*args: Any, **kwargs: Any) -> Any:
+            if error is not None:
+                raise error
+            return inner.result()
+
+        return self.mode.call(boundary, outcome, call, (), {})
 
     def _abandon(self, serial: int) -> None:
         """The program's task was cancelled while it waited: the real call is cancelled too."""
@@ -183,37 +252,31 @@ class Driver:
         copy_outcome(real, delivery.outer)
 
     def deliver(self, delivery: Delivery, inner: asyncio.Task[Any]) -> None:
-        """Record: the real call finished; record the turn and its outcome, hand it over."""
+        """Record: the real call finished; record the turn and hand the inner task over.
+
+        The call's own event is made by the program's task when it resumes
+        (:meth:`_wait`).
+        """
         self.inner.pop(delivery.serial, None)
         outer = delivery.outer
         if outer.done():  # the program stopped waiting: not its outcome
             if not inner.cancelled():
                 inner.exception()
             return
-        if not self.current():  # the session ended while the call ran: nothing to record
-            copy_outcome(inner, outer)
-            return
-        if inner.cancelled():
-            self._record_turn(CANCELLED, delivery.serial)
-            outer.cancel()
-            return
-        error = inner.exception()
-        if error is not None:
-            error.__traceback__ = None  # replay's copy has none: the program sees the same
-            error.__suppress_context__ = True
-        self._record_turn(DONE, delivery.serial)
+        if self.current():
+            if inner.cancelled():
+                self._record_turn(CANCELLED, delivery.serial)
+                outer.cancel()
+                return
+            self._record_turn(DONE, delivery.serial)
+        outer.set_result(inner)
 
-        def outcome(*args: Any, **kwargs: Any) -> Any:
-            if error is not None:
-                raise error
-            return inner.result()
-
-        try:
-            value = self.mode.call(delivery.boundary, outcome, delivery.call, (), {})
-        except BaseException as exc:
-            outer.set_exception(exc)
-        else:
-            outer.set_result(value)
+    def deliver_arrival(self, arrival: Arrival) -> None:
+        """Record: something from outside (a connection) reaches the program: a turn, then its hand-over."""
+        recorded = self.current()
+        if recorded:
+            self._record_turn(ACCEPT, next(self.accepts))
+        arrival.hand_over(recorded)
 
     def _record_turn(self, kind: int, serial: int) -> None:
         value = [self.count, kind, serial]
@@ -362,25 +425,23 @@ class Driver:
         if kind == THREAD:
             self._hand_over_thread(serial)
             return
-        entry = self.pending.pop(serial, None)
-        if entry is None or entry[1].done():
+        if kind == ACCEPT:
+            if self.on_accept is None:
+                self._diverge(f"the recording handed {_describe(kind, serial)} to the program here; "
+                              "the replay started no server")
+            self.on_accept(self, serial)
+            return
+        outer = self.pending.pop(serial, None)
+        if outer is None or outer.done():
             self._diverge(
                 f"the recording handed the outcome of {_describe(kind, serial)} to the "
                 "program here; the replay "
-                + ("never made that call" if entry is None else "had stopped waiting for it")
+                + ("never made that call" if outer is None else "had stopped waiting for it")
             )
-        boundary, outer, call = entry
         if kind == CANCELLED:
             outer.cancel()
-            return
-        try:
-            value = self.mode.call(boundary, _unreachable, call, (), {})
-        except RetraceError:
-            raise
-        except BaseException as exc:
-            outer.set_exception(exc)
-        else:
-            outer.set_result(value)
+        else:  # the waiting task takes the call's event when it resumes (Driver._wait)
+            outer.set_result(None)
 
     def _hand_over_thread(self, serial: int) -> None:
         """Replay: the executor call's result, once its thread (running for real) has delivered it."""
@@ -446,6 +507,10 @@ class Driver:
             finally:
                 _LOCAL.busy = busy
 
+    def diverge(self, detail: str) -> NoReturn:
+        """Stop the replay with a divergence report about the loop's order."""
+        self._diverge(detail)
+
     def _diverge(self, detail: str) -> NoReturn:
         cursor = self.cursor
         error = Divergence(report("boundary", cursor.consumed + 1, "asyncio", None, None, detail))
@@ -453,9 +518,12 @@ class Driver:
         raise error
 
     def _fail_bad(self, value: Any) -> NoReturn:
+        self.fail_bad(TURN.name, value, "[count, kind, serial]")
+
+    def fail_bad(self, name: str, value: Any, shape: str) -> NoReturn:
+        """Stop the replay: the event just taken does not hold what ``name`` events hold."""
         error = BadRecording(
-            f"{self.cursor.reader.path}: event #{self.cursor.consumed} "
-            f"(asyncio.turn) holds {value!r}, not [count, kind, serial]"
+            f"{self.cursor.reader.path}: event #{self.cursor.consumed} ({name}) holds {value!r}, not {shape}"
         )
         self.cursor.on_divergence(error)
         raise error
@@ -466,6 +534,8 @@ def _describe(kind: int, serial: int) -> str:
         return f"timer #{serial} (call_later/call_at/sleep)"
     if kind == THREAD:
         return f"executor call #{serial} (run_in_executor/to_thread)"
+    if kind == ACCEPT:
+        return f"connection #{serial} (accepted by a server of the program)"
     return f"awaited call #{serial}" + (" (cancelled)" if kind == CANCELLED else "")
 
 

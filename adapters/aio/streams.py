@@ -32,8 +32,7 @@ def _address(instance: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def _encode_pair(pair: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    _reader, writer = pair
-    return {name: writer.get_extra_info(name) for name in EXTRA}
+    return addresses(pair[1])
 
 
 class ReplayedTransport(asyncio.Transport):
@@ -77,15 +76,24 @@ class ReplayedTransport(asyncio.Transport):
         pass
 
 
-def _decode_pair(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+def replayed_pair(recorded: Any, limit: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A reader and writer over a :class:`ReplayedTransport` with the recorded addresses."""
     loop = asyncio.get_running_loop()
     extra = {name: tuple(value) if type(value) is list else value for name, value in (recorded or {}).items()}
-    limit = kwargs.get("limit", 2**16)
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
     transport = ReplayedTransport(extra)
     reader.set_transport(transport)
     return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+def addresses(writer: asyncio.StreamWriter) -> dict[str, Any]:
+    """What a trace keeps of a connection: its peer and local addresses."""
+    return {name: writer.get_extra_info(name) for name in EXTRA}
+
+
+def _decode_pair(recorded: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return replayed_pair(recorded, kwargs.get("limit", 2**16))
 
 
 OPEN = Boundary(

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from retrace import Adapter, Patch
+from retrace.errors import BadRecording
+from retrace.hookspecs import hookimpl
 
-from . import descriptors, state
+from . import descriptors, state, tempnames, workdir
 from .blobs import BlobStore
 from .boundaries import (
     CHANGES,
@@ -59,12 +61,17 @@ class FilesAdapter(Adapter):
             Patch("glob", "glob", wrapper=glob_wrapper(lazy=False)),
             Patch("glob", "iglob", wrapper=glob_wrapper(lazy=True)),
             Patch("pathlib", "Path.touch", wrapper=touch_wrapper),
-            Patch("os", "open", wrapper=descriptors.open_wrapper),
+            Patch("os", "open", wrapper=tempnames.reusing_files(descriptors.open_wrapper)),
             Patch("os", "fstat", wrapper=descriptors.fstat_wrapper),
             Patch("os", "close", wrapper=descriptors.close_wrapper),
+            Patch("os", "getcwd", wrapper=workdir.getcwd_wrapper),
+            Patch("os", "getcwdb", wrapper=workdir.getcwdb_wrapper),
+            Patch("os", "chdir", wrapper=workdir.chdir_wrapper),
         ]
         found += [Patch("os", name, wrapper=paths_wrapper(CHANGES[f"os.{name}"], count))
-                  for name, count in OS_CHANGES if hasattr(os, name)]
+                  for name, count in OS_CHANGES if hasattr(os, name) and name != "mkdir"]
+        found.append(Patch("os", "mkdir", wrapper=tempnames.reusing_directories(
+            paths_wrapper(CHANGES["os.mkdir"], 1))))
         found += [Patch("shutil", name, wrapper=paths_wrapper(CHANGES[f"shutil.{name}"], count))
                   for name, count in SHUTIL_CHANGES]
         return found + self._private_references()
@@ -90,6 +97,13 @@ class FilesAdapter(Adapter):
         return [Patch("pathlib", f"_NormalAccessor.{name}", wrapper=wrapper)
                 for name, wrapper in accessor.items()]
 
+    @hookimpl
+    def retrace_recording_header(self, header: dict[str, Any]) -> None:
+        """The globs decide which paths are events, so replay must use the recorded ones
+        (the pyproject.toml they came from need not exist where the replay runs)."""
+        include, exclude = project_globs(_getcwd())
+        header["files"] = {"include": include, "exclude": exclude}
+
     def start(self, session: Any) -> None:
         cwd = _getcwd()
         run_dir = recorded_cwd = None
@@ -98,12 +112,22 @@ class FilesAdapter(Adapter):
             recorded_cwd = session.header.get("cwd")
             if cwd == run_dir or cwd.startswith(run_dir + os.sep):
                 cwd = recorded_cwd or cwd
-        include, exclude = project_globs(cwd)
+        include, exclude = _recorded_globs(session.header.get("files")) or project_globs(cwd)
         policy = FilePolicy(Path(session.directory), include, exclude, run_dir, recorded_cwd)
         state.current = state.FilesState(policy, BlobStore(Path(session.directory)), session)
 
     def stop(self, session: Any) -> None:
         state.current = None
+
+
+def _recorded_globs(recorded: Any) -> tuple[list[str], list[str]] | None:
+    """The globs a recording's header holds (recordings made before they did hold none)."""
+    if not isinstance(recorded, dict):
+        return None
+    globs = recorded.get("include"), recorded.get("exclude")
+    if not all(isinstance(g, list) and all(isinstance(p, str) for p in g) for g in globs):
+        raise BadRecording("the recording's header holds malformed file globs")
+    return list(globs[0]), list(globs[1])  # type: ignore[arg-type]
 
 
 adapter = FilesAdapter()

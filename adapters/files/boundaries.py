@@ -67,6 +67,7 @@ READLINK = _boundary("os.readlink")
 REALPATH = _boundary("os.path.realpath")
 GLOB = _boundary("glob.glob")
 TOUCH = _boundary("pathlib.Path.touch")
+CHDIR = _boundary("os.chdir")
 
 #: ``os`` functions that change the filesystem: (name, how many leading path arguments).
 OS_CHANGES = (("remove", 1), ("unlink", 1), ("rmdir", 1), ("removedirs", 1), ("mkdir", 1),

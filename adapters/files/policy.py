@@ -19,14 +19,13 @@ the same file, and has the same fingerprint, in both modes.
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from retrace import pyproject
 from retrace.snapshot import _OWN_ROOTS, _SYSTEM_ROOTS, ABS_DIR, is_program_file
 
 _getcwd = os.getcwd
@@ -34,6 +33,7 @@ _getcwd = os.getcwd
 CARRIERS = frozenset({
     "os", "posixpath", "ntpath", "genericpath", "pathlib", "pathlib._local", "pathlib._abc",
     "shutil", "glob", "fnmatch", "io", "_io", "codecs", "_pyio", "wrapt", "wrapt.wrappers",
+    "retrace.adapters.files.tempnames",
 })
 #: Callers whose file accesses are never the program's input. ``tempfile`` makes and removes its
 #: files for real in every mode: it keeps its own copy of ``os.unlink``, so half of its work would
@@ -50,14 +50,20 @@ def _matches(path: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, p) for p in patterns)
 
 
-def internal_caller(frame: FrameType | None) -> bool:
-    """Whether the first non-carrier frame at or above ``frame`` is retrace or the import system."""
+def caller_module(frame: FrameType | None) -> str:
+    """The module of the first non-carrier frame at or above ``frame`` (``""`` if none)."""
     while frame is not None:
         module = frame.f_globals.get("__name__") or ""
         if module not in CARRIERS:
-            return module == "retrace" or module.startswith(INTERNAL)
+            return module
         frame = frame.f_back
-    return False
+    return ""
+
+
+def internal_caller(frame: FrameType | None) -> bool:
+    """Whether the first non-carrier frame at or above ``frame`` is retrace or the import system."""
+    module = caller_module(frame)
+    return module == "retrace" or module.startswith(INTERNAL)
 
 
 class FilePolicy:
@@ -71,6 +77,11 @@ class FilePolicy:
         self._run_dir = run_dir.rstrip(os.sep) if run_dir else None
         self._recorded_cwd = recorded_cwd
         self._known: dict[str, bool] = {}
+
+    @property
+    def maps_run_dir(self) -> bool:
+        """Whether this replay runs in ``run/`` and maps paths there back to recorded ones."""
+        return self._run_dir is not None and self._recorded_cwd is not None
 
     def absolute(self, path: str) -> str:
         """``path`` made absolute, as it was when recorded."""
@@ -86,6 +97,17 @@ class FilePolicy:
         if rest.startswith(ABS_DIR + os.sep):
             return os.sep + rest[len(ABS_DIR) + 1:]
         return os.path.join(self._recorded_cwd, rest)
+
+    def in_run_dir(self, recorded: str) -> str:
+        """Where the recorded absolute path ``recorded`` lies under ``run/`` (the inverse of
+        :meth:`absolute`); only for a replay that :attr:`maps_run_dir`."""
+        assert self._run_dir is not None and self._recorded_cwd is not None
+        cwd = self._recorded_cwd.rstrip(os.sep)
+        if recorded == cwd:
+            return self._run_dir
+        if recorded.startswith(cwd + os.sep):
+            return os.path.join(self._run_dir, recorded[len(cwd) + 1:])
+        return os.path.join(self._run_dir, ABS_DIR, recorded.lstrip(os.sep))
 
     def is_boundary(self, absolute: str) -> bool:
         known = self._known.get(absolute)
@@ -125,27 +147,12 @@ def project_globs(start: str) -> tuple[list[str], list[str]]:
 
     Relative patterns are anchored at the folder holding pyproject.toml.
     """
-    here = Path(start)
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:  # imported only when there is a file to read: it costs a start-up ~1 ms
-            tomllib: Any = importlib.import_module("tomllib")
-        except ImportError:  # Python 3.10 has no TOML reader: no project globs
-            return [], []
-        try:
-            with open(candidate, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, ValueError) as exc:
-            sys.stderr.write(f"retrace: {candidate}: [tool.retrace.files] ignored ({exc})\n")
-            return [], []
-        table = data.get("tool", {}).get("retrace", {}).get("files", {})
-        if not isinstance(table, dict):
-            return [], []
-        return (_anchored(table.get("include", []), folder),
-                _anchored(table.get("exclude", []), folder))
-    return [], []
+    path, settings = pyproject.retrace_settings(start)
+    table = settings.get("files", {})
+    if path is None or not isinstance(table, dict):
+        return [], []
+    return (_anchored(table.get("include", []), path.parent),
+            _anchored(table.get("exclude", []), path.parent))
 
 
 def _anchored(patterns: Any, folder: Path) -> list[str]:

@@ -1,27 +1,45 @@
-"""psycopg's async connections: each round trip runs to its end inside the task's step.
+"""psycopg's async connections: the wait for the server is an awaited turn.
 
 psycopg waits for the server in two coroutines, ``waiting.wait_async`` and
 ``waiting.wait_conn_async``, both driving the same I/O generators the
 synchronous connection uses; the round trips' boundaries are those
-generators (see :mod:`.roundtrips`), so their events are made wherever the
-generator returns. On replay a generator returns at once, inside the step of
-the task that started it. While a session runs, recording drives the
-generator with the synchronous wait functions instead, so it also returns
-inside that same step: the two runs make the same events in the same task
-steps, and the asyncio adapter's ordering holds without anything new.
+generators (see :mod:`.roundtrips`), and one wait may drive several of them
+(``BEGIN`` before a query). On replay a generator returns at once.
 
-The price, paid while recording only: a round trip holds the event loop
-until the server answers, as a synchronous driver would. Cursors, row
-factories, transactions, ``AsyncConnectionPool`` and error classes run
-unchanged. docs/adapters/asyncio.md discusses the alternative.
+- **queries** (``wait_async``): while recording, the wait runs for real in a
+  task apart, so the program's other tasks run while the server works; the
+  round trips' events are kept (:class:`~.roundtrips.Collector`) and made by
+  the task that waited once the loop hands it the outcome, at a recorded
+  turn (:func:`retrace.aio.turn`). Replay waits for that turn, then drives
+  the generator at once, taking the same events at the same place.
+- **connecting** (``wait_conn_async``): driven to its end inside the task's
+  step with the synchronous wait function, in both modes, so its events are
+  made where replay takes them. A connection attempt holds the loop while
+  recording.
+
+A task cancelled while its query runs (``wait_for`` around a query, a
+failing ``TaskGroup`` sibling) gets its ``CancelledError`` once the round
+trip has ended, as with a synchronous driver: the query is not interrupted,
+and the connection is left idle. With no loop retrace orders (the asyncio
+adapter disabled), a wait runs to its end inside the task's step, holding
+the loop while recording. Cursors, row factories, transactions,
+``AsyncConnectionPool`` and error classes run unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from retrace import Patch, runtime
+from retrace import Patch, aio, runtime
+from retrace.adapters.psycopg import roundtrips
 from retrace.boundary import Args, Kwargs
+
+NAME = "psycopg.wait"
+
+
+class _Stopped(Exception):
+    """The real wait was cancelled from outside the program (the loop shutting down)."""
 
 
 def _session() -> bool:
@@ -34,7 +52,11 @@ def wait_async(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         return wrapped(*args, **kwargs)
     from psycopg import waiting
 
-    return _done(waiting.wait, args, kwargs)
+    if aio.current() is None:  # no loop retrace orders: run to the end in this step
+        return _done(waiting.wait, args, kwargs)
+    if isinstance(runtime.active(), runtime.Replayer):
+        return _replayed(waiting.wait, args, kwargs)
+    return _recorded(wrapped, args, kwargs)
 
 
 def wait_conn_async(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -48,6 +70,63 @@ def wait_conn_async(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> 
 
 async def _done(wait: Any, args: Args, kwargs: Kwargs) -> Any:
     return wait(*args, **kwargs)
+
+
+async def _recorded(wrapped: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Record: the real wait in a task apart; its round trips' events made here at the turn."""
+    collector = roundtrips.Collector()
+    gen, rest = args[0], args[1:]
+    drive: asyncio.Future[Any] | None = None
+
+    async def run() -> Any:  # the turn's own task: the drive started here is internal to it
+        nonlocal drive
+        if drive is None:
+            drive = asyncio.ensure_future(wrapped(roundtrips.attributed(gen, collector), *rest, **kwargs))
+        try:
+            return await asyncio.shield(drive)
+        except asyncio.CancelledError:
+            if drive.cancelled():  # the loop is shutting down: an outcome, not the program's cancel
+                raise _Stopped from None
+            raise
+
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            value = await aio.turn(NAME, run)
+        except asyncio.CancelledError as exc:
+            cancelled = exc  # the round trip goes on: its end comes at a turn of its own
+            continue
+        except BaseException as exc:
+            stopped = isinstance(exc, _Stopped)
+            error = asyncio.CancelledError() if stopped else exc
+            roundtrips.gave_up(collector, error)
+            roundtrips.flush(collector)
+            if stopped:
+                raise error from None
+            raise
+        roundtrips.flush(collector)
+        if cancelled is not None:
+            raise cancelled
+        return value
+
+
+async def _replayed(wait: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Replay: at the turns the recording has, drive the generator at once (it takes its events)."""
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await aio.turn(NAME, _unreachable)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+            continue
+        value = wait(*args, **kwargs)
+        if cancelled is not None:
+            raise cancelled
+        return value
+
+
+async def _unreachable() -> Any:
+    raise AssertionError("replay served this wait from the trace")
 
 
 def patches() -> list[Patch]:

@@ -62,8 +62,26 @@ class _Pending:
         self.done = False
 
 
+class Collector:
+    """The round trips of one async wait a recording drives apart from the program's task.
+
+    Their events are not made where the round trips end (another task's
+    step) but kept here, and made by the task that waited once the loop
+    hands it the outcome (:func:`flush`): where replay, which drives the
+    same generators at that point, takes them. See :mod:`.aio`.
+    """
+
+    __slots__ = ("events", "pending")
+
+    def __init__(self) -> None:
+        #: (boundary, outcome function, fingerprint args, pgconn, callbacks) per round trip
+        self.events: list[tuple[Boundary, Callable[..., Any], Args, Any, list[Any] | None]] = []
+        self.pending: _Pending | None = None
+
+
 class _Local(threading.local):
     pending: _Pending | None = None
+    collector: Collector | None = None
 
 
 _local = _Local()
@@ -255,12 +273,22 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
     except BaseException as exc:
         _end(pending)
         _detach_result(exc)
-        runtime.call(boundary, _raise(exc), *fp_args)
+        _emit(boundary, _raise(exc), fp_args, pgconn, None)
         raise
     _end(pending)
     packed = _packed(KINDS[kind][0](value), pgconn, pending)
-    runtime.call(boundary, _give(_Holder(value, packed)), *fp_args)
+    _emit(boundary, _give(_Holder(value, packed)), fp_args, pgconn, pending.callbacks)
     return value
+
+
+def _emit(boundary: Boundary, outcome: Callable[..., Any], fp_args: Args, pgconn: Any,
+          callbacks: list[Any] | None) -> None:
+    """Record a round trip's event now, or keep it for the task that waits (async, see Collector)."""
+    collector = _local.collector
+    if collector is None:
+        runtime.call(boundary, outcome, *fp_args)
+    else:
+        collector.events.append((boundary, outcome, fp_args, pgconn, callbacks))
 
 
 def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator[Any, Any, Any]:
@@ -386,12 +414,67 @@ def _capture(kind: int, encode: Callable[[Any], Any]) -> Callable[[Any, Any, Arg
         pending = _local.pending
         if pending is not None and runtime.active().name == "record" and len(args) > 1:
             pending.callbacks.append([kind, encode(args[1])])
+            if _local.collector is not None:  # an async wait: the handlers run at flush, as on replay
+                return None
         # Part of the round trip, as on replay (see _deliver): what the program's handler
         # does (print) happens inside the round trip's event, not as events of its own.
         with runtime.in_flight():
             return wrapped(*args, **kwargs)
 
     return retrace_psycopg_callback
+
+
+# -- record, async: round trips driven apart from the program's task -----------------
+def attributed(gen: Generator[Any, Any, Any], collector: Collector) -> Generator[Any, Any, Any]:
+    """``yield from gen`` with ``collector`` and its round trip current during each step.
+
+    Several async waits interleave on one thread; each step of this one sees
+    its own round trip in progress (for notices, and nested generators) and
+    hands its events to its own collector.
+    """
+    sent: Any = None
+    while True:
+        saved = _local.pending, _local.collector
+        _local.pending, _local.collector = collector.pending, collector
+        try:
+            wanted = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            collector.pending = _local.pending
+            _local.pending, _local.collector = saved
+        try:
+            sent = yield wanted
+        except GeneratorExit:
+            saved = _local.pending, _local.collector
+            _local.pending, _local.collector = collector.pending, collector
+            try:
+                gen.close()
+            finally:
+                _local.pending, _local.collector = saved
+            raise
+
+
+def gave_up(collector: Collector, exc: BaseException) -> None:
+    """The wait ended with ``exc`` in the middle of a round trip: that is its outcome (as
+    :func:`_wait_wrapper` records for synchronous waits)."""
+    pending = collector.pending
+    if pending is not None and not pending.done:
+        _end(pending)
+        collector.events.append((pending.boundary, _raise(exc), pending.fp_args, None, None))
+
+
+def flush(collector: Collector) -> None:
+    """Make the kept events in the task that waited, then call the program's notice and
+    notification handlers, in the order replay takes and delivers them."""
+    events, collector.events = collector.events, []
+    for boundary, outcome, fp_args, pgconn, callbacks in events:
+        try:
+            runtime.call(boundary, outcome, *fp_args)
+        except BaseException:  # the round trip's error, recorded; the wait raises it on its own
+            continue
+        if callbacks:
+            _deliver(pgconn, callbacks)
 
 
 def _quiet(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:

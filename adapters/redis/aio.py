@@ -9,9 +9,13 @@ recorded turn. Closing a client or a pool (``aclose``, ``close``,
 ``disconnect``) is a boundary too: redis-py closes its sockets there, and
 on replay there are none to close.
 
-Pub/sub on the asyncio client is not recorded yet: the recording warns once
-that it is missing, and a replay stops at it with
-:class:`AsyncioNotRecorded` rather than talk to a server.
+Pub/sub is recorded as the synchronous client's is: ``PubSub.execute_command``
+(SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PING) and ``PubSub.parse_response`` (what
+``get_message`` and ``listen`` read, or None when nothing came in time) are
+awaited boundaries with the names ``redis.pubsub.command`` and
+``redis.pubsub.read``; channel bookkeeping and message handlers run for real
+on replay. ``PubSub.connect``, which ``run()`` calls outside any command, and
+closing a ``PubSub`` are boundaries too, so replay takes no connection.
 """
 
 from __future__ import annotations
@@ -19,23 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from retrace import Boundary, Patch, aio, runtime
-from retrace.adapters.redis import client, commands, connections, pipeline, state
+from retrace.adapters.redis import client, commands, connections, pipeline, pubsub, state
 from retrace.boundary import Args, Kwargs
-from retrace.errors import UsageError
-from retrace.session import warn
 
 CLIENT = "redis.asyncio.client"
 CLOSE = Boundary("redis.asyncio.close", library=client.LIBRARY)
-PUBSUB_TARGETS = ("PubSub.execute_command", "PubSub.parse_response")
-MESSAGE = (
-    "redis.asyncio pub/sub is not recorded yet (see docs/adapters/redis.md, 'Known limits'); "
-    "its commands ran against the server unrecorded"
-)
-_warned = False
-
-
-class AsyncioNotRecorded(UsageError):
-    """Replay reached a redis.asyncio pub/sub call, which the recording does not hold."""
+PUBSUB_CONNECT = Boundary("redis.pubsub.connect", library=client.LIBRARY)
 
 
 def execute_command(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -81,27 +74,52 @@ def get_connection(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
     return wrapped(*args, **kwargs)
 
 
-def unrecorded(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Wrapper of the asyncio pub/sub methods: said loudly instead of replayed wrongly."""
-    global _warned
-    if state.replaying():
-        raise AsyncioNotRecorded(f"retrace: {MESSAGE} when this was recorded, so it cannot be replayed")
-    if state.recording() and not _warned:
-        _warned = True
-        warn(f"{MESSAGE}; a replay will stop at the first one")
-    return wrapped(*args, **kwargs)
+# -- pub/sub ---------------------------------------------------------------------
+def pubsub_command(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Wrapper of ``redis.asyncio``'s ``PubSub.execute_command``."""
+    return aio.call(pubsub.COMMAND, wrapped, instance, args, kwargs)
+
+
+def pubsub_read(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Wrapper of ``redis.asyncio``'s ``PubSub.parse_response``."""
+    return aio.call(pubsub.READ, wrapped, instance, args, kwargs)
+
+
+def pubsub_connect(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Wrapper of ``PubSub.connect``: inside a command it runs as part of it; alone
+    (``PubSub.run()`` calls it) it is one event, and replay takes no connection."""
+    return aio.call(PUBSUB_CONNECT, wrapped, instance, args, kwargs)
+
+
+async def pubsub_close(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Wrapper of the coroutine that closes a ``PubSub`` (``aclose``; ``reset`` before 5.0.1).
+
+    The connection is closed inside the boundary. On replay there is none, so
+    the real method runs afterwards to forget the channels and patterns as it
+    would have: with no connection it only resets those fields, without
+    waiting on anything.
+    """
+    result = await aio.call(CLOSE, wrapped, instance, args, kwargs)
+    if state.replaying() and getattr(instance, "connection", None) is None:
+        await wrapped(*args, **kwargs)
+    return result
 
 
 def patches(version: tuple[int, ...]) -> list[Patch]:
     closing = [(CLIENT, "Redis.close"), ("redis.asyncio.connection", "ConnectionPool.disconnect")]
     if version >= (5, 0, 1):
         closing += [(CLIENT, "Redis.aclose"), ("redis.asyncio.connection", "ConnectionPool.aclose")]
+    # redis-py 5.0.1+ closes a PubSub in aclose (close and reset call it); before, in reset.
+    pubsub_closing = "PubSub.aclose" if version >= (5, 0, 1) else "PubSub.reset"
     return [
         Patch(CLIENT, "Redis.execute_command", wrapper=execute_command),
         Patch(CLIENT, "Pipeline.immediate_execute_command", wrapper=immediate_execute_command),
         Patch(CLIENT, "Pipeline.execute", wrapper=execute),
         *(Patch(module, target, wrapper=close) for module, target in closing),
-        *(Patch(CLIENT, target, wrapper=unrecorded) for target in PUBSUB_TARGETS),
+        Patch(CLIENT, "PubSub.execute_command", wrapper=pubsub_command),
+        Patch(CLIENT, "PubSub.parse_response", wrapper=pubsub_read),
+        Patch(CLIENT, "PubSub.connect", wrapper=pubsub_connect),
+        Patch(CLIENT, pubsub_closing, wrapper=pubsub_close),
         *(
             Patch("redis.asyncio.connection", f"{pool}.get_connection", wrapper=get_connection)
             for pool in ("ConnectionPool", "BlockingConnectionPool")

@@ -37,6 +37,19 @@ def test_uncaught_exception_replays_with_the_same_traceback(tmp_path: Path) -> N
     assert "retrace" not in recorded.stderr.replace(str(tmp_path), "")
 
 
+def test_a_script_named_relative_to_the_working_directory_crashes_the_same_on_replay(
+        tmp_path: Path) -> None:
+    """``retrace record -o rec crash.py``, the everyday spelling: same __file__, same traceback."""
+    (tmp_path / "crash.py").write_text("print('file', __file__)\n" + CRASHING)
+    recorded = record("crash.py", tmp_path / "rec", cwd=tmp_path)
+    assert recorded.status == 1
+    assert recorded.stdout.startswith("file crash.py\n")
+    assert 'File "crash.py", line 6, in parse' in recorded.stderr
+    for where in (tmp_path, tmp_path / "rec" / "run", Path("/")):
+        replayed = replay(tmp_path / "rec", cwd=where)
+        assert replayed.observable() == recorded.observable(), (where, replayed)
+
+
 def test_exit_status_and_stderr_pass_through(tmp_path: Path) -> None:
     program = tmp_path / "fail.py"
     program.write_text("import sys, time\nprint('t', time.time())\n"

@@ -1,11 +1,13 @@
 """Faults while recording: the recorded process killed with SIGKILL, a recording path that
-cannot be written, a file size limit reached mid-run, a value no codec can hold. Recording never
+cannot be written, a file size limit reached mid-run, the directory deleted mid-run, a value no
+codec can hold, an adapter whose encoder crashes. Recording never
 breaks the program; the partial recording replays up to where it stops and then says so."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import resource
 import signal
@@ -69,7 +71,21 @@ def record_and_kill(program: Path, directory: Path, pause: str, lines: int) -> l
     return "".join([*seen, rest]).splitlines()
 
 
-@pytest.mark.parametrize(("pause", "lines"), [("0.002", 1), ("0.002", 6), ("0.002", 30), ("0", 400)])
+def _kill_points(count: int) -> list[tuple[str, int]]:
+    """Where to kill: the first line, then points drawn at random (seeded, so a failure repeats).
+
+    With a pause every line's events reach the trace before the next line
+    (sleeps flush); without one the trace is flushed every 10 ms, so the kill
+    lands anywhere in a block.
+    """
+    draw = random.Random(20261126)
+    points = [("0.002", 1)]
+    while len(points) < count:
+        points.append(draw.choice([("0.002", draw.randint(2, 60)), ("0", draw.randint(1, 2000))]))
+    return points
+
+
+@pytest.mark.parametrize(("pause", "lines"), _kill_points(20))
 def test_sigkill_mid_run_replays_up_to_the_last_event(tmp_path, pause, lines):
     program = tmp_path / "ticker.py"
     program.write_text(TICKER)
@@ -346,3 +362,65 @@ def test_a_write_failing_at_exit_marks_the_recording_incomplete(tmp_path):
     info = json.loads(run_retrace(["inspect", "--json", str(directory)]).stdout)
     assert info["state"] == (f"incomplete (recording stopped: writing the trace failed: "
                              f"{trace}: File too large)")
+
+
+# -- the recording directory deleted mid-run ----------------------------------------------------
+
+DELETER = """\
+import shutil
+import sys
+import time
+
+total = 0.0
+for i in range(60_000):
+    total += time.time()
+    if i == 100:
+        shutil.rmtree(sys.argv[1])
+print("sum is positive:", total > 0)
+sys.exit(4)
+"""
+
+
+def test_a_recording_directory_deleted_mid_run_stops_the_recording_not_the_program(tmp_path):
+    program = tmp_path / "deleter.py"
+    program.write_text(DELETER)
+    directory = tmp_path / "rec"
+    done = subprocess.run(
+        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program),
+         str(directory)],
+        capture_output=True, text=True, env=_env(None), cwd=tmp_path, timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (4, "sum is positive: True\n"), done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("retrace: "), lines
+    assert str(directory) in lines[0] and "Traceback" not in done.stderr, lines
+
+
+# -- a crash inside an adapter ---------------------------------------------------------------
+
+
+def _crashing_encoder(value, instance, args, kwargs):
+    raise RuntimeError("adapter bug in encode")
+
+
+@pytest.mark.parametrize("ordered", [None, "after"])
+def test_a_crashing_adapter_encoder_leaves_the_program_its_library_behaviour(
+        tmp_path, capsys, ordered):
+    """The program gets what the library returned; the recording stops, marked incomplete."""
+    directory = tmp_path / "rec"
+    crashy = Boundary("thirdparty.crashy", encode=_crashing_encoder, ordered=ordered)
+    s = session.begin_recording(directory, {"kind": "code", "code": ""}, ["x"], None)
+    try:
+        if ordered:
+            results = [runtime.ordered(crashy, None, lambda n=n: n * 2) for n in range(3)]
+        else:
+            results = [runtime.call(crashy, lambda n=n: n * 2) for n in range(3)]
+        assert time.time() > 0
+    finally:
+        s.end(0)
+    assert results == [0, 2, 4]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "adapter bug in encode" in err[0], err
+    assert err[0].startswith("retrace: recording stopped, the program goes on unrecorded: "), err
+    info = json.loads(run_retrace(["inspect", "--json", str(directory)]).stdout)
+    assert info["state"].startswith("incomplete (recording stopped: "), info["state"]

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import pytest
 
-from retrace.testing import record
+from retrace.testing import record, replay
 
 psycopg = pytest.importorskip("psycopg")
 redis = pytest.importorskip("redis")
@@ -114,18 +114,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Server:
+    """The local HTTP API; ``stop`` ends it early (a replay must not need it)."""
+
+    def __init__(self) -> None:
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.thread.join()
+
+
 @pytest.fixture
-def http_base() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def http_server() -> Iterator[_Server]:
+    server = _Server()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()
 
 
 @pytest.fixture
@@ -141,8 +153,14 @@ def database(postgres_service: tuple[str, int]) -> Iterator[str]:
             conn.execute("CREATE TABLE accounts (id serial PRIMARY KEY, api_key text)")
         yield name
     finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop_database(name)
+
+
+def _drop_database(name: str) -> None:
+    from psycopg import sql
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
@@ -156,10 +174,16 @@ def redis_user(redis_service: tuple[str, int]) -> Iterator[tuple[str, str, str]]
     try:
         yield user, password, prefix
     finally:
-        admin.acl_deluser(user)
-        for key in admin.scan_iter(f"{prefix}*"):
-            admin.delete(key)
+        _remove_redis_user(user, prefix)
         admin.close()
+
+
+def _remove_redis_user(user: str, prefix: str) -> None:
+    admin = redis.Redis(host="127.0.0.1", port=6379)
+    admin.acl_deluser(user)
+    for key in admin.scan_iter(f"{prefix}*"):
+        admin.delete(key)
+    admin.close()
 
 
 def _encodings(secret: str, user: str | None = None) -> list[bytes]:
@@ -170,9 +194,20 @@ def _encodings(secret: str, user: str | None = None) -> list[bytes]:
     return forms
 
 
-def test_no_seeded_secret_reaches_the_recording(
+EXPECTED_OUTPUT = [
+    "environment read: True True",
+    "http: 200 /orders",
+    "login: 200 ['access_token', 'user'] ['session']",
+    "postgres: 1",
+    "postgres again: 1",
+    "redis: b'hello' True",
+]
+
+
+def _record_seeded(
     tmp_path: Path, http_base: str, database: str, redis_user: tuple[str, str, str]
-) -> None:
+) -> tuple[Path, dict[str, str], str]:
+    """Record the program with every secret planted: ``(recording, planted, URL password)``."""
     user, redis_password, prefix = redis_user
     planted = {
         "APP_API_TOKEN": _secret("token"),
@@ -196,15 +231,14 @@ def test_no_seeded_secret_reaches_the_recording(
     run = record(program, rec, http_base, user, prefix, env=env, cwd=tmp_path)
     assert run.status == 0, run.stderr
     assert "retrace:" not in run.stderr, run.stderr
-    assert run.stdout.splitlines() == [
-        "environment read: True True",
-        "http: 200 /orders",
-        "login: 200 ['access_token', 'user'] ['session']",
-        "postgres: 1",
-        "postgres again: 1",
-        "redis: b'hello' True",
-    ]
+    assert run.stdout.splitlines() == EXPECTED_OUTPUT
+    return rec, planted, url_password
 
+
+def test_no_seeded_secret_reaches_the_recording(
+    tmp_path: Path, http_server: _Server, database: str, redis_user: tuple[str, str, str]
+) -> None:
+    rec, planted, url_password = _record_seeded(tmp_path, http_server.base, database, redis_user)
     secrets_and_forms = {name: _encodings(value) for name, value in planted.items()}
     secrets_and_forms["APP_PASSWORD"] += _encodings(planted["APP_PASSWORD"], user="ada")
     secrets_and_forms["DATABASE_URL password"] = _encodings(url_password)
@@ -218,3 +252,24 @@ def test_no_seeded_secret_reaches_the_recording(
         if any(form in path.read_bytes() for form in forms)
     ]
     assert leaks == []
+
+
+def test_a_recording_with_redacted_secrets_replays_with_every_service_gone(
+    tmp_path: Path, http_server: _Server, database: str, redis_user: tuple[str, str, str]
+) -> None:
+    """The secrets a program sends on were redacted; its replay sends the placeholders instead.
+
+    Fingerprints are digested as replay computes them (the placeholder in
+    place of the secret), so the header, the SQL parameter and the Redis
+    AUTH built from redacted environment values match on replay, with the
+    HTTP server stopped, the database dropped and the Redis user removed.
+    """
+    rec, _, _ = _record_seeded(tmp_path, http_server.base, database, redis_user)
+    http_server.stop()
+    _drop_database(database)
+    _remove_redis_user(redis_user[0], redis_user[2])
+    for _ in range(2):
+        replayed = replay(rec)
+        assert replayed.status == 0, replayed.stderr
+        assert "retrace:" not in replayed.stderr, replayed.stderr
+        assert replayed.stdout.splitlines() == EXPECTED_OUTPUT

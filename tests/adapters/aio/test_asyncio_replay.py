@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -230,3 +232,127 @@ def test_a_changed_interleaving_is_a_divergence(tmp_path: Path) -> None:
     replayed = replay(rec)
     assert replayed.status == EXIT_DIVERGENCE
     assert "replay diverged" in replayed.stderr
+
+
+def test_redis_pubsub_replays_with_nothing_published(
+    tmp_path: Path,
+    redis_service: tuple[str, int],
+    prefix: str,
+    no_sockets: dict[str, str],
+) -> None:
+    args = [*map(str, redis_service), prefix]
+    publisher = subprocess.Popen([sys.executable, str(program(tmp_path, "publisher.py")), *args])
+    try:
+        recorded = record(program(tmp_path, "pubsub.py"), tmp_path / "rec", *args, cwd=tmp_path)
+    finally:
+        assert publisher.wait(timeout=30) == 0
+    assert recorded.status == 0 and "retrace:" not in recorded.stderr, recorded.stderr
+    out = recorded.stdout
+    assert out.count(f"'{prefix}news'") >= 2 and "b'pa1'" in out and "b'n3'" in out, out
+    assert "listen pmessage" in out and "runner cancelled" in out
+    assert "handled [b'h1', b'h2', b'stop']" in out
+    assert "empty reads" in out and "True" in out.split("empty reads")[1].splitlines()[0], out
+    assert "'type': 'unsubscribe'" in out and "'type': 'punsubscribe'" in out and "'type': 'pong'" in out
+    assert "after close False {} {}" in out
+    _forget(prefix, redis_service)
+    for number in range(REPLAYS):  # nothing is published now: every message comes from the trace
+        replayed = replay(tmp_path / "rec", env=no_sockets)
+        assert replayed.observable() == recorded.observable(), f"replay {number} differs:\n{replayed.stderr}"
+
+
+AWAITING = """
+import asyncio, sys
+import redis.asyncio as aredis
+
+
+async def work(r, key):
+    await asyncio.sleep(0.01)
+    return await r.incrby(key, 1)
+
+
+async def main():
+    r = aredis.Redis(host=sys.argv[1], port=int(sys.argv[2]))
+    print(await asyncio.gather(work(r, sys.argv[3] + "a"), work(r, sys.argv[3] + "b")))
+    await (r.aclose() if hasattr(r, "aclose") else r.close())
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_divergence_names_the_await_line_on_both_sides(
+    tmp_path: Path, redis_service: tuple[str, int], prefix: str
+) -> None:
+    script = tmp_path / "awaiting.py"
+    script.write_text(AWAITING)
+    await_line = AWAITING.splitlines().index("    return await r.incrby(key, 1)") + 1
+    rec = tmp_path / "rec"
+    assert record(script, rec, *map(str, redis_service), prefix, cwd=tmp_path).status == 0
+    copy = next((rec / "run").rglob("awaiting.py"))
+    copy.write_text(copy.read_text().replace("r.incrby(key, 1)", "r.incrby(key, 2)"))
+    replayed = replay(rec)
+    assert replayed.status == EXIT_DIVERGENCE, replayed.stderr
+    report = replayed.stderr
+    assert "INCRBY" in report and "asyncio/runners.py" not in report, report
+    sites = re.findall(r"call site: (.+):(\d+)", report)
+    assert len(sites) == 2, report
+    for file, line in sites:
+        assert file.endswith("awaiting.py") and int(line) == await_line, report
+
+
+def test_psycopg_queries_overlap_while_recording(
+    tmp_path: Path, database: str, no_sockets: dict[str, str]
+) -> None:
+    pytest.importorskip("psycopg")
+    rec = tmp_path / "rec"
+    recorded = record(program(tmp_path, "overlap.py"), rec, database, cwd=tmp_path)
+    assert recorded.status == 0, recorded.stderr
+    assert _took(recorded.stderr) < 0.5, recorded.stderr  # two 0.3 s queries, one after the other: 0.6 s
+    lines = recorded.stdout.splitlines()
+    assert lines.index("tick 0") < lines.index("query 0 returned ('', 0)"), "the loop waited for a query"
+    assert "notice 1: hello from 1" in lines and "query 1 failed: DivisionByZero 22012" in lines
+    assert "timed out" in lines and "after the timeout: ('still usable',)" in lines
+    name = database.split("dbname=")[1].split()[0]
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 dbname=test user=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    for number in range(REPLAYS):  # "took" differs: stdout is compared, the exit status too
+        replayed = replay(rec, env={**no_sockets, "RETRACE_CHECK_OUTPUT": "0"})
+        assert replayed.status == 0, f"replay {number}:\n{replayed.stderr}"
+        assert replayed.stdout == recorded.stdout, f"replay {number}:\n{replayed.stderr}"
+        assert "SOCKET" not in replayed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_server_replays_with_no_client(tmp_path: Path, no_sockets: dict[str, str]) -> None:
+    ports = [str(_free_port()), str(_free_port())]
+    clients = subprocess.Popen([sys.executable, str(program(tmp_path, "clients.py")), *ports])
+    try:
+        recorded = record(program(tmp_path, "server.py"), tmp_path / "rec", *ports, cwd=tmp_path)
+    finally:
+        assert clients.wait(timeout=60) == 0, "the clients saw something else than they expected"
+    assert recorded.status == 0 and "retrace:" not in recorded.stderr, recorded.stderr
+    out = recorded.stdout
+    for name, size in (("ada", 10), ("bob", 20), ("cy", 30)):
+        assert f"client {name} sent {size} more bytes from 127.0.0.1" in out, out
+    assert "stopped serving" in out and "closed False served" in out and "raw b'ping' 127.0.0.1" in out
+    assert f"serving on ('127.0.0.1', {ports[0]}) True" in out
+    taken = []
+    for port in ports:  # held while replaying: a replay that binds or listens would fail
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", int(port)))
+        holder.listen()
+        taken.append(holder)
+    try:
+        for number in range(REPLAYS):
+            replayed = replay(tmp_path / "rec", env=no_sockets)
+            assert replayed.observable() == recorded.observable(), f"replay {number}:\n{replayed.stderr}"
+    finally:
+        for holder in taken:
+            holder.close()

@@ -214,6 +214,10 @@ def test_project_globs_choose_which_paths_are_boundaries(tmp_path: Path) -> None
     assert checked.status == 86 and "wrote something different" in checked.stderr
     replayed = replay(tmp_path / "rec", cwd=tmp_path, env={"RETRACE_CHECK_OUTPUT": "0"})
     assert replayed.stdout == "new feed old kept\n"
+    # The globs travel in the recording: replay applies them where no pyproject.toml says so.
+    (tmp_path / "pyproject.toml").unlink()
+    elsewhere = replay(tmp_path / "rec", cwd=tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})
+    assert (elsewhere.status, elsewhere.stdout) == (0, "new feed old kept\n"), elsewhere
 
 
 def test_contents_are_stored_once_and_owner_only(tmp_path: Path) -> None:

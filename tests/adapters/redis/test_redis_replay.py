@@ -214,26 +214,3 @@ def test_a_connection_taken_outside_commands_is_refused_on_replay(
     replayed = replay(rec, env=no_sockets)
     assert replayed.status != 0
     assert "ConnectionOutsideCommand" in replayed.stderr and "SOCKET" not in replayed.stderr
-
-
-def test_redis_asyncio_pubsub_is_said_to_be_unrecorded_and_refused_on_replay(
-    tmp_path: Path, redis_service: tuple[str, int], prefix: str, no_sockets: dict[str, str]
-) -> None:
-    script = tmp_path / "aio.py"
-    script.write_text(
-        "import asyncio, sys\nimport redis.asyncio\n\n"
-        "async def main() -> None:\n"
-        "    r = redis.asyncio.Redis(host=sys.argv[1], port=int(sys.argv[2]))\n"
-        "    print(await r.set(sys.argv[3] + 'k', 1))\n"
-        "    pubsub = r.pubsub()\n"
-        "    await pubsub.subscribe(sys.argv[3] + 'channel')\n"
-        "    await (pubsub.aclose() if hasattr(pubsub, 'aclose') else pubsub.close())\n\n"
-        "asyncio.run(main())\n"
-    )
-    rec = tmp_path / "rec"
-    recorded = record(script, rec, *map(str, redis_service), prefix, cwd=tmp_path)
-    assert recorded.status == 0 and "redis.asyncio pub/sub is not recorded yet" in recorded.stderr
-    assert recorded.stdout == "True\n"
-    replayed = replay(rec, env=no_sockets)
-    assert replayed.status != 0 and replayed.stdout == "True\n"
-    assert "AsyncioNotRecorded" in replayed.stderr and "SOCKET" not in replayed.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrace.testing import record_and_replay
+from retrace.testing import record, record_and_replay, replay
 
 SCENARIO = r'''
 import hashlib
@@ -213,3 +213,46 @@ def test_requests_from_several_threads(tmp_path: Path, http_server) -> None:
     recorded, _ = record_and_replay(program, tmp_path / "rec", http_server.url,
                                     between=http_server.stop, times=2)
     assert recorded.stdout.count(", 200, datetime.timedelta(") == 9
+
+
+CRASH = r'''
+import logging
+import sys
+
+import requests
+
+logging.basicConfig(format="%(levelname)s %(message)s")
+url = sys.argv[1]
+try:
+    requests.get(url, timeout=5)
+except requests.ConnectionError:
+    logging.exception("the stock service is down")  # the whole traceback in one write
+print("and now without a try", flush=True)
+requests.get(url, timeout=5)
+'''
+
+
+def test_an_uncaught_connection_error_crashes_the_same_on_replay(
+        tmp_path: Path, closed_port: int) -> None:
+    """The crash a user chases: its traceback is verified by program frames and messages.
+
+    The library frames below the boundary (urllib3 opening the socket) and
+    the exceptions urllib3 chained inside itself do not run on replay; the
+    program's frames, the exception and its message are the same.
+    """
+    program = tmp_path / "crash.py"
+    program.write_text(CRASH)
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, f"http://127.0.0.1:{closed_port}/stock", cwd=tmp_path)
+    assert recorded.status == 1, recorded.stderr
+    assert recorded.stdout == "and now without a try\n"
+    assert recorded.stderr.startswith("ERROR the stock service is down\nTraceback")
+    assert "ConnectionRefusedError" in recorded.stderr  # the chain urllib3 made, recorded live
+    for _ in range(2):
+        replayed = replay(rec)
+        assert (replayed.status, replayed.stdout) == (recorded.status, recorded.stdout), replayed
+        assert "retrace:" not in replayed.stderr, replayed.stderr
+        last = [line for line in replayed.stderr.splitlines() if not line.startswith(" ")]
+        assert last[-1] == recorded.stderr.splitlines()[-1]
+        assert last[-1].startswith("requests.exceptions.ConnectionError: ")
+        assert f'File "{program}", line 14, in <module>' in replayed.stderr

@@ -1,0 +1,31 @@
+"""Installing patches: a target missing from the installed library version."""
+
+from __future__ import annotations
+
+from retrace.boundary import Patch
+from retrace.patching import Patcher
+
+
+def test_a_patch_target_the_library_lacks_is_one_warning_not_a_failed_import() -> None:
+    """An adapter written for another version of its library must not break the program's import."""
+    warnings: list[str] = []
+    patcher = Patcher(warnings.append)
+    missing = Patch("json", "JSONDecoder.no_such_method")
+    also_missing = Patch("json", "no_such_module.function")
+    present = Patch("json", "dumps")
+    calls: list[str] = []
+
+    def wrapper(wrapped, instance, args, kwargs):
+        calls.append("wrapped")
+        return wrapped(*args, **kwargs)
+
+    patcher.install([(missing, wrapper), (also_missing, wrapper), (present, wrapper)])
+    try:
+        import json
+
+        assert json.dumps([1]) == "[1]" and calls == ["wrapped"]
+    finally:
+        patcher.uninstall()
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("json.JSONDecoder.no_such_method does not exist in this json")
+    assert "`retrace adapters` lists the supported ones" in warnings[0]
