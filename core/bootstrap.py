@@ -13,8 +13,10 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing and pathlib would cost every process that has a RETRACE* variable
+if TYPE_CHECKING:
+    from typing import Any
 
 KNOWN = {
     "RETRACE": "1 to record this process",
@@ -177,6 +179,8 @@ def expand_path(template: str) -> str:
 
 
 def _start(main: dict[str, Any], argv: list[str], seed: str) -> None:
+    from pathlib import Path
+
     from . import launcher, layout
     from .errors import RetraceError
     from .session import begin_recording

@@ -133,6 +133,14 @@ class Adapter:
     #: threads): the threading adapter records them like the program's. Other
     #: libraries' synchronisation is theirs (see docs/adapters/threading.md).
     coordinating: ClassVar[tuple[str, ...]] = ()
+    #: The library's top-level modules (``("requests", "urllib3")``). When set, the adapter
+    #: waits: ``register_codecs``, ``patches`` and ``start`` run just before the program
+    #: first imports one of them (at once if one already is), and a program that never
+    #: does pays nothing for the adapter's implementation. Every patch must then be in
+    #: one of these modules or below them, and the module the entry point names should
+    #: import its implementation inside ``patches`` (see docs/writing-an-adapter.md).
+    #: Empty (the default): installed when the session starts.
+    imports: ClassVar[tuple[str, ...]] = ()
 
     def patches(self) -> Iterable[Patch]:
         """The boundaries this adapter applies."""

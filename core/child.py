@@ -51,9 +51,7 @@ def _warn(message: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from . import hashseed, launcher
-    from .errors import RetraceError
-    from .session import begin_recording
+    from . import hashseed
 
     if len(argv) < 4 or not processes.valid(argv[1]) or argv[2] not in STARTS:
         _warn(f"usage: python -m {MODULE} DIR ID HOW PROGRAM... (got {argv!r})")
@@ -67,6 +65,10 @@ def main(argv: list[str]) -> int:
     seed = hashseed.choose()
     hashseed.ensure(seed)
     hashseed.forget_ours()
+    from . import launcher  # after the re-exec: the first process imports little
+    from .errors import RetraceError
+    from .session import begin_recording
+
     if main_["kind"] == "path":
         sys.path[0] = os.path.dirname(os.path.abspath(main_["path"]))
     elif main_["kind"] == "code":

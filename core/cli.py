@@ -6,17 +6,19 @@ status (see :mod:`retrace.errors`); a traceback from retrace itself is a bug.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
-from . import __version__, hashseed, layout
+from . import __version__, hashseed
 from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
+
+TYPE_CHECKING = False  # the first process of `retrace record` imports only what it uses
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
+    from types import ModuleType
 
 #: Subcommands that live in their own module, with ``NAME``, ``add_parser(sub)`` and ``run(options)``.
 #: Imported only when the command line asks for one of them (or for help), so
@@ -31,6 +33,8 @@ def _tools() -> dict[str, ModuleType]:
 
 
 def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="retrace", description="Deterministic record and replay for Python programs."
     )
@@ -64,6 +68,10 @@ def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["record"]:
+        # The hash seed first: this process may start again with it, so it should
+        # have imported next to nothing (argparse, pathlib) by then.
+        hashseed.ensure(hashseed.choose())
     if args[:1] == ["--recording"] or (args and args[0].startswith("--recording=")):
         return replay_main(args)
     tools = {} if args[:1] and args[0] in RUNS_A_PROGRAM else _tools()
@@ -75,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.command == "replay":
             return _replay(options.recording, options.process)
         if options.command == "inspect":
+            from pathlib import Path
+
             from .summary import inspect_recording
 
             return inspect_recording(Path(options.recording), as_json=options.json)
@@ -92,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def replay_main(args: list[str]) -> int:
     """``python -m retrace --recording DIR``: the seed's spelling of ``retrace replay DIR``."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m retrace")
     parser.add_argument("--recording", required=True, metavar="DIR")
     options = parser.parse_args(args)
@@ -104,6 +116,10 @@ def replay_main(args: list[str]) -> int:
 
 
 def _record(options: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import layout
+
     rest = list(options.args)
     if rest[:1] == ["--"]:
         rest = rest[1:]
@@ -141,10 +157,10 @@ def _record(options: argparse.Namespace) -> int:
 
 
 def _replay(path: str, process: str = "0") -> int:
-    from . import forking, launcher
+    directory, main, argv = prepare_replay(path, process)
+    from . import forking, launcher  # after the re-exec: the first process imports little
     from .session import begin_replay
 
-    directory, main, argv = prepare_replay(path, process)
     session = begin_replay(directory, on_divergence=stop_replay, progress=f"replay {directory.name}",
                            process=forking.start)
     status = launcher.run(main, argv)
@@ -165,16 +181,19 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     a child ``process``, that of the process its replay starts from
     (``forking.start``; the forks to follow down to it are ``forking.targets``).
     """
-    from . import forking, pack, processes, tracebacks
-    from .session import check_compatible
+    from . import layout, processes
 
-    directory = layout.locate(pack.unpack(Path(path)) if pack.is_archive(path) else path)
-    forking.start, forking.targets[:] = processes.replay_plan(directory, process)
-    header = processes.header_of(directory, forking.start)
-    check_compatible(header, layout.trace_path(processes.directory_of(directory, forking.start)))
-    if header.get("hash_seed"):
-        hashseed.ensure(header["hash_seed"])
+    directory = layout.locate(_unpacked(path))
+    start, targets = processes.replay_plan(directory, process)
+    header = processes.header_of(directory, start)
+    if hashseed.valid(header.get("hash_seed")):
+        hashseed.ensure(header["hash_seed"])  # before anything heavy: this may start us again
     hashseed.forget_ours()
+    from . import forking, tracebacks
+    from .compat import check_compatible
+
+    check_compatible(header, layout.trace_path(processes.directory_of(directory, start)))
+    forking.start, forking.targets[:] = start, targets
     run_dir = layout.run_path(directory)
     main = dict(header["main"])
     cwd = header["cwd"]
@@ -194,6 +213,17 @@ def prepare_replay(path: str, process: str = "0") -> tuple[Path, dict, list[str]
     _replay_sys_path(header, str(run_dir), main)
     tracebacks.show_paths_as(str(run_dir), cwd)
     return directory, main, list(header["argv"])
+
+
+def _unpacked(path: str) -> str | Path:
+    """``path``, or where the ``retrace pack`` archive it names was unpacked."""
+    if not os.path.isfile(path):
+        return path  # a recording directory (the common case): tarfile is not imported
+    from pathlib import Path
+
+    from . import pack
+
+    return pack.unpack(Path(path)) if pack.is_archive(path) else path
 
 
 def _replay_sys_path(header: dict, run_dir: str, main: dict) -> None:
@@ -234,6 +264,8 @@ def _adapters(as_json: bool) -> int:
 
     entries = discover_adapters()
     if as_json:
+        import json
+
         print(json.dumps([dict(e.describe(), status=e.status) for e in entries], indent=2))
         return 0
     for e in entries:

@@ -11,7 +11,7 @@ data and :class:`Pending` placeholders; a placeholder becomes a real object
 (through the codec that registered its name) only when replay hands it to the
 program. Nothing else can be constructed from a trace: cbor2's own tags that
 build objects (regular expressions, MIME messages, shared references...) are
-refused, and exceptions are rebuilt only from builtin classes or classes in
+refused (:mod:`retrace.decoding`), and exceptions are rebuilt only from builtin classes or classes in
 modules an adapter has vouched for.
 """
 
@@ -30,9 +30,11 @@ from typing import Any
 import attrs
 import cbor2
 
-CODEC_TAG = 46400
+from .decoding import CODEC_TAG, MAX_DEPTH, Pending
+from .decoding import safe_loads as safe_loads  # re-exported: decoding is half of this module's job
+from .decoding import to_cbor as to_cbor
+
 SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
-MAX_DEPTH = 96
 
 
 class Unencodable(TypeError):
@@ -47,14 +49,6 @@ class Codec:
     type: type
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
-
-
-@attrs.frozen
-class Pending:
-    """A decoded codec value not yet turned into an object."""
-
-    name: str
-    payload: Any
 
 
 class CodecRegistry:
@@ -181,59 +175,6 @@ class CodecRegistry:
         if type(exc) is not cls:
             exc.__class__ = cls
         return exc
-
-
-def to_cbor(value: Any) -> Any:
-    """Decoded data back into encodable form (``Pending`` -> its tag)."""
-    kind = type(value)
-    if kind is list:
-        return [to_cbor(v) for v in value]
-    if kind is dict:
-        return {to_cbor(k): to_cbor(v) for k, v in value.items()}
-    if kind is Pending:
-        return cbor2.CBORTag(CODEC_TAG, [value.name, to_cbor(value.payload)])
-    return value
-
-
-def _tag_hook(tag: cbor2.CBORTag, immutable: bool = False) -> Any:
-    if tag.tag != CODEC_TAG:
-        raise cbor2.CBORDecodeError(f"unknown CBOR tag {tag.tag}")
-    value = tag.value
-    if not (isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str)):
-        raise cbor2.CBORDecodeError("malformed codec value")
-    return Pending(value[0], _thaw(value[1]))
-
-
-def _thaw(value: Any) -> Any:
-    kind = type(value)
-    if kind is tuple or kind is list:
-        return [_thaw(v) for v in value]
-    if kind is dict or kind is cbor2.frozendict:
-        return {k: _thaw(v) for k, v in value.items()}
-    return value
-
-
-def _refuse(tag: int) -> Callable[..., Any]:
-    def refuse(*_args: Any) -> Any:
-        raise cbor2.CBORDecodeError(f"CBOR tag {tag} is not allowed in a trace")
-
-    return refuse
-
-
-# cbor2 turns these tags into objects by itself; a trace never holds them.
-_REFUSED_TAGS = (0, 1, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004)
-_SEMANTIC = {tag: _refuse(tag) for tag in _REFUSED_TAGS}
-
-
-def safe_loads(data: bytes) -> Any:
-    """Decode ``data`` allowing only plain data and retrace's codec tag."""
-    return cbor2.loads(
-        data,
-        tag_hook=_tag_hook,
-        semantic_decoders=_SEMANTIC,
-        max_depth=MAX_DEPTH + 8,
-        str_errors="strict",
-    )
 
 
 def _tz_to_plain(tz: _dt.tzinfo | None) -> Any:

@@ -157,7 +157,7 @@ def check_adapters() -> Iterator[Check]:
 
 def check_recording(path: Path, source: Path | None) -> Iterator[Check]:
     """Whether ``path`` is a recording this environment replays as recorded."""
-    from .session import check_compatible
+    from .compat import check_compatible
     from .summary import summarize_recording
 
     try:

@@ -37,11 +37,9 @@ targets: list[str] = []
 
 
 def _restart_adapters(session: Session, start: Any) -> None:
-    for entry in reversed(session.adapters):
-        entry.adapter.stop(session)
+    session.stop_adapters()
     start()
-    for entry in session.adapters:
-        entry.adapter.start(session)
+    session.start_adapters()
 
 
 def record_child(session: Session, process: str, start: str) -> None:

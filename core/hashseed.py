@@ -15,14 +15,15 @@ MARKER = "RETRACE_HASHSEED_SET"
 WARNED = "RETRACE_WARNED"
 
 
-def _valid(value: str | None) -> bool:
-    return value is not None and value.isdigit() and 0 <= int(value) <= 4294967295
+def valid(value: object) -> bool:
+    """Whether ``value`` is a seed ``PYTHONHASHSEED`` accepts (the interpreter refuses others)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and int(value) <= 4294967295
 
 
 def choose() -> str:
     """The seed to record with: the user's fixed one, or a fresh random one."""
     given = os.environ.get("PYTHONHASHSEED")
-    if _valid(given):
+    if valid(given):
         return given  # type: ignore[return-value]
     return str(int.from_bytes(os.urandom(4), "big") or 1)
 
@@ -31,7 +32,7 @@ def ensure(seed: str) -> None:
     """Make this process run with ``seed``, re-executing it if it does not."""
     if os.environ.get("PYTHONHASHSEED") == seed:
         return
-    if not _valid(os.environ.get("PYTHONHASHSEED")):
+    if not valid(os.environ.get("PYTHONHASHSEED")):
         os.environ[MARKER] = "1"
     os.environ["PYTHONHASHSEED"] = seed
     os.environ[WARNED] = "1"  # the new process must not repeat our warnings

@@ -14,7 +14,6 @@ earlier one.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from .errors import BadRecording, UsageError
@@ -44,6 +43,8 @@ def create(directory: Path, overwrite: bool = False) -> None:
                 "or pass --overwrite to replace it"
             )
         trace_path(directory).unlink()
+        import shutil
+
         shutil.rmtree(run_path(directory), ignore_errors=True)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)

@@ -116,8 +116,10 @@ class Patcher:
         _set_attribute(parent, name, wrapped)
         self._undo.append((parent, name, own))
         self._patched.add(key)
-        if not isinstance(parent, type):
-            self._sweep_map[id(original)] = (original, wrapped)
+        if not isinstance(parent, type) and not isinstance(original, wrapt.FunctionWrapper):
+            # Aliases of an already-patched function (psycopg.waiting's ``from time import
+            # monotonic``) belong to that patch: only the first patch of an original sweeps.
+            self._sweep_map.setdefault(id(original), (original, wrapped))
 
     def _sweep(self) -> None:
         """Point module-level aliases of patched functions at their wrappers."""

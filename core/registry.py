@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 from typing import Any
 
 import attrs
@@ -57,11 +58,28 @@ class AdapterEntry:
         }
 
 
+_read: tuple[tuple[str, ...], Any] | None = None
+
+
+def _entry_points(group: str) -> Any:
+    """The entry points of ``group``, from one read of every distribution's metadata.
+
+    Reading them parses each installed distribution's ``entry_points.txt``; a
+    session needs two groups and a test suite of scoped sessions many more
+    times, so the read is kept while ``sys.path`` stays the same.
+    """
+    global _read
+    key = tuple(p for p in sys.path if isinstance(p, str))
+    if _read is None or _read[0] != key:
+        _read = (key, importlib.metadata.entry_points())
+    return _read[1].select(group=group)
+
+
 def plugin_manager() -> pluggy.PluginManager:
     """A manager with our hookspecs and every installed lifecycle plugin."""
     pm = pluggy.PluginManager("retrace")
     pm.add_hookspecs(hookspecs)
-    for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+    for ep in _entry_points(PLUGIN_GROUP):
         if pm.get_plugin(ep.name) is None:
             pm.register(ep.load(), name=ep.name)
     pm.check_pending()
@@ -88,16 +106,26 @@ def discover_adapters() -> list[AdapterEntry]:
     """Every installed adapter, loaded, in entry-point name order."""
     found = []
     seen = set()
-    for ep in sorted(importlib.metadata.entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
+    providers: dict[str, str] = {}  # reading a distribution's name and version parses its METADATA
+    for ep in sorted(_entry_points(ADAPTER_GROUP), key=lambda e: e.name):
         if ep.name in seen:
             continue
         seen.add(ep.name)
         adapter = ep.load()
-        dist = ep.dist
-        provided_by = f"{dist.name} {dist.version}" if dist is not None else "?"
+        provided_by = _provider(ep.dist, providers)
         found.append(AdapterEntry(ep.name, adapter, provided_by,
                                   _library_version(adapter.distribution)))
     return found
+
+
+def _provider(dist: importlib.metadata.Distribution | None, known: dict[str, str]) -> str:
+    """``"name version"`` of the distribution an entry point comes from, read once per distribution."""
+    if dist is None:
+        return "?"
+    key = str(getattr(dist, "_path", id(dist)))
+    if key not in known:
+        known[key] = f"{dist.name} {dist.version}"
+    return known[key]
 
 
 def select_adapters(
@@ -132,5 +160,21 @@ def select_adapters(
 def register_adapters(pm: pluggy.PluginManager, entries: list[AdapterEntry]) -> None:
     """Let adapters implement hooks too."""
     for entry in entries:
-        if pm.get_plugin(f"adapter:{entry.name}") is None:
+        if _implements_hooks(entry.adapter) and pm.get_plugin(f"adapter:{entry.name}") is None:
             pm.register(entry.adapter, name=f"adapter:{entry.name}")
+
+
+def _implements_hooks(adapter: Adapter) -> bool:
+    """Whether any attribute carries ``hookimpl``'s mark (what ``pm.register`` looks for).
+
+    Most adapters implement no hook; pluggy's own inspection of every
+    attribute costs a start-up about 4 ms for the first-party adapters.
+    """
+    marker = f"{hookspecs.hookimpl.project_name}_impl"
+    for name in dir(adapter):
+        try:
+            if hasattr(getattr(adapter, name), marker):
+                return True
+        except Exception:  # a property that fails: pluggy would skip it too
+            continue
+    return False

@@ -20,9 +20,11 @@ from typing import Any
 import pluggy
 
 from . import __version__, layout, processes, runtime, serial, trace
+from .arrivals import ImportWatch
 from .codecs import CodecRegistry
+from .compat import check_compatible
 from .cursor import Cursor
-from .errors import BadRecording, UsageError
+from .errors import UsageError
 from .gc_callbacks import QuietCallbacks
 from .output import OutputCheck
 from .patching import Patcher
@@ -80,6 +82,11 @@ class Session:
         self.patcher = Patcher(warn)
         self.output = OutputCheck(redaction)
         self.gc_callbacks = QuietCallbacks()
+        #: The adapters installed so far, in order: those with ``imports`` arrive when
+        #: the program imports their library (:mod:`retrace.arrivals`).
+        self.installed: list[AdapterEntry] = []
+        self.arrivals = ImportWatch()
+        self.active = False
         self.recorder: runtime.Recorder | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
@@ -95,15 +102,39 @@ class Session:
         return self.mode == "replay"
 
     def _install(self, mode: runtime.Recorder | runtime.Replayer, defer: bool = False) -> None:
-        patches = [
-            (patch, patch.make_wrapper())
-            for entry in self.adapters
-            for patch in entry.adapter.patches()
-        ]
-        self.patcher.install(patches)
         self._mode = mode
+        waiting = [entry for entry in self.adapters if entry.adapter.imports]
+        self._add([entry for entry in self.adapters if not entry.adapter.imports])
+        for entry in waiting:
+            self.arrivals.watch(entry.adapter.imports, partial(self._arrive, entry))
         if not defer:
             self.activate()
+
+    def _add(self, entries: list[AdapterEntry]) -> None:
+        """Install ``entries``: codecs, then patches (each applies when its module is imported)."""
+        for entry in entries:
+            entry.adapter.register_codecs(self.codecs)
+        self.patcher.install([
+            (patch, patch.make_wrapper()) for entry in entries for patch in entry.adapter.patches()
+        ])
+        self.installed.extend(entries)
+
+    def _arrive(self, entry: AdapterEntry) -> None:
+        """The program is importing ``entry``'s library: install the adapter first.
+
+        This runs inside the program's ``import``; a failure must not become
+        the program's: it is reported and the library runs unrecorded.
+        """
+        if self.ended:
+            return
+        try:
+            with runtime.in_flight():  # the adapter's own imports and set-up are not events
+                self._add([entry])
+                if self.active:
+                    entry.adapter.start(self)
+        except Exception as exc:
+            warn(f"adapter {entry.name!r} could not be installed, {entry.name} calls are not "
+                 f"recorded: {exc}")
 
     def activate(self) -> None:
         """Switch patched calls to this session; the program's first line comes next."""
@@ -111,9 +142,17 @@ class Session:
         runtime.set_mode(self._mode)
         self.output.install()
         self.gc_callbacks.install()
-        for entry in self.adapters:
-            entry.adapter.start(self)
+        self.active = True
+        self.start_adapters()
         self.pm.hook.retrace_session_start(session=self)
+
+    def start_adapters(self) -> None:
+        for entry in list(self.installed):
+            entry.adapter.start(self)
+
+    def stop_adapters(self) -> None:
+        for entry in reversed(self.installed):
+            entry.adapter.stop(self)
 
     def end(self, exit_status: int | None, check: bool = True) -> None:
         """Finish the trace (or check it was used up) and remove every patch.
@@ -143,7 +182,8 @@ class Session:
         once all steps have run.
         """
         steps: list[Callable[[], object]] = [
-            *(partial(entry.adapter.stop, self) for entry in reversed(self.adapters)),
+            self.arrivals.close,
+            *(partial(entry.adapter.stop, self) for entry in reversed(self.installed)),
             self.output.uninstall,
             self.gc_callbacks.uninstall,
             partial(runtime.set_mode, runtime.Passthrough()),
@@ -203,13 +243,6 @@ def _base(directory: Path) -> tuple[pluggy.PluginManager, RedactionRules]:
     return pm, rules
 
 
-def _codecs(adapters: list[AdapterEntry]) -> CodecRegistry:
-    codecs = CodecRegistry()
-    for entry in adapters:
-        entry.adapter.register_codecs(codecs)
-    return codecs
-
-
 def begin_recording(
     directory: Path,
     main: dict[str, Any],
@@ -232,7 +265,7 @@ def begin_recording(
     pm, rules = _base(directory)
     adapters = select_adapters(discover_adapters())
     register_adapters(pm, adapters)
-    codecs = _codecs(adapters)
+    codecs = CodecRegistry()  # adapters add theirs as they are installed
     cwd = os.getcwd()
     header: dict[str, Any] = {
         "format": trace.FORMAT_VERSION,
@@ -320,53 +353,6 @@ def read_header(directory: Path) -> dict[str, Any]:
         reader.close()
 
 
-_MAIN_FIELD = {"path": "path", "module": "name", "code": "code", "scope": "name"}
-
-
-def _malformed_field(header: dict[str, Any]) -> str | None:
-    """The first header field replay relies on whose shape is not the one recording gives it."""
-
-    def strings(v: Any) -> bool:
-        return type(v) is list and all(type(x) is str for x in v)
-
-    main = header.get("main")
-    kind = main.get("kind") if type(main) is dict else None
-    checks = {
-        "python": lambda v: type(v) is list and len(v) >= 2 and all(type(x) is int for x in v),
-        "main": lambda v: type(kind) is str and type(v.get(_MAIN_FIELD.get(kind, ""))) is str,
-        "argv": strings,
-        "cwd": lambda v: type(v) is str,
-        "sys_path": lambda v: v is None or strings(v),
-        "hash_seed": lambda v: v is None or type(v) is str,
-        "adapters": lambda v: v is None or (
-            type(v) is list and all(type(a) is dict and type(a.get("name")) is str for a in v)
-        ),
-    }
-    for field, ok in checks.items():
-        if not ok(header.get(field)):
-            return field
-    return None
-
-
-def check_compatible(header: dict[str, Any], path: Path) -> None:
-    """Stop on a recording this retrace or this Python cannot replay faithfully."""
-    if header.get("format") != trace.FORMAT_VERSION:
-        raise BadRecording(
-            f"{path}: trace format {header.get('format')} is not supported by retrace "
-            f"{__version__} (format {trace.FORMAT_VERSION}); replay it with the retrace "
-            f"version that recorded it ({header.get('retrace')})"
-        )
-    field = _malformed_field(header)
-    if field is not None:
-        raise BadRecording(f"{path}: the header at byte 3 is malformed (its {field!r} field)")
-    recorded = tuple(header.get("python", ()))[:2]
-    if recorded != tuple(sys.version_info[:2]):
-        raise BadRecording(
-            f"{path}: recorded with Python {'.'.join(map(str, recorded))}, this is Python "
-            f"{sys.version_info[0]}.{sys.version_info[1]}; replay with the same minor version"
-        )
-
-
 def begin_replay(
     directory: Path, on_divergence: Callable[[Exception], None], progress: str | None = None,
     process: str = processes.ROOT,
@@ -395,7 +381,7 @@ def begin_replay(
             warn(f"{entry.adapter.distribution} was {was} when recorded and is "
                  f"{entry.library_version} here; replay may diverge")
     register_adapters(pm, adapters)
-    codecs = _codecs(adapters)
+    codecs = CodecRegistry()  # adapters add theirs as they are installed
     session = Session("replay", directory, reader.header, pm, adapters, codecs, rules)
     processes.identity.reset(process)
     session.cursor = Cursor(reader, codecs, on_divergence)

@@ -34,7 +34,7 @@ from typing import Any
 
 import cbor2
 
-from .codecs import safe_loads
+from .decoding import safe_loads
 from .errors import BadRecording
 
 FORMAT_VERSION = 2  # 2: DEF_THREAD records, ordered and output events

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickletools
 import sys
 from typing import Any
 
@@ -52,6 +51,8 @@ class _Tee:
 
 
 def _one_pickle(stream: Any) -> bytes:
+    import pickletools  # a spawned child only: it costs every other start-up ~1 ms
+
     tee: Any = _Tee(stream)
     for _ in pickletools.genops(tee):
         pass

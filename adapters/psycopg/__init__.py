@@ -9,18 +9,22 @@ adaptation, row factories, transactions and error classes run for real.
 Async connections use the same boundaries (see :mod:`.aio`).
 docs/adapters/psycopg.md explains the choice.
 
-This module imports nothing from psycopg: patches apply when the program
-imports it.
+This module imports nothing from psycopg, nor the modules above: the adapter
+is installed when the program first imports psycopg, and its patches apply
+as it does.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch
-from retrace.adapters.psycopg import accel, aio, offline, roundtrips, sends
-from retrace.adapters.psycopg.sends import LIBRARY
-from retrace.codecs import CodecRegistry
+
+if TYPE_CHECKING:
+    from retrace.codecs import CodecRegistry
+
+LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "contextlib")
 
 
 def _installed_version() -> tuple[int, int]:
@@ -40,9 +44,12 @@ class PsycopgAdapter(Adapter):
     distribution = "psycopg"
     supported = ">=3.1,<4"
     modules = LIBRARY
+    imports = ("psycopg", "psycopg_binary", "psycopg_c")
     coordinating = ("psycopg_pool",)
 
     def patches(self) -> list[Patch]:
+        from retrace.adapters.psycopg import accel, aio, roundtrips, sends
+
         version = _installed_version()
         return [
             *sends.patches(since_3_2=version >= (3, 2)),
@@ -53,6 +60,8 @@ class PsycopgAdapter(Adapter):
 
     def register_codecs(self, codecs: CodecRegistry) -> None:
         """psycopg errors rebuild as their own classes, with their result (the ``diag``)."""
+        from retrace.adapters.psycopg import offline
+
         codecs.allow_exceptions_from("psycopg")
         codecs.register(offline.OfflinePGresult, "psycopg.result", lambda r: r.plain,
                         offline.OfflinePGresult)

@@ -31,12 +31,13 @@ from collections.abc import Callable, Generator
 from typing import Any, NoReturn
 
 from retrace import Boundary, Patch, runtime
-from retrace.adapters.psycopg import compact, offline, sends, wire
-from retrace.adapters.psycopg.sends import LIBRARY
+from retrace.adapters.psycopg import LIBRARY, compact, offline, sends, wire
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 
-_real_monotonic = time.monotonic  # taken before the clock adapter patches ``time``
+#: The real clock: this module is imported when the program imports psycopg, by which
+#: time the clock adapter may have patched ``time`` (its wrapper keeps the original).
+_real_monotonic = getattr(time.monotonic, "__wrapped__", time.monotonic)
 
 
 class _Pending:

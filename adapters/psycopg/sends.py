@@ -19,7 +19,6 @@ from typing import Any
 from retrace import Patch, runtime
 from retrace.boundary import Args, Kwargs
 
-LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "contextlib")
 MAX_SQL = 120
 METHODS = (
     "send_query", "send_query_params", "send_prepare", "send_query_prepared",

@@ -11,20 +11,22 @@ replay reproduces), ``pid`` (redis-py's fork checks, unrecorded),
 ``aio`` (the asyncio client, awaited through :mod:`retrace.aio`) and
 ``connections`` (what is not supported yet, said loudly).
 docs/adapters/redis.md explains the choice and lists every patch. This
-module does not import redis; patches apply when the program does.
+module imports neither redis nor those modules: the adapter is installed
+when the program first imports redis, and its patches apply as it does.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retrace import Adapter, Patch
-from retrace.adapters.redis import aio, client, connections, pid, pipeline, pubsub
-from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
+    from retrace.codecs import CodecRegistry
     from retrace.session import Session
+
+LIBRARY = ("redis",)
 
 
 def _installed_version() -> tuple[int, ...]:
@@ -39,12 +41,15 @@ class RedisAdapter(Adapter):
     name = "redis"
     distribution = "redis"
     supported = ">=4.6,<9"
-    modules = client.LIBRARY
+    modules = LIBRARY
+    imports = LIBRARY
 
     def __init__(self) -> None:
-        self._pid_view = pid.PidView()
+        self._pid_view: Any = None
 
     def patches(self) -> list[Patch]:
+        from retrace.adapters.redis import aio, client, connections, pipeline, pubsub
+
         return [
             Patch("redis.client", "Redis.execute_command", wrapper=client.execute_command),
             Patch("redis.client", "Pipeline.immediate_execute_command",
@@ -63,10 +68,14 @@ class RedisAdapter(Adapter):
         codecs.allow_exceptions_from("redis")
 
     def start(self, session: Session) -> None:
+        from retrace.adapters.redis import pid
+
+        self._pid_view = self._pid_view or pid.PidView()
         self._pid_view.install()
 
     def stop(self, session: Session) -> None:
-        self._pid_view.uninstall()
+        if self._pid_view is not None:
+            self._pid_view.uninstall()
 
 
 adapter = RedisAdapter()

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from retrace import Boundary
-from retrace.adapters.redis import calls, commands
+from retrace.adapters.redis import LIBRARY, calls, commands
 from retrace.boundary import Args, Kwargs
 
-LIBRARY = ("redis",)
 _BLOCKING = frozenset({
     "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
     "WAIT", "WAITAOF",

@@ -17,7 +17,7 @@ from retrace.codecs import CODEC_TAG, CodecRegistry, Pending, Unencodable, safe_
 from retrace.testing import replay, run_retrace
 
 CORE = Path(retrace.__file__).parent
-LOADING_MODULES = ("trace.py", "codecs.py", "cursor.py", "summary.py")
+LOADING_MODULES = ("trace.py", "decoding.py", "codecs.py", "cursor.py", "summary.py")
 ZEN = "Beautiful is better than ugly"
 
 
