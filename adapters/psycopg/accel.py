@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from retrace import Boundary, Patch, runtime
-from retrace.adapters.psycopg.sends import LIBRARY
+from retrace.adapters.psycopg import LIBRARY
 from retrace.boundary import Args, Kwargs
 
 COPY_FUNCTIONS = ("format_row_text", "format_row_binary", "parse_row_text", "parse_row_binary")
