@@ -14,6 +14,12 @@ from typing import Any
 from retrace.adapters.psycopg import sends, wire
 
 BAD = 1
+PIPELINE_ON = 1
+
+
+def _bytes(value: Any) -> Any:
+    """Recorded bytes, which a replayed round trip still holds as latin-1 text."""
+    return value.encode("latin-1") if type(value) is str else value
 
 
 def _clean_error_message(message: bytes, encoding: str) -> str:
@@ -27,16 +33,24 @@ def _clean_error_message(message: bytes, encoding: str) -> str:
 
 
 class OfflinePGresult:
-    """A recorded ``PGresult``: the cells are the bytes the server sent."""
+    """A recorded ``PGresult``: the cells are the bytes the server sent.
+
+    Built from a result's plain data (:func:`~retrace.adapters.psycopg.wire.result`)
+    as recorded or as replayed: in a replayed round trip the bytes are still
+    latin-1 text (see :mod:`~retrace.adapters.psycopg.compact`) and each cell
+    and name becomes bytes when psycopg asks for it, so a column never read
+    costs nothing.
+    """
 
     def __init__(self, plain: list[Any]) -> None:
         self.plain = plain
-        (self.status, self.command_status, self.command_tuples, self.oid_value,
-         self.binary_tuples, self.ntuples, self._fields, self._cells, self._errors,
+        (self.status, command_status, self.command_tuples, self.oid_value,
+         self.binary_tuples, self.ntuples, self._fields, self._cells, errors,
          self._params) = plain
+        self.command_status = _bytes(command_status)
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
-        errors = self._errors or []
-        self._error_fields = dict(zip(errors[::2], errors[1::2], strict=True))
+        self._error_fields = (
+            dict(zip(errors[::2], map(_bytes, errors[1::2]), strict=True)) if errors else {})
 
     def _field(self, column: int, item: int) -> Any:
         if not 0 <= column < self.nfields:
@@ -44,7 +58,7 @@ class OfflinePGresult:
         return self._fields[column * wire.FIELD_WIDTH + item]
 
     def fname(self, column: int) -> bytes | None:
-        return self._field(column, 0)
+        return _bytes(self._field(column, 0))
 
     def ftype(self, column: int) -> int:
         return self._field(column, 1) or 0
@@ -68,7 +82,18 @@ class OfflinePGresult:
     def get_value(self, row: int, column: int) -> bytes | None:
         if not (0 <= row < self.ntuples and 0 <= column < self.nfields):
             return None
-        return self._cells[row * self.nfields + column]
+        value = self._cells[row * self.nfields + column]
+        return value.encode("latin-1") if type(value) is str else value
+
+    def column_types(self) -> list[int]:
+        """Every column's ``ftype``, for ``Transformer.set_pgresult``."""
+        return [t or 0 for t in self._fields[1::wire.FIELD_WIDTH]]
+
+    def row(self, row: int) -> list[bytes | None]:
+        """The cells of one row, for ``Transformer.load_sequence``."""
+        start = row * self.nfields
+        return [v.encode("latin-1") if type(v) is str else v
+                for v in self._cells[start:start + self.nfields]]
 
     @property
     def nparams(self) -> int:
@@ -112,7 +137,6 @@ class OfflinePGconn:
     notice_handler: Any = None
     notify_handler: Any = None
     nonblocking = 1
-    pipeline_status = 0
     _pgconn_ptr = None
     _CLOSED = BAD << 4
 
@@ -133,7 +157,11 @@ class OfflinePGconn:
 
     @property
     def status(self) -> int:
-        return self._state >> 4
+        return (self._state >> 4) & 15
+
+    @property
+    def pipeline_status(self) -> int:
+        return self._state >> 8
 
     @property
     def transaction_status(self) -> int:
@@ -176,7 +204,7 @@ class OfflinePGconn:
         # exit when module globals are already gone: use only the instance and the class.
         state = self.__dict__.get("_state")
         if state is not None:
-            self._state = self._CLOSED | (state & 15)
+            self._state = self._CLOSED | (state & ~0xF0)
 
     close = finish
 
@@ -215,8 +243,21 @@ class OfflinePGconn:
     def notifies(self) -> None:
         return None
 
+    # -- pipeline mode: a local switch of libpq; results arrive in round trips
     def enter_pipeline_mode(self) -> None:
-        sends.refuse_pipeline()
+        self._state = PIPELINE_ON << 8 | (self._state & 255)
+
+    def exit_pipeline_mode(self) -> None:
+        self._state &= 255
+
+    def pipeline_sync(self) -> None:
+        sends.replay("pipeline_sync", (), {})
+
+    def send_flush_request(self) -> None:
+        sends.replay("send_flush_request", (), {})
+
+    def flush(self) -> int:
+        return 0
 
     def get_cancel(self) -> Any:
         raise sends.not_supported("cancelling a query")

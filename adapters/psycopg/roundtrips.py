@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NoReturn
 
 from retrace import Boundary, Patch, runtime
 from retrace.adapters.psycopg import LIBRARY, compact, offline, sends, wire
@@ -38,16 +38,6 @@ from retrace.errors import BadRecording
 #: The real clock: this module is imported when the program imports psycopg, by which
 #: time the clock adapter may have patched ``time`` (its wrapper keeps the original).
 _real_monotonic = getattr(time.monotonic, "__wrapped__", time.monotonic)
-
-
-class _Holder:
-    """The real value and its trace form, so the program gets the real one on record."""
-
-    __slots__ = ("packed", "value")
-
-    def __init__(self, value: Any, packed: Any) -> None:
-        self.value = value
-        self.packed = packed
 
 
 class _Pending:
@@ -112,7 +102,9 @@ def _copy_data(value: Any) -> Any:
 
 def _offline_copy_data(plain: Any) -> Any:
     kind, payload = plain
-    return memoryview(payload) if kind == COPY_DATA else offline.OfflinePGresult(payload)
+    if kind == COPY_DATA:
+        return memoryview(compact.as_bytes(payload))
+    return offline.OfflinePGresult(payload)
 
 
 def _notifies(value: Any) -> Any:
@@ -122,11 +114,19 @@ def _notifies(value: Any) -> Any:
 def _offline_notifies(plain: Any) -> Any:
     from psycopg.pq import PGnotify
 
-    return [PGnotify(*n) for n in plain]
+    return [PGnotify(*compact.as_bytes(n)) for n in plain]
 
 
 def _offline_results(plain: Any) -> Any:
     return [offline.OfflinePGresult(r) for r in plain]
+
+
+def _pipeline_results(value: Any) -> Any:
+    return [wire.results(results) for results in value]
+
+
+def _offline_pipeline_results(plain: Any) -> Any:
+    return [_offline_results(results) for results in plain]
 
 
 Pack = Callable[[Any], Any]
@@ -139,7 +139,11 @@ KINDS: dict[str, tuple[Pack, Pack]] = {
     "copy_from": (_copy_data, _offline_copy_data),
     "copy_to": (_none, _none),
     "copy_end": (wire.result, offline.OfflinePGresult),
+    "pipeline_communicate": (_pipeline_results, _offline_pipeline_results),
 }
+# In pipeline mode psycopg queues its sends and this round trip makes them (the
+# queue is its second argument): what it sends belongs to its own fingerprint.
+SENDS_INSIDE = "pipeline_communicate"
 
 
 def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -174,17 +178,15 @@ def _connect_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return describe(args[0] if args else "")
 
 
-def _encode(outcome: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return outcome.packed if type(outcome) is _Holder else outcome
-
-
+# A round trip's event holds its trace form (a string, a snapshot): the boundary call
+# returns that, and the program gets the real value from the wrapper generator.
 BOUNDARIES = {
     name: Boundary(f"psycopg.{name}", fingerprint=_fingerprint, summary=_summary,
-                   encode=_encode, library=LIBRARY)
+                   library=LIBRARY)
     for name in KINDS
 }
 CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
-                   encode=_encode, library=LIBRARY, blocking=True)
+                   library=LIBRARY, blocking=True)
 
 
 # -- record ---------------------------------------------------------------------
@@ -209,9 +211,9 @@ def _stepped(gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
             raise
 
 
-def _give(holder: _Holder) -> Callable[..., _Holder]:
-    def give(*_: Any) -> _Holder:
-        return holder
+def _give(recorded: Any) -> Callable[..., Any]:
+    def give(*_: Any) -> Any:
+        return recorded
 
     return give
 
@@ -276,8 +278,10 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
         _emit(boundary, _raise(exc), fp_args, pgconn, None)
         raise
     _end(pending)
+    if kind == SENDS_INSIDE:
+        fp_args = (fp_args[0] + sends.take(),)
     packed = _packed(KINDS[kind][0](value), pgconn, pending)
-    _emit(boundary, _give(_Holder(value, packed)), fp_args, pgconn, pending.callbacks)
+    _emit(boundary, _give(packed), fp_args, pgconn, pending.callbacks)
     return value
 
 
@@ -305,7 +309,7 @@ def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator
     _end(pending)
     snapshot = wire.connection(pgconn)
     _parameters[pgconn] = snapshot["parameters"]
-    runtime.call(CONNECT, _give(_Holder(pgconn, snapshot)), conninfo)
+    runtime.call(CONNECT, _give(snapshot), conninfo)
     return pgconn
 
 
@@ -319,10 +323,15 @@ def _loaded(recorded: Any) -> Any:
     try:
         return compact.loads(recorded)
     except BadRecording as exc:
-        cursor = getattr(runtime.active(), "cursor", None)
-        if cursor is not None:
-            cursor.on_divergence(exc)
-        raise
+        _bad(str(exc))
+
+
+def _bad(message: str) -> NoReturn:
+    exc = BadRecording(message)
+    cursor = getattr(runtime.active(), "cursor", None)
+    if cursor is not None:
+        cursor.on_divergence(exc)
+    raise exc
 
 
 def _deliver(pgconn: Any, callbacks: Any) -> None:
@@ -339,18 +348,32 @@ def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
         if kind == NOTICE and pgconn.notice_handler is not None:
             pgconn.notice_handler(offline.OfflinePGresult(payload))
         elif kind == NOTIFY and pgconn.notify_handler is not None:
-            pgconn.notify_handler(notify_class(*payload))
+            pgconn.notify_handler(notify_class(*compact.as_bytes(payload)))
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
     packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
-    if isinstance(pgconn, offline.OfflinePGconn):
-        pgconn.update(packed[1], packed[2] if len(packed) > 2 else None)
-        if len(packed) > 3 and packed[3]:
-            _deliver(pgconn, packed[3])
-    value = packed[0]
-    return KINDS[kind][1](value)
+    try:
+        value = KINDS[kind][1](packed[0])
+        if isinstance(pgconn, offline.OfflinePGconn):
+            pgconn.update(packed[1], compact.as_bytes(packed[2]) if len(packed) > 2 else None)
+        callbacks = packed[3] if len(packed) > 3 else None
+    except (ValueError, TypeError, IndexError, KeyError, UnicodeEncodeError) as exc:
+        _bad(f"a psycopg event in the recording is malformed ({exc!r})")
+    if callbacks and isinstance(pgconn, offline.OfflinePGconn):
+        _deliver(pgconn, callbacks)
+    return value
     yield  # a generator that never yields: psycopg's wait loop finishes at once
+
+
+def _send_queued(commands: Any) -> None:
+    """What ``pipeline_communicate`` does with psycopg's queue, on an offline connection.
+
+    It makes every queued send (each is noted, see :mod:`.sends`) before it
+    returns, so the queue is empty afterwards, as psycopg expects.
+    """
+    while commands:
+        commands.popleft()()
 
 
 def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
@@ -360,8 +383,9 @@ def _replayed_connect(conninfo: str) -> Generator[Any, Any, Any]:
 
 
 # -- patches --------------------------------------------------------------------
-def _inside_round_trip() -> bool:
-    """Whether a round trip is running on this thread: the generators it calls are its own.
+def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
+    """The wrapper of one I/O generator; a generator called while a round trip runs on
+    this thread is that round trip's own.
 
     ``execute`` is ``send`` then ``fetch_many`` inside psycopg (in Python and
     in the compiled module alike). Those inner calls reach these wrappers when
@@ -369,17 +393,20 @@ def _inside_round_trip() -> bool:
     then points psycopg's internal names at the wrappers too. They are part of
     the outer round trip's event, not events of their own.
     """
-    pending = _local.pending
-    return pending is not None and not pending.done
 
-
-def _generator_wrapper(kind: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
     def retrace_psycopg_round_trip(wrapped: Any, instance: Any, args: Args,
                                    kwargs: Kwargs) -> Any:
         mode = runtime.active().name
-        if mode == "passthrough" or _inside_round_trip():
-            return wrapped(*args, **kwargs)
-        pgconn, fp_args = args[0], (sends.take(), *args[1:2])
+        pending = _local.pending
+        if mode == "passthrough" or (pending is not None and not pending.done):
+            return wrapped(*args, **kwargs)  # not recorded, or part of a round trip (above)
+        pgconn = args[0]
+        if kind == SENDS_INSIDE:
+            if mode == "replay":
+                _send_queued(args[1])
+                return _replayed(kind, pgconn, (sends.take(),))
+            return _recorded(kind, wrapped(*args, **kwargs), pgconn, (sends.take(),))
+        fp_args = (sends.take(), *args[1:2])
         if mode == "replay":
             return _replayed(kind, pgconn, fp_args)
         return _recorded(kind, wrapped(*args, **kwargs), pgconn, fp_args)

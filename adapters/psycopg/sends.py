@@ -13,6 +13,7 @@ may be secrets; they reach the trace only as part of the digest).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from retrace import Patch, runtime
@@ -24,28 +25,83 @@ METHODS = (
     "send_describe_prepared", "send_describe_portal",
 )
 METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
+# Pipeline mode: messages queued for the server like the sends above (a Sync, a Flush).
+PIPELINE_METHODS = ("pipeline_sync", "send_flush_request")
 
 
 def _plain(value: Any) -> Any:
-    """Parameters as bytes/ints/None whatever buffer type a dumper produced."""
-    if value is None or isinstance(value, (bytes, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)  # psycopg.pq.Format and other IntEnums: their value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return repr(value)
+    """Parameters as bytes/ints/None whatever buffer type a dumper produced.
+
+    C dumpers give ``bytearray``, Python ones ``bytes``, and a replay uses the
+    Python ones, so the fingerprint must not tell them apart. Every note runs
+    through here, so the conversion for each type is looked up, once found.
+    """
+    if value is None:
+        return None
+    kind = type(value)
+    return (_CONVERTERS.get(kind) or _converter(kind))(value)
+
+
+def _plain_sequence(values: Any) -> list[Any]:
+    get = _CONVERTERS.get
+    return [v if v is None or (t := type(v)) is bytes else (get(t) or _converter(t))(v)
+            for v in values]
+
+
+# Builtins that return what they are given for their own exact type (bytes(b) is b).
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    bytes: bytes, str: str, int: int, bytearray: bytes, memoryview: bytes,
+    list: _plain_sequence, tuple: _plain_sequence,
+}
+
+
+def _converter(kind: type) -> Callable[[Any], Any]:
+    """The conversion for a type not seen yet: IntEnums (``psycopg.pq.Format``) become ints."""
+    found: Callable[[Any], Any]
+    if issubclass(kind, (bytes, str)):
+        found = _same
+    elif issubclass(kind, int):
+        found = int
+    elif issubclass(kind, (bytearray, memoryview)):
+        found = bytes
+    elif issubclass(kind, (list, tuple)):
+        found = _plain_sequence
+    else:
+        found = repr
+    if len(_CONVERTERS) < 64:
+        _CONVERTERS[kind] = found
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
-    """One send as plain data: the method, then its arguments."""
+    """One send as plain data: the method, then its arguments (keywords sorted by name).
+
+    Runs for every query, so the common shapes (SQL text, a list of dumped
+    parameters, formats) are converted here without a call per argument.
+    """
     found: list[Any] = [method]
     for value in args:
-        found.append(value if type(value) is bytes else _plain(value))
-    for key in sorted(kwargs):
-        found += (key, _plain(kwargs[key]))
+        kind = type(value)
+        if kind is bytes:
+            found.append(value)
+        elif kind is list or kind is tuple:
+            found.append(_plain_sequence(value))
+        else:
+            found.append(_plain(value))
+    if kwargs:
+        get = _CONVERTERS.get
+        for key in sorted(kwargs):
+            value = kwargs[key]
+            kind = type(value)
+            if kind is list or kind is tuple:
+                value = _plain_sequence(value)
+            elif value is not None and kind is not bytes:
+                value = (get(kind) or _converter(kind))(value)
+            found += (key, value)
     return found
 
 
@@ -125,10 +181,8 @@ def _noting(method: str) -> Any:
 
 def patches(since_3_2: bool) -> list[Patch]:
     """The real ``PGconn`` methods (whichever implementation psycopg loaded)."""
-    methods = METHODS + (METHODS_SINCE_3_2 if since_3_2 else ())
-    found = [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
-    found.append(Patch("psycopg.pq", "PGconn.enter_pipeline_mode", wrapper=_pipeline_guard))
-    return found
+    methods = METHODS + PIPELINE_METHODS + (METHODS_SINCE_3_2 if since_3_2 else ())
+    return [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
 
 
 def replay(method: str, args: Args, kwargs: Kwargs) -> None:
@@ -142,13 +196,3 @@ def not_supported(what: str) -> Exception:
     return psycopg.NotSupportedError(
         f"retrace does not record {what} with psycopg yet (see docs/adapters/psycopg.md)"
     )
-
-
-def refuse_pipeline() -> None:
-    raise not_supported("pipeline mode")
-
-
-def _pipeline_guard(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if runtime.active().name != "passthrough":
-        refuse_pipeline()
-    return wrapped(*args, **kwargs)

@@ -13,10 +13,15 @@ after row, holding the raw bytes psycopg's loaders parse (flat lists cost
 less to copy and encode than nested ones, and this is the hot path);
 ``errors`` pairs diagnostic field codes with their bytes, flat (0 is the
 whole error message) and ``params`` lists parameter types of a described statement.
+The bytes of a result (names, cells, status, error fields) are latin-1 text
+already, byte for byte: the JSON encoder writes text without calling back into
+Python (see :mod:`.compact`), and a replayed result reads either.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from retrace.redaction import PLACEHOLDER
@@ -44,30 +49,39 @@ CONNECTION_PROPERTIES = (
 )
 
 
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
 def result(res: Any) -> list[Any]:
-    """A libpq result as plain data."""
+    """A libpq result as plain data, its bytes as latin-1 text (see :mod:`.compact`)."""
     status = res.status
     nfields = res.nfields
     fields: list[Any] = []
     for i in range(nfields):
-        fields += (res.fname(i), res.ftype(i), res.fmod(i), res.fsize(i), res.fformat(i),
-                   res.ftable(i), res.ftablecol(i))
+        fields += (_text(res.fname(i)), res.ftype(i), res.fmod(i), res.fsize(i),
+                   res.fformat(i), res.ftable(i), res.ftablecol(i))
     get = res.get_value
     ntuples = res.ntuples
-    columns = range(nfields)
-    cells = [get(r, c) for r in range(ntuples) for c in columns]
+    raw: Iterable[bytes | None]
+    if nfields == 1:
+        raw = map(get, range(ntuples), itertools.repeat(0, ntuples))
+    else:
+        columns = range(nfields)
+        raw = [get(r, c) for r in range(ntuples) for c in columns]
+    cells = [None if v is None else v.decode("latin-1") for v in raw]
     errors = None
     if status in (FATAL_ERROR, NONFATAL_ERROR):
         field = res.error_field
-        errors = [ERROR_MESSAGE, res.error_message]
+        errors = [ERROR_MESSAGE, _text(res.error_message)]
         for code in DIAG_CODES:
             value = field(code)
             if value is not None:
-                errors += (code, value)
+                errors += (code, value.decode("latin-1"))
     nparams = res.nparams
     params = [res.param_type(i) for i in range(nparams)] if nparams else None
-    return [status, res.command_status, res.command_tuples, res.oid_value, res.binary_tuples,
-            ntuples, fields, cells, errors, params]
+    return [status, _text(res.command_status), res.command_tuples, res.oid_value,
+            res.binary_tuples, ntuples, fields, cells, errors, params]
 
 
 def results(values: list[Any]) -> list[Any]:
@@ -81,13 +95,15 @@ def notify(value: Any) -> list[Any]:
 
 def parameters(pgconn: Any) -> list[Any]:
     """The server-reported parameters of a connection, in :data:`PARAMETERS` order."""
-    status = pgconn.parameter_status
-    return [status(name) for name in PARAMETERS]
+    return list(map(pgconn.parameter_status, PARAMETERS))
 
 
 def state(pgconn: Any) -> int:
-    """Connection and transaction status packed in one small int."""
-    return pgconn.status * 16 + pgconn.transaction_status
+    """Pipeline, connection and transaction status packed in one small int.
+
+    Outside pipeline mode (pipeline status 0) it is ``status * 16 + transaction_status``.
+    """
+    return pgconn.pipeline_status * 256 + pgconn.status * 16 + pgconn.transaction_status
 
 
 def _property(pgconn: Any, name: str) -> Any:
