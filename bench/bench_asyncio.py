@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _result import emit
+
 TASKS = 1_000
 AWAITS = 10
 
@@ -148,6 +150,9 @@ def main() -> None:
         seconds = result[phase]
         size = f"{result['bytes'] / awaits:.1f}" if phase == "record" else ""
         print(f"{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{seconds / awaits * 1e6:>10.1f}{size:>13}")
+    emit(f"asyncio: {TASKS:,} tasks x {AWAITS} redis.asyncio awaits", "await", live / awaits,
+         result["record"] / awaits, result["replay"] / awaits,
+         bytes_per_event=result["bytes"] / awaits, note="bytes per await")
     print(
         f"in-process, stub coroutine instead of Redis: {stub['none']:.1f} µs/await not recording, "
         f"{stub['record']:.1f} recording, {stub['replay']:.1f} replaying"

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _result import emit
+
 from retrace.session import begin_recording, begin_replay
 
 CLOCK = [time.perf_counter]  # in a list: the alias sweep rewrites module globals, not this
@@ -113,6 +115,11 @@ def main() -> None:
     print(f"  replay  {us['replay']:.3f} us/call  ({r['replay'] / r['live']:.1f}x live)")
     print(f"  trace   {r['bytes'] / n:.2f} bytes/event")
     up = startup()
+    emit(f"clock: {n:,} time.time() calls", "event", r["live"] / n, r["record"] / n,
+         r["replay"] / n, bytes_per_event=r["bytes"] / n,
+         startup_ms=(up["cpu_record"] - up["cpu_python"]) * 1e3,
+         note=f"start-up is CPU time of retrace record over python; replay "
+              f"+{(up['cpu_replay'] - up['cpu_python']) * 1e3:.0f} ms")
     for measure in ("wall", "cpu"):
         plain, rec, rep = (up[f"{measure}_{kind}"] for kind in ("python", "record", "replay"))
         print(f"start-up ({measure}, best of 9): python {plain * 1e3:.1f} ms, retrace record "

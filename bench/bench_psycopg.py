@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import _channel
+from _result import emit
 
 WORKLOAD = '''
 import os
@@ -103,6 +104,10 @@ def main() -> None:
             print(line)
     print(f"  trace {size} bytes for {queries + 200} queries: "
           f"{size / (queries + 200):.1f} bytes/query")
+    for kind, index in (("wall", 0), ("CPU", 1)):
+        emit(f"psycopg ({options.impl}): {queries:,} SELECTs ({kind})", "query",
+             *(min(r[index] for r in runs) / queries for runs in (live, rec, rep)),
+             bytes_per_event=size / (queries + 200), note="bytes per query")
 
 
 if __name__ == "__main__":
