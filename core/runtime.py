@@ -151,9 +151,27 @@ def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) 
     holds one is encoded twice.
     """
     encoded = _encoded(codecs, data)
-    if any(secret.encode("utf-8", "surrogateescape") in encoded for secret in rules.replaced):
-        encoded = cbor2.dumps(_as_replayed(codecs.to_plain(data), rules))
+    for secret in _secrets(rules):
+        if secret in encoded:
+            encoded = cbor2.dumps(_as_replayed(codecs.to_plain(data), rules))
+            break
     return zlib.crc32(encoded)
+
+
+#: The secrets of the rules last asked about, encoded: ``(replaced list, its length, bytes)``.
+_encoded_secrets: tuple[Any, int, tuple[bytes, ...]] = (None, 0, ())
+
+
+def _secrets(rules: RedactionRules) -> tuple[bytes, ...]:
+    """``rules.replaced`` as bytes, encoded again only when a secret was added to it."""
+    global _encoded_secrets
+    replaced = rules.replaced
+    known = _encoded_secrets
+    if known[0] is replaced and known[1] == len(replaced):
+        return known[2]
+    secrets = tuple(secret.encode("utf-8", "surrogateescape") for secret in list(replaced))
+    _encoded_secrets = (replaced, len(secrets), secrets)
+    return secrets
 
 
 def _as_replayed(plain: Any, rules: RedactionRules) -> Any:
