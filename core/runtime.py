@@ -710,6 +710,8 @@ def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
         return _ordered_wrapper(boundary)
 
     def retrace_boundary(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if LOCAL.busy:  # inside another boundary call: every mode calls through
+            return wrapped(*args, **kwargs)
         return _mode.call(boundary, wrapped, instance, args, kwargs)
 
     return retrace_boundary
@@ -720,10 +722,10 @@ def _ordered_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], A
 
     def retrace_ordered(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         mode = _mode
-        if type(mode) is Passthrough:
+        if type(mode) is Passthrough or LOCAL.busy:  # every mode calls through when busy
             return wrapped(*args, **kwargs)
         fp = None
-        if fingerprint is not None and not LOCAL.busy:
+        if fingerprint is not None:
             fp = digest(mode.codecs, fingerprint(instance, args, kwargs))  # type: ignore[union-attr]
         return mode.ordered(boundary, fp, wrapped, instance, args, kwargs)  # type: ignore[union-attr]
 
@@ -741,7 +743,7 @@ def ordered(boundary: Boundary, fp: int | None, function: Callable[..., Any], *a
     :meth:`Recorder.ordered`).
     """
     mode = _mode
-    if type(mode) is Passthrough:
+    if type(mode) is Passthrough or LOCAL.busy:  # every mode calls through when busy
         return function(*args)
     return mode.ordered(boundary, fp, function, None, args, {}, guard)  # type: ignore[union-attr]
 
