@@ -6,7 +6,10 @@ workload runs as a program three ways, best of ``--repeat`` rounds: plain
 times itself with the clock's original function (the clock adapter patches
 ``time.perf_counter``) and reports the time on an inherited file descriptor
 (``bench/_channel.py``), so retrace start-up is not counted. Printed:
-seconds, ratio to live, µs added per command and trace bytes per command.
+seconds, ratio to live, µs added per command and trace bytes per command,
+in wall time and in the program's CPU time (``CLOCK_PROCESS_CPUTIME_ID``,
+which retrace does not intercept): on a loaded machine the CPU time is the
+steadier figure.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from pathlib import Path
 import _channel
 
 COMMANDS = 10_000
+
+
+def _cpu() -> float:
+    return time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID)
+
 BATCH = 100
 
 WORKLOAD = f'''
@@ -28,11 +36,12 @@ import os, sys, time
 import redis
 
 clock = getattr(time.perf_counter, "__wrapped__", time.perf_counter)
+cpu = lambda: time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID)
 mode, out, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 r = redis.Redis(host="127.0.0.1", port=port)
 key = "retrace-bench:k"
 r.set(key, "0")
-start = clock()
+start, start_cpu = clock(), cpu()
 if mode == "single":
     for i in range({COMMANDS} // 2):
         r.set(key, i)
@@ -43,17 +52,19 @@ else:
         for i in range({BATCH} // 2):
             pipe.set(key, i).get(key)
         pipe.execute()
-elapsed = clock() - start
+elapsed, used = clock() - start, cpu() - start_cpu
 r.delete(key)
-os.write(int(out), repr(elapsed).encode())  # an inherited descriptor: see bench/_channel.py
+os.write(int(out), f"{{elapsed!r}} {{used!r}}".encode())  # an inherited descriptor: see bench/_channel.py
 '''
 
 
-def _timed(command: list[str]) -> float:
+def _timed(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of the workload's loop."""
     done, report = _channel.run(command)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return float(report)
+    wall, used = report.split()
+    return float(wall), float(used)
 
 
 def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float]:
@@ -68,19 +79,22 @@ def measure(workdir: Path, mode: str, port: int, repeat: int) -> dict[str, float
                    str(program), *args],
         "replay": [sys.executable, "-m", "retrace", "replay", str(rec)],
     }
-    best = {phase: float("inf") for phase in commands}
+    best = {f"{phase}{kind}": float("inf") for phase in commands for kind in ("", " cpu")}
     for _ in range(repeat):
         for phase, command in commands.items():
-            best[phase] = min(best[phase], _timed(command))
+            wall, used = _timed(command)
+            best[phase] = min(best[phase], wall)
+            best[f"{phase} cpu"] = min(best[f"{phase} cpu"], used)
     best["bytes"] = float((rec / "trace.bin").stat().st_size)
     return best
 
 
 def boundary_cost(workdir: Path, calls: int = 20_000) -> tuple[float, float]:
-    """µs per ``SET`` through the adapter's wrapper with nothing recording, and recording.
+    """CPU µs per ``SET`` through the adapter's wrapper with nothing recording, and recording.
 
     The wrapped call is a stub, so this is retrace's own cost per command, free of
     network and server time (which make the end-to-end numbers noisy on a busy machine).
+    The keys cycle over 100 values, as a program's keys repeat.
     """
     from retrace import runtime, trace
     from retrace.adapters.redis import client
@@ -97,10 +111,10 @@ def boundary_cost(workdir: Path, calls: int = 20_000) -> tuple[float, float]:
         runtime.set_mode(mode)
         best = float("inf")
         for _ in range(5):
-            start = time.perf_counter()
+            start = _cpu()
             for i in range(calls):
-                client.execute_command(stub, None, ("SET", "retrace-bench:k", i), {})
-            best = min(best, time.perf_counter() - start)
+                client.execute_command(stub, None, ("SET", f"retrace-bench:{i % 100}", i), {})
+            best = min(best, _cpu() - start)
         costs.append(best / calls * 1e6)
     runtime.set_mode(runtime.Passthrough())
     writer.close()
@@ -118,21 +132,22 @@ def main() -> None:
           f"best of {options.repeat}, Python {sys.version.split()[0]}, load average "
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'workload':<22}{'mode':<8}{'seconds':>9}{'x live':>8}{'µs/cmd':>8}"
-          f"{'+µs/cmd':>9}{'bytes/cmd':>11}")
+          f"{'+µs/cmd':>9}{'cpu µs/cmd':>11}{'x live':>8}{'bytes/cmd':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         for mode, label in (("single", "round trips"), ("pipeline", f"pipelines of {BATCH}")):
             result = measure(Path(tmp), mode, options.port, options.repeat)
-            live = result["live"]
+            live, live_cpu = result["live"], result["live cpu"]
             for phase in ("live", "record", "replay"):
-                seconds = result[phase]
+                seconds, used = result[phase], result[f"{phase} cpu"]
                 per = seconds / COMMANDS * 1e6
                 added = (seconds - live) / COMMANDS * 1e6
                 size = f"{result['bytes'] / COMMANDS:.1f}" if phase == "record" else ""
                 print(f"{label:<22}{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{per:>8.1f}"
-                      f"{added:>+9.1f}{size:>11}")
+                      f"{added:>+9.1f}{used / COMMANDS * 1e6:>11.1f}{used / live_cpu:>8.2f}"
+                      f"{size:>11}")
         passthrough, recording = boundary_cost(Path(tmp))
-    print(f"in-process, stub instead of the network: {passthrough:.1f} µs/cmd not recording, "
-          f"{recording:.1f} µs/cmd recording (+{recording - passthrough:.1f})")
+    print(f"in-process, stub instead of the network (CPU): {passthrough:.1f} µs/cmd not "
+          f"recording, {recording:.1f} µs/cmd recording (+{recording - passthrough:.1f})")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,10 @@ class Boundary:
     :param timing: the outcome only paces the caller (the clock, ``sleep``):
         in a thread a library started for itself it runs live in both modes
         (see :mod:`retrace.library_threads`).
+    :param summary_key: ``(instance, args, kwargs) -> hashable or None``, cheaper
+        than ``summary``: calls with equal keys have equal summaries, so the
+        recorder formats a summary only for a key it has not seen (summaries
+        are interned in the trace). None for a call whose summary must be made.
     """
 
     name: str
@@ -80,6 +84,7 @@ class Boundary:
     perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None = None
     mismatch: str = "arguments"
     timing: bool = False
+    summary_key: Callable[[Any, Args, Kwargs], Any] | None = None
 
 
 Wrapper = Callable[[Any, Any, Args, Kwargs], Any]

@@ -25,7 +25,8 @@ class CallSites:
         self._internal: dict[tuple[str, ...], dict[CodeType, bool]] = {}
 
     @staticmethod
-    def _classify(frame: FrameType, library: tuple[str, ...]) -> bool:
+    def internal(frame: FrameType, library: tuple[str, ...]) -> bool:
+        """Whether ``frame`` is retrace's, an adapter's or the library's (not the call site)."""
         module = frame.f_globals.get("__name__") or ""
         return (
             module == "retrace"
@@ -42,7 +43,7 @@ class CallSites:
         while frame is not None:
             internal = known.get(frame.f_code)
             if internal is None:
-                internal = known[frame.f_code] = self._classify(frame, library)
+                internal = known[frame.f_code] = self.internal(frame, library)
             if not internal:
                 return frame
             frame = frame.f_back

@@ -99,9 +99,14 @@ class Cursor:
                 self._offset, self._items = block
                 self._pos = 0
                 continue
-            rec = tuple(self._items[self._pos : self._pos + trace.RECORD_WIDTH])
-            self._pos += trace.RECORD_WIDTH
-            self._absorb(rec)
+            pos = self._pos
+            rec = tuple(self._items[pos : pos + trace.RECORD_WIDTH])
+            self._pos = pos + trace.RECORD_WIDTH
+            code = rec[1]
+            if type(code) is int and code >= 0 and type(rec[0]) is int and not self._library_keys:
+                self._next = rec  # an event of a program thread, the common record: as _absorb
+            else:
+                self._absorb(rec)
         return self._next
 
     def _absorb(self, rec: tuple[Any, ...]) -> None:

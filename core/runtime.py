@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 
 MAX_SUMMARY = 160
 
+#: What the recorder knows of a boundary: its id, and the frames its calls came through
+#: (all of them, and the program's frames that called it directly): see ``Recorder._site``.
+_Known = tuple[int, dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]]]
+
 
 class _Local(threading.local):
     busy = False
@@ -91,9 +95,50 @@ def thread_path(fallbacks: itertools.count[int]) -> str:
     return f"~{next(fallbacks)}"
 
 
+def _head(major: int, length: int) -> bytes:
+    """A CBOR item head: major type and length, in the shortest form (as cbor2 writes it)."""
+    if length < 24:
+        return bytes((major << 5 | length,))
+    if length < 0x100:
+        return bytes((major << 5 | 24, length))
+    if length < 0x10000:
+        return bytes((major << 5 | 25,)) + length.to_bytes(2, "big")
+    if length < 0x100000000:
+        return bytes((major << 5 | 26,)) + length.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + length.to_bytes(8, "big")
+
+
+_STR_HEADS = tuple(_head(3, n) for n in range(256))
+_BYTES_HEADS = tuple(_head(2, n) for n in range(256))
+
+
+def _encoded(codecs: CodecRegistry, data: Any) -> bytes:
+    """``cbor2.dumps(codecs.to_plain(data))``, byte for byte, without the walk where it is not needed.
+
+    Fingerprints are mostly a string, bytes, or a flat list of scalars
+    (a redis command): a string's or bytes' encoding is its head and its
+    bytes, and a flat list of scalars is already plain. The bytes must stay
+    exactly cbor2's, since recordings made before hold digests of them.
+    """
+    kind = type(data)
+    if kind is str:
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return cbor2.dumps(data)
+        size = len(raw)
+        return (_STR_HEADS[size] if size < 256 else _head(3, size)) + raw
+    if kind is bytes:
+        size = len(data)
+        return (_BYTES_HEADS[size] if size < 256 else _head(2, size)) + data
+    if kind is list and SCALARS.issuperset(map(type, data)):
+        return cbor2.dumps(data)
+    return cbor2.dumps(codecs.to_plain(data))
+
+
 def digest(codecs: CodecRegistry, data: Any) -> int:
     """A stable 32-bit digest of plain data (the argument fingerprint)."""
-    return zlib.crc32(cbor2.dumps(codecs.to_plain(data)))
+    return zlib.crc32(_encoded(codecs, data))
 
 
 def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) -> int:
@@ -105,11 +150,28 @@ def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) 
     the encoded bytes for a secret costs a substring search; only a call that
     holds one is encoded twice.
     """
-    plain = codecs.to_plain(data)
-    encoded = cbor2.dumps(plain)
-    if any(secret.encode("utf-8", "surrogateescape") in encoded for secret in rules.replaced):
-        encoded = cbor2.dumps(_as_replayed(plain, rules))
+    encoded = _encoded(codecs, data)
+    for secret in _secrets(rules):
+        if secret in encoded:
+            encoded = cbor2.dumps(_as_replayed(codecs.to_plain(data), rules))
+            break
     return zlib.crc32(encoded)
+
+
+#: The secrets of the rules last asked about, encoded: ``(replaced list, its length, bytes)``.
+_encoded_secrets: tuple[Any, int, tuple[bytes, ...]] = (None, 0, ())
+
+
+def _secrets(rules: RedactionRules) -> tuple[bytes, ...]:
+    """``rules.replaced`` as bytes, encoded again only when a secret was added to it."""
+    global _encoded_secrets
+    replaced = rules.replaced
+    known = _encoded_secrets
+    if known[0] is replaced and known[1] == len(replaced):
+        return known[2]
+    secrets = tuple(secret.encode("utf-8", "surrogateescape") for secret in list(replaced))
+    _encoded_secrets = (replaced, len(secrets), secrets)
+    return secrets
 
 
 def _as_replayed(plain: Any, rules: RedactionRules) -> Any:
@@ -178,11 +240,13 @@ class Passthrough:
 class Recorder:
     """Calls through and appends an event per boundary call.
 
-    Per boundary the recorder keeps its id and a call-site cache (code object
-    -> instruction offset -> site id), so the common event costs a few
-    dictionary lookups and one deque append. Definitions are appended before
-    the id they define is published, so no thread can use an id whose
-    definition is not already in the stream.
+    Per boundary the recorder keeps its id and what it learnt about the
+    frames its calls come through (see :meth:`_site`), so the common event
+    costs a dictionary lookup per frame up to the program's and one deque
+    append, with no lock. Definitions (boundaries, call sites, summaries,
+    threads) are appended under the lock, before the id they define is
+    published, so no thread can use an id whose definition is not already in
+    the stream.
     """
 
     name = "record"
@@ -199,15 +263,14 @@ class Recorder:
         self._local = LOCAL
         self._lock = threading.RLock()
         self._counter = itertools.count()
-        self._boundaries: dict[Boundary, tuple[int, dict[Any, dict[int, int]]]] = {}
+        self._boundaries: dict[Boundary, _Known] = {}
         self._site_ids: dict[tuple[str, int], int] = {}
         self._summary_ids: dict[str, int] = {}
+        self._summary_keys: dict[Boundary, dict[Any, int]] = {}
         self._fingerprint_failed: set[Boundary] = set()
         self._keys = ThreadKeys()
         self._threads = 0
         self._fallbacks = itertools.count()
-        self._sites = CallSites()
-        self._ordered_sites: dict[Any, dict[int, int]] = {}
         self.stopped: str | None = None
 
     @property
@@ -247,22 +310,24 @@ class Recorder:
             self._event(b, fp, 1, exc, sys._getframe(self._depth - 1), instance, args, kwargs)
             raise
         local.busy = False
-        # The common case, inlined: a scalar outcome, a known boundary and call site.
+        # The common case, inlined: a scalar outcome of a known boundary.
         known = self._boundaries.get(b)
-        if known is not None and b.encode is None and type(result) in SCALARS:
-            frame = sys._getframe(self._depth)
-            by_offset = known[1].get(frame.f_code)
-            sid = by_offset.get(frame.f_lasti) if by_offset is not None else None
-            if sid is not None and self.stopped is None:
-                key = self._keys.key
-                if key is None:
-                    key = self.thread_key()
-                writer = self.writer
-                writer.records.append((key, known[0] * 2, sid, fp, result))
-                next(self._counter)
-                if writer.due():
-                    self._flush()
-                return result
+        if known is not None and b.encode is None and type(result) in SCALARS and (
+                self.stopped is None):
+            caller = sys._getframe(self._depth)
+            direct = known[2].get(id(caller.f_code))
+            sid = direct[1].get(caller.f_lasti) if direct is not None else None
+            if sid is None:
+                sid = self._site(b, known, sys._getframe(self._depth - 1))
+            key = self._keys.key
+            if key is None:
+                key = self.thread_key()
+            writer = self.writer
+            writer.records.append((key, known[0] * 2, sid, fp, result))
+            next(self._counter)
+            if writer.due():
+                self._flush()
+            return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
 
@@ -288,10 +353,10 @@ class Recorder:
         key = self._keys.key
         if key is None:
             key = self.thread_key()
-        sid = self._ordered_site(b, sys._getframe(2))
         known = self._boundaries.get(b)
         if known is None:
             known = self._define(b)
+        sid = self._site(b, known, sys._getframe(2))
         records = self.writer.records
         if b.ordered == "before":
             records.append((key, known[0] * 2, sid, fp, None))
@@ -325,27 +390,47 @@ class Recorder:
             self._flush()
         return result
 
-    def _define(self, b: Boundary) -> tuple[int, dict[Any, dict[int, int]]]:
+    def _define(self, b: Boundary) -> _Known:
         with self._lock:
             known = self._boundaries.get(b)
             if known is None:
-                known = (len(self._boundaries), {})
+                known = (len(self._boundaries), {}, {})
                 self.writer.records.append((0, trace.DEF_BOUNDARY, known[0], None, b.name))
                 self._boundaries[b] = known
         return known
 
-    def _ordered_site(self, b: Boundary, frame: Any) -> int:
-        """The call site of an ordered call, cached per program frame position."""
-        user = self._sites.first_outside(frame, b.library)
-        if user is None:
-            return self._site_id(("<unknown>", 0))
-        by_offset = self._ordered_sites.get(user.f_code)
-        if by_offset is None:
-            by_offset = self._ordered_sites.setdefault(user.f_code, {})
-        sid = by_offset.get(user.f_lasti)
-        if sid is None:
-            sid = by_offset[user.f_lasti] = self._site_id(self._sites.site_of(user))
-        return sid
+    def _site(self, b: Boundary, known: _Known, frame: Any) -> int:
+        """The site id of the call whose innermost frame above the recorder is ``frame``.
+
+        ``known[1]`` maps ``id(code)`` to ``(code, None)`` for retrace's, the
+        adapter's and the library's code, and to ``(code, {offset: site id})``
+        for the program's; an entry keeps its code alive, so the id is not
+        reused while it is there. Walking up to the program's frame then costs
+        one lookup of an int per frame (a code object's hash is computed from
+        its contents at every lookup: up to 0.2 µs for a large function); only
+        code not seen before is classified. A psycopg query's site is eight
+        frames up. The program's frames found right above ``frame`` (direct
+        calls: the clock) also go into ``known[2]``, which :meth:`call` looks
+        at first.
+        """
+        frames = known[1]
+        start = frame
+        while frame is not None:
+            code = frame.f_code
+            seen = frames.get(id(code))
+            if seen is None:
+                seen = frames[id(code)] = (code, None if CallSites.internal(frame, b.library)
+                                                 else {})
+            offsets = seen[1]
+            if offsets is not None:
+                sid = offsets.get(frame.f_lasti)
+                if sid is None:
+                    sid = offsets[frame.f_lasti] = self._site_id(CallSites.site_of(frame))
+                if frame is start.f_back:
+                    known[2][id(code)] = seen
+                return sid
+            frame = frame.f_back
+        return self._site_id(("<unknown>", 0))
 
     def _site_id(self, site: tuple[str, int]) -> int:
         with self._lock:
@@ -363,10 +448,28 @@ class Recorder:
             self._fingerprint_failed.add(b)
             _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
                        "arguments less precisely. This is a bug in the adapter.")
-        text = summarize(b, instance, args, kwargs)
-        if text is not None:
-            fp = [fp, self._intern_summary(text)]
+        if b.summary is not None:
+            fp = [fp, self._summary(b, instance, args, kwargs)]
         return fp
+
+    def _summary(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        """The call's interned summary, made only for a summary key not seen before."""
+        if b.summary_key is None:
+            return self._intern_summary(summarize(b, instance, args, kwargs) or "")
+        by_key = self._summary_keys.get(b)
+        if by_key is None:
+            by_key = self._summary_keys.setdefault(b, {})
+        try:
+            key = b.summary_key(instance, args, kwargs)
+            known = by_key.get(key) if key is not None else None
+        except Exception:  # an unhashable key: an adapter's slip, the summary still comes
+            key = known = None
+        if known is not None:
+            return known
+        interned = self._intern_summary(summarize(b, instance, args, kwargs) or "")
+        if key is not None and type(interned) is int and len(by_key) < 65536:
+            by_key[key] = interned
+        return interned
 
     def _intern_summary(self, text: str) -> Any:
         known = self._summary_ids.get(text)
@@ -401,25 +504,15 @@ class Recorder:
         except Exception as exc:
             self.stop(f"encoding the outcome of {b.name} failed: {exc!r}")
             return
-        user_frame = self._sites.first_outside(frame, b.library)
-        key = self.thread_key()
-        records = self.writer.records
-        with self._lock:
-            known = self._boundaries.get(b)
-            if known is None:
-                known = (len(self._boundaries), {})
-                records.append((0, trace.DEF_BOUNDARY, known[0], None, b.name))
-                self._boundaries[b] = known
-            site = self._sites.site_of(user_frame)
-            sid = self._site_ids.get(site)
-            if sid is None:
-                sid = len(self._site_ids)
-                records.append((0, trace.DEF_SITE, sid, None, [site[0], site[1]]))
-                self._site_ids[site] = sid
-            if user_frame is not None and user_frame is frame.f_back:
-                known[1].setdefault(user_frame.f_code, {})[user_frame.f_lasti] = sid
-            records.append((key, known[0] * 2 + raised, sid, fp, value))
-            next(self._counter)
+        known = self._boundaries.get(b)
+        if known is None:
+            known = self._define(b)
+        sid = self._site(b, known, frame)
+        key = self._keys.key
+        if key is None:
+            key = self.thread_key()
+        self.writer.records.append((key, known[0] * 2 + raised, sid, fp, value))
+        next(self._counter)
         if self.writer.due():
             self._flush()
 
@@ -623,6 +716,8 @@ def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
         return _ordered_wrapper(boundary)
 
     def retrace_boundary(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if LOCAL.busy:  # inside another boundary call: every mode calls through
+            return wrapped(*args, **kwargs)
         return _mode.call(boundary, wrapped, instance, args, kwargs)
 
     return retrace_boundary
@@ -633,10 +728,10 @@ def _ordered_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], A
 
     def retrace_ordered(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         mode = _mode
-        if type(mode) is Passthrough:
+        if type(mode) is Passthrough or LOCAL.busy:  # every mode calls through when busy
             return wrapped(*args, **kwargs)
         fp = None
-        if fingerprint is not None and not LOCAL.busy:
+        if fingerprint is not None:
             fp = digest(mode.codecs, fingerprint(instance, args, kwargs))  # type: ignore[union-attr]
         return mode.ordered(boundary, fp, wrapped, instance, args, kwargs)  # type: ignore[union-attr]
 
@@ -654,7 +749,7 @@ def ordered(boundary: Boundary, fp: int | None, function: Callable[..., Any], *a
     :meth:`Recorder.ordered`).
     """
     mode = _mode
-    if type(mode) is Passthrough:
+    if type(mode) is Passthrough or LOCAL.busy:  # every mode calls through when busy
         return function(*args)
     return mode.ordered(boundary, fp, function, None, args, {}, guard)  # type: ignore[union-attr]
 

@@ -25,6 +25,7 @@ def _boundary(blocking: bool) -> Boundary:
         "redis.command",
         fingerprint=commands.fingerprint,
         summary=commands.summary,
+        summary_key=commands.summary_key,
         encode=commands.redact_reply,
         blocking=blocking,
         library=LIBRARY,

@@ -154,6 +154,23 @@ def summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return f"{name} {shown}{more}".rstrip()
 
 
+_KEYED = frozenset({str, bytes, int})
+
+
+def summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What :func:`summary` shows, cheaply: the command, its first argument (when short) and
+    how many follow. None for commands that can carry credentials (their summary is redacted
+    every time) and for arguments that do not make a cheap key."""
+    first = args[0] if args else None
+    if type(first) is not str or command_name(args).split(" ", 1)[0] in _WITH_SECRETS:
+        return None
+    shown = args[1] if len(args) > 1 else None
+    if shown is not None and (type(shown) not in _KEYED
+                              or (type(shown) is not int and len(shown) > _SUMMARY_ARG_CHARS)):
+        return None
+    return (first, type(shown), shown, len(args))
+
+
 def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     """``MULTI/EXEC of 3: SET 'a' 1; GET 'a'; …``."""
     stack = instance.command_stack

@@ -33,6 +33,7 @@ COMMAND = Boundary(
     "redis.pubsub.command",
     fingerprint=commands.fingerprint,
     summary=commands.summary,
+    summary_key=commands.summary_key,
     library=client.LIBRARY,
 )
 READ = Boundary(

@@ -12,7 +12,9 @@ is sent is fingerprinted (a CRC of the bytes), so a replay that sends
 something else stops with a divergence.
 
 A call made while a library adapter's boundary is in flight (requests,
-redis...) is not recorded again: the core's busy flag lets it through. A
+redis...) is not recorded again: the core's busy flag lets it through (each
+wrapper reads it first, so passing a redis command's ``sendall`` and
+``recv_into`` through costs one attribute read on top of wrapt's call). A
 socket belongs to this adapter only if its ``connect`` was a boundary call
 here: a socket a library adapter connected (redis-py's pooled connections)
 stays that adapter's business for its whole life, so its later
@@ -138,7 +140,7 @@ def connect_wrapper(method: str) -> Any:
 
 def send_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if not _ours(instance) or not args:
+        if LOCAL.busy or not _ours(instance) or not args:
             return wrapped(*args, **kwargs)
         rest = [_address(a) for a in args[1:]]
         return call(SEND, lambda *_: wrapped(*args, **kwargs), method, _crc(args[0]), *rest)
@@ -148,7 +150,7 @@ def send_wrapper(method: str) -> Any:
 
 def recv_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if not _ours(instance):
+        if LOCAL.busy or not _ours(instance):
             return wrapped(*args, **kwargs)
         key = [_address(a) for a in args] + [[k, _address(v)] for k, v in sorted(kwargs.items())]
         if method == "recvfrom":
@@ -160,7 +162,7 @@ def recv_wrapper(method: str) -> Any:
 
 
 def recv_into_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if not _ours(instance) or not args:
+    if LOCAL.busy or not _ours(instance) or not args:
         return wrapped(*args, **kwargs)
     buffer = memoryview(args[0]).cast("B")
     size = args[1] if len(args) > 1 and args[1] else kwargs.get("nbytes") or buffer.nbytes
@@ -182,14 +184,14 @@ def bind_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
 
 
 def listen_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if not _ours(instance):
+    if LOCAL.busy or not _ours(instance):
         return wrapped(*args, **kwargs)
     _listening.add(instance)
     return call(LISTEN, lambda *_: wrapped(*args, **kwargs), *[_address(a) for a in args])
 
 
 def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if not _ours(instance):
+    if LOCAL.busy or not _ours(instance):
         return wrapped(*args, **kwargs)
     accepted: list[socket.socket] = []
 
@@ -207,7 +209,7 @@ def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
 
 def address_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if not _ours(instance):
+        if LOCAL.busy or not _ours(instance):
             return wrapped(*args, **kwargs)
         found = call(ADDRESS, lambda *_: _address(wrapped(*args, **kwargs)), method)
         return tuple(found) if isinstance(found, list) else found
@@ -216,7 +218,7 @@ def address_wrapper(method: str) -> Any:
 
 
 def shutdown_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if not _ours(instance):
+    if LOCAL.busy or not _ours(instance):
         return wrapped(*args, **kwargs)
     return call(SHUTDOWN, lambda *_: wrapped(*args, **kwargs), *args)
 
