@@ -8,7 +8,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from ast import literal_eval
 from collections.abc import Iterator
@@ -85,14 +84,22 @@ def test_many_checkpoints_thinned_lead_back_to_the_same_values(long_recording: t
 
 
 @pytest.fixture
-def started(long_recording: tuple[Path, str]) -> Iterator[subprocess.Popen[bytes]]:
+def debug_tmp(tmp_path: Path) -> Path:
+    """The temporary folder of the debugging session under test (others run in parallel)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def started(long_recording: tuple[Path, str], debug_tmp: Path) -> Iterator[subprocess.Popen[bytes]]:
     rec, _ = long_recording
     proc = subprocess.Popen(
         [sys.executable, "-m", "retrace", "debug", str(rec)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=environment(FREQUENT),
+        env=environment({**FREQUENT, "TMPDIR": str(debug_tmp)}),
         start_new_session=True,
     )
     yield proc
@@ -128,27 +135,28 @@ def read_until(proc: subprocess.Popen[bytes], end: bytes, timeout: float = 30) -
     return out.decode()
 
 
-def session_folders() -> set[Path]:
-    """The socket folders of the debugging sessions on this machine."""
-    return set(Path(tempfile.gettempdir()).glob("retrace-debug-*"))
+def session_folders(where: Path) -> set[Path]:
+    """The socket folders of the debugging sessions using ``where`` as their temporary folder."""
+    return set(where.glob("retrace-debug-*"))
 
 
 def checkpoints_of(session: int) -> int:
     return len(session_processes(session)) - 2  # the coordinator and the live process
 
 
-def test_no_process_is_left_when_the_coordinator_is_killed(started: subprocess.Popen[bytes]) -> None:
-    before = session_folders()
+def test_no_process_is_left_when_the_coordinator_is_killed(started: subprocess.Popen[bytes],
+                                                           debug_tmp: Path) -> None:
     talk(started, "")
     talk(started, "b 8, i == 2500")
     talk(started, "c")
     assert talk(started, "p i").split(PROMPT)[0].strip() == "2500"
     talk(started, "rstep")
     assert checkpoints_of(started.pid) >= 3
+    assert len(session_folders(debug_tmp)) == 1  # the session's socket folder, until the end
     started.kill()  # SIGKILL: the coordinator cannot clean up
     started.wait(10)
     assert wait_until_gone(started.pid) == []
-    assert session_folders() <= before  # its socket's folder went with the last of them
+    assert session_folders(debug_tmp) == set()  # its socket's folder went with the last of them
 
 
 def test_no_process_is_left_after_quit(started: subprocess.Popen[bytes]) -> None:
