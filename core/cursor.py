@@ -33,7 +33,7 @@ from . import trace
 from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import CodecRegistry
-from .divergence import Side, report
+from .divergence import TRACEBACK, Side, report, written
 from .errors import BadRecording, Divergence, RecordingEnds
 from .library_threads import LibraryEvents, is_library_path, wait_quietly
 from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
@@ -435,12 +435,18 @@ class Cursor:
     def _actual(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs,
                 frame: FrameType | None) -> Side:
         file, line = self._sites.find(frame, b.library)
-        return Side(b.name, summarize(b, instance, args, kwargs), f"{file}:{line}")
+        summary = summarize(b, instance, args, kwargs)
+        if summary is None and b.mismatch == "output" and args and type(args[0]) is str:
+            summary = written(args[0])
+        return Side(b.name, summary, f"{file}:{line}")
 
     def _diverged(self, kind: str, rec: tuple[Any, ...], b: Boundary, instance: Any, args: Args,
                   kwargs: Kwargs, frame: FrameType | None) -> Divergence:
+        actual = self._actual(b, instance, args, kwargs, frame)
+        if (actual.summary or "").startswith(TRACEBACK):
+            kind = "crashed"
         return Divergence(report(kind, self.consumed + 1, self._path(rec[0]), self._side(rec),
-                                 self._actual(b, instance, args, kwargs, frame)))
+                                 actual))
 
     def _ended(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs,
                frame: FrameType | None) -> Exception:

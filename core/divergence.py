@@ -40,6 +40,10 @@ HINTS = {
     "exit": "every event matched, but the program ended with a different exit status.",
     "stuck": "no thread can go on: each waits for a turn the recording gives to another "
     "thread. A thread was not started, or took a different path.",
+    "crashed": "the program raised an exception the recorded run did not raise: something it "
+    "used answered differently on replay. Common causes: a library retrace does not record "
+    "(it ran for real, against what is there now: stdlib sqlite3 needs the example adapter "
+    "in examples/retrace-sqlite3), or an edited run/.",
     "output": "the program wrote something different from what it wrote when recorded. When "
     "the program's threads share data without a lock (an unsynchronised race), the replayed "
     "interleaving between two recorded events can differ; see docs/adapters/threading.md. "
@@ -72,3 +76,22 @@ def report(
     lines.append(f"  hint: {HINTS[kind]}")
     lines.append("  (see docs/troubleshooting.md, 'Replay diverges')")
     return "\n".join(lines)
+
+
+#: How :func:`written` starts the summary of a traceback.
+TRACEBACK = "a traceback"
+
+
+def written(text: str, limit: int = 160) -> str:
+    """What the replayed program tried to write, for the report's "the program did" side.
+
+    Only the replay's own text is shown (the recording holds digests of
+    output, never the text). An uncaught exception the recorded run did not
+    have is the most common reason a replay writes something else, so a
+    traceback is shown by its last line, the exception.
+    """
+    if "Traceback (most recent call last):" in text:
+        last = [line for line in text.strip().splitlines() if line and not line[0].isspace()]
+        return f"{TRACEBACK} ending in {last[-1][:limit]!r}" if last else TRACEBACK
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

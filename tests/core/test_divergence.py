@@ -73,6 +73,18 @@ def test_changed_argument_is_reported_with_both_summaries(tmp_path: Path) -> Non
     assert "hint: the same call was made with different arguments" in run.stderr
 
 
+def test_a_crash_only_the_replay_has_is_reported_with_its_exception(tmp_path: Path) -> None:
+    rec, app, _ = _recorded(tmp_path)
+    _edit(app, "last = time.time()", "raise LookupError('only on replay')\nlast = time.time()")
+    run = replay(rec)
+    assert run.status == EXIT_DIVERGENCE
+    expected, actual = run.stderr.split("the program did:")
+    assert "boundary:  time.time" in expected
+    assert "boundary:  sys.stderr.write" in actual
+    assert "arguments: a traceback ending in 'LookupError: only on replay'" in actual
+    assert "hint: the program raised an exception the recorded run did not raise" in run.stderr
+
+
 def test_one_call_too_many(tmp_path: Path) -> None:
     rec, app, recorded = _recorded(tmp_path)
     _edit(app, "last = time.time()", "last = time.time()\ntime.perf_counter()")
