@@ -28,35 +28,37 @@ def _tempfile_replaying() -> bool:
     return runtime.active().name == "replay" and caller_module(sys._getframe(2)) == "tempfile"
 
 
-def reusing_directories(wrapper: Wrapper) -> Wrapper:
-    """``wrapper`` for ``os.mkdir``, except that tempfile's names are reused on replay."""
+def _reusing(wrapper: Wrapper, reuse: Any) -> Wrapper:
+    """``wrapper``, except for tempfile on replay: the real call, and ``reuse`` if the name exists."""
 
-    def mkdir(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def creating(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not _tempfile_replaying():
             return wrapper(wrapped, instance, args, kwargs)
         try:
             return wrapped(*args, **kwargs)
         except FileExistsError:
-            if os.path.isdir(args[0] if args else kwargs["path"]):
-                return None
-            raise
+            return reuse(wrapped, dict(zip(("path", "flags", "mode"), args, strict=False), **kwargs))
 
-    return mkdir
+    return creating
+
+
+def _existing_directory(wrapped: Any, call: dict[str, Any]) -> None:
+    if not os.path.isdir(call["path"]):
+        raise FileExistsError(17, os.strerror(17), call["path"])
+
+
+def _existing_file(wrapped: Any, call: dict[str, Any]) -> Any:
+    if not call.get("flags", 0) & os.O_EXCL:
+        raise FileExistsError(17, os.strerror(17), call["path"])
+    call["flags"] = (call["flags"] & ~os.O_EXCL) | os.O_TRUNC
+    return wrapped(**call)
+
+
+def reusing_directories(wrapper: Wrapper) -> Wrapper:
+    """``wrapper`` for ``os.mkdir``, except that tempfile's names are reused on replay."""
+    return _reusing(wrapper, _existing_directory)
 
 
 def reusing_files(wrapper: Wrapper) -> Wrapper:
     """``wrapper`` for ``os.open``, except that tempfile's names are reused on replay."""
-
-    def open_fd(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _tempfile_replaying():
-            return wrapper(wrapped, instance, args, kwargs)
-        try:
-            return wrapped(*args, **kwargs)
-        except FileExistsError:
-            call = dict(zip(("path", "flags", "mode"), args, strict=False), **kwargs)
-            if not call.get("flags", 0) & os.O_EXCL:
-                raise
-            call["flags"] = (call["flags"] & ~os.O_EXCL) | os.O_TRUNC
-            return wrapped(**call)
-
-    return open_fd
+    return _reusing(wrapper, _existing_file)
