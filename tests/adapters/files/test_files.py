@@ -172,6 +172,27 @@ def test_metadata_and_listings_replay_after_the_tree_is_gone(tmp_path: Path) -> 
     assert "['tree/a.txt', 'tree/sub/b.txt']" in recorded.stdout
 
 
+def test_access_checks_and_which_replay_after_the_files_are_gone(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "data.txt").write_text("x")
+    (tools / "run-me").write_text("#!/bin/sh\n")
+    (tools / "run-me").chmod(0o755)
+    program = tmp_path / "check.py"
+    program.write_text(textwrap.dedent(
+        """
+        import os, shutil
+        print(os.access("tools/data.txt", os.R_OK), os.access("tools/data.txt", os.X_OK))
+        print(os.access("tools/run-me", mode=os.X_OK), os.access("tools/none", os.F_OK))
+        print(shutil.which("run-me", path="tools") is not None)
+        """
+    ))
+    recorded, replayed = record_and_replay(program, tmp_path / "rec",
+                                           between=lambda: shutil.rmtree(tools))
+    assert recorded.stdout == "True False\nTrue False\nTrue\n"
+    assert replayed.observable() == recorded.observable()
+
+
 def test_devices_and_proc_self(tmp_path: Path) -> None:
     program = tmp_path / "dev.py"
     program.write_text(textwrap.dedent(
