@@ -8,17 +8,24 @@ one they are pure functions and run for real. ``datetime.datetime.now``,
 patched on the C types themselves, so every datetime stays a real
 ``datetime``. ``time.sleep`` returns at once on replay unless
 ``RETRACE_REAL_SLEEP=1``.
+
+``logging`` reads the clock once, when it is imported, for
+``%(relativeCreated)d``; retrace imports it before the program starts, so
+that reading (``logging._startTime``) is an event at the start of the
+session, and a replay starts the log's clock where the recording did.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import sys
 import time
 from typing import Any
 
 from retrace import Adapter, Boundary, Patch
 from retrace.boundary import Args, Kwargs
+from retrace.runtime import call
 
 LIBRARY = ("datetime", "_pydatetime", "_strptime")
 READINGS = (
@@ -61,9 +68,28 @@ def _first_argument(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return list(args) + sorted(kwargs.items())
 
 
+LOGGING_START = Boundary("logging._startTime", library=LIBRARY)
+
+
 class ClockAdapter(Adapter):
     name = "clock"
     modules = LIBRARY
+
+    def __init__(self) -> None:
+        self._logging_start: Any = None
+
+    def start(self, session: Any) -> None:
+        namespace = vars(sys.modules.get("logging", sys))
+        started = namespace.get("_startTime")
+        if isinstance(started, (int, float)):
+            self._logging_start = started
+            namespace["_startTime"] = call(LOGGING_START, lambda: started)
+
+    def stop(self, session: Any) -> None:
+        logging = sys.modules.get("logging")
+        if self._logging_start is not None and logging is not None:
+            vars(logging)["_startTime"] = self._logging_start
+        self._logging_start = None
 
     def patches(self) -> list[Patch]:
         found = [
