@@ -81,6 +81,9 @@ class ClockAdapter(Adapter):
     def start(self, session: Any) -> None:
         namespace = vars(sys.modules.get("logging", sys))
         started = namespace.get("_startTime")
+        cursor = getattr(session, "cursor", None)
+        if cursor is not None and cursor.upcoming() != LOGGING_START.name:
+            return  # recorded before retrace recorded it: replay as it always did
         if isinstance(started, (int, float)):
             self._logging_start = started
             namespace["_startTime"] = call(LOGGING_START, lambda: started)
