@@ -11,8 +11,8 @@ patched on the C types themselves, so every datetime stays a real
 
 ``logging`` reads the clock once, when it is imported, for
 ``%(relativeCreated)d``; retrace imports it before the program starts, so
-that reading (``logging._startTime``) is an event at the start of the
-session, and a replay starts the log's clock where the recording did.
+that reading (``logging._startTime``) is set, in both modes, to the
+session's start time from the recording's header: no event is needed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 
 from retrace import Adapter, Boundary, Patch
 from retrace.boundary import Args, Kwargs
-from retrace.runtime import call
 
 LIBRARY = ("datetime", "_pydatetime", "_strptime")
 READINGS = (
@@ -68,9 +67,6 @@ def _first_argument(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return list(args) + sorted(kwargs.items())
 
 
-LOGGING_START = Boundary("logging._startTime", library=LIBRARY)
-
-
 class ClockAdapter(Adapter):
     name = "clock"
     modules = LIBRARY
@@ -80,13 +76,12 @@ class ClockAdapter(Adapter):
 
     def start(self, session: Any) -> None:
         namespace = vars(sys.modules.get("logging", sys))
-        started = namespace.get("_startTime")
-        cursor = getattr(session, "cursor", None)
-        if cursor is not None and cursor.upcoming() != LOGGING_START.name:
-            return  # recorded before retrace recorded it: replay as it always did
-        if isinstance(started, (int, float)):
-            self._logging_start = started
-            namespace["_startTime"] = call(LOGGING_START, lambda: started)
+        current = namespace.get("_startTime")
+        started = session.header.get("start_time")
+        if isinstance(current, (int, float)) and type(started) is float:
+            self._logging_start = current
+            # time.time() before 3.13, time.time_ns() since
+            namespace["_startTime"] = started if isinstance(current, float) else int(started * 1e9)
 
     def stop(self, session: Any) -> None:
         logging = sys.modules.get("logging")
