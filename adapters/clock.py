@@ -8,12 +8,18 @@ one they are pure functions and run for real. ``datetime.datetime.now``,
 patched on the C types themselves, so every datetime stays a real
 ``datetime``. ``time.sleep`` returns at once on replay unless
 ``RETRACE_REAL_SLEEP=1``.
+
+``logging`` reads the clock once, when it is imported, for
+``%(relativeCreated)d``; retrace imports it before the program starts, so
+that reading (``logging._startTime``) is set, in both modes, to the
+session's start time from the recording's header: no event is needed.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import sys
 import time
 from typing import Any
 
@@ -64,6 +70,24 @@ def _first_argument(instance: Any, args: Args, kwargs: Kwargs) -> Any:
 class ClockAdapter(Adapter):
     name = "clock"
     modules = LIBRARY
+
+    def __init__(self) -> None:
+        self._logging_start: Any = None
+
+    def start(self, session: Any) -> None:
+        namespace = vars(sys.modules.get("logging", sys))
+        current = namespace.get("_startTime")
+        started = session.header.get("start_time")
+        if isinstance(current, (int, float)) and type(started) is float:
+            self._logging_start = current
+            # time.time() before 3.13, time.time_ns() since
+            namespace["_startTime"] = started if isinstance(current, float) else int(started * 1e9)
+
+    def stop(self, session: Any) -> None:
+        logging = sys.modules.get("logging")
+        if self._logging_start is not None and logging is not None:
+            vars(logging)["_startTime"] = self._logging_start
+        self._logging_start = None
 
     def patches(self) -> list[Patch]:
         found = [

@@ -23,6 +23,13 @@ Locks made while a boundary call is in flight (``Thread`` internals, which
 ``Thread.__init__`` runs under ``busy``; retrace's own, made before any
 patch or with ``_thread.allocate_lock``) are plain locks and never events.
 
+**Thread ids.** ``threading.get_ident()`` and ``Thread.ident`` are pthread
+addresses, new in every process; ``logging``'s ``%(thread)d`` prints them.
+Asked by the program (or by ``logging``), a thread's ident is a boundary the
+first time each thread asks for it, answered from the trace afterwards;
+``threading`` itself, and every other library, gets the real one (it keys
+``threading._active`` and the debugger's tables).
+
 Timeouts replay as recorded: a wait that timed out (``acquire(timeout=)``,
 ``Condition.wait(timeout)``, ``Event.wait(timeout)``, ``Timer``) returns at
 once on replay with the recorded result; a wait that succeeded is performed
@@ -486,6 +493,62 @@ def _init(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
         local.busy = busy
 
 
+# -- thread ids ------------------------------------------------------------------------
+IDENT = Boundary("threading.get_ident", fingerprint=lambda i, a, k: a[0], library=LIBRARY)
+#: code object -> whether a call from it sees the recorded ident (the program's, logging's).
+_askers: dict[Any, bool] = {}
+_asked = _thread._local()
+_ident_property = threading.Thread.ident
+
+
+def _program_asks(frame: Any) -> bool:
+    code = frame.f_code
+    verdict = _askers.get(code)
+    if verdict is None:
+        verdict = _askers[code] = (frame.f_globals.get("__name__") == "logging"
+                                   or is_program_file(code.co_filename))
+    return verdict
+
+
+def _ident_of(thread: Any, real: Any) -> Any:
+    """The ident the program sees for ``thread``, whose real ident is ``real``.
+
+    One event per asking thread and thread asked about, the first time: which
+    thread asks first is the program's path, the same in both modes.
+    """
+    tagged = getattr(thread, "_retrace_path", None)
+    if tagged is not None and tagged[0] == _state.generation:
+        path = tagged[1]
+    elif thread is threading.main_thread():
+        path = "0"
+    else:
+        return real
+    if (real is None or runtime.LOCAL.busy or library_threads.is_library_path(path)
+            or runtime.active().name == "passthrough"):
+        return real
+    known = getattr(_asked, "idents", None)
+    if known is None or known[0] != _state.generation:
+        known = _asked.idents = (_state.generation, {})
+    value = known[1].get(path)
+    if value is None:
+        value = known[1][path] = runtime.call(IDENT, lambda _: real, path)
+    return value
+
+
+def _get_ident(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    real = wrapped(*args, **kwargs)
+    if not _program_asks(sys._getframe(1)):
+        return real
+    return _ident_of(threading.current_thread(), real)
+
+
+def _ident(thread: Any) -> Any:
+    real = thread._ident
+    if real is None or not _program_asks(sys._getframe(1)):
+        return real
+    return _ident_of(thread, real)
+
+
 def _thread_hash(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> int:
     """A thread's hash is its path, not its address: ``ThreadPoolExecutor`` joins a set
     of threads, and a set's order follows the hashes."""
@@ -507,6 +570,7 @@ class ThreadingAdapter(Adapter):
             Patch("threading", "Thread.start", wrapper=_start),
             Patch("threading", "Thread.join", wrapper=_join),
             Patch("threading", "Thread.is_alive", wrapper=_is_alive),
+            Patch("threading", "get_ident", wrapper=_get_ident),
             Patch("concurrent.futures._base", "Future.__init__", wrapper=_future_init),
             Patch("concurrent.futures._base", "Future.__hash__", wrapper=_future_hash),
             Patch("concurrent.futures._base", "_AcquireFutures.__init__",
@@ -524,6 +588,7 @@ class ThreadingAdapter(Adapter):
             prefix for entry in session.adapters for prefix in entry.adapter.coordinating
         )
         _creators.clear()
+        _askers.clear()
         replacements: list[tuple[Any, str, Any]] = [
             (threading, "Lock", Lock),
             (threading, "_allocate_lock", Lock),
@@ -531,6 +596,7 @@ class ThreadingAdapter(Adapter):
             (queue, "SimpleQueue", RecordedSimpleQueue),
             (threading, "_time", _timeout_clock),
             (queue, "time", _timeout_clock),
+            (threading.Thread, "ident", property(_ident, doc=_ident_property.__doc__)),
         ]
         for module, name, value in replacements:
             if (module, name) not in self._saved:

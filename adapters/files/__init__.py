@@ -5,7 +5,7 @@ Reads are boundaries (``open()`` in every mode, so ``pathlib``'s
 ``os.path.exists/isfile/isdir/getsize/getmtime`` and ``Path.exists``;
 ``os.listdir``, ``os.scandir``, hence ``os.walk`` and ``Path.glob``;
 ``glob.glob``/``iglob``; ``os.readlink``; ``os.path.realpath``, hence
-``Path.resolve``). Contents go to the recording's
+``Path.resolve``; ``os.access``, hence ``shutil.which``). Contents go to the recording's
 content-addressed ``blobs/``. Changes (``os.remove``, ``rename``,
 ``mkdir``, ``makedirs``, ``chmod``..., ``shutil`` copies, moves and
 ``rmtree``, ``Path.touch``) are boundaries too, and so is ``os.open`` of a
@@ -29,6 +29,7 @@ from retrace.hookspecs import hookimpl
 from . import descriptors, state, tempnames, workdir
 from .blobs import BlobStore
 from .boundaries import (
+    ACCESS,
     CHANGES,
     LISTDIR,
     LSTAT,
@@ -57,6 +58,8 @@ class FilesAdapter(Adapter):
             Patch("os", "listdir", wrapper=paths_wrapper(LISTDIR, 1, default=".")),
             Patch("os", "scandir", wrapper=scandir_wrapper),
             Patch("os", "readlink", wrapper=paths_wrapper(READLINK, 1)),
+            Patch("os", "access", wrapper=paths_wrapper(ACCESS, 1, options=("mode",
+                                                                              "effective_ids"))),
             Patch("posixpath", "realpath", wrapper=paths_wrapper(REALPATH, 1)),
             Patch("glob", "glob", wrapper=glob_wrapper(lazy=False)),
             Patch("glob", "iglob", wrapper=glob_wrapper(lazy=True)),

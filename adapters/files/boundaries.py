@@ -68,6 +68,7 @@ REALPATH = _boundary("os.path.realpath")
 GLOB = _boundary("glob.glob")
 TOUCH = _boundary("pathlib.Path.touch")
 CHDIR = _boundary("os.chdir")
+ACCESS = _boundary("os.access")
 
 #: ``os`` functions that change the filesystem: (name, how many leading path arguments).
 OS_CHANGES = (("remove", 1), ("unlink", 1), ("rmdir", 1), ("removedirs", 1), ("mkdir", 1),

@@ -3,7 +3,9 @@
 A path is data the program observes unless it is the program's environment
 or retrace's own: the recording directory (trace, blobs, ``run/``), the
 standard library and site-packages, retrace's sources, the program's own
-``.py`` files (snapshotted in ``run/``), the devices whose content never
+``.py`` files that are loaded as modules (snapshotted in ``run/``; a ``.py``
+file no module came from is data like any other: a line counter reads it, a
+generator writes it), the devices whose content never
 changes (``/dev/null``, ``/dev/zero``, ``/dev/full``) and the program's own
 output (``/dev/stdout``, ``/dev/stderr``: replay must print it). Calls made by retrace
 itself or by the import system are never boundaries, whatever the path; the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -44,6 +47,9 @@ INTERNAL = ("retrace", "importlib._bootstrap", "importlib.metadata", "_frozen_im
 #: Devices whose content never changes, and the program's own output (replay must show it).
 PASS_THROUGH = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/stdout", "/dev/stderr",
                           "/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2"})
+#: What :meth:`FilePolicy._decide` says of a program's ``.py`` file: code if a module was loaded
+#: from it, else data.
+_SOURCE = object()
 
 
 def _matches(path: str, patterns: Sequence[str]) -> bool:
@@ -77,6 +83,8 @@ class FilePolicy:
         self._run_dir = run_dir.rstrip(os.sep) if run_dir else None
         self._recorded_cwd = recorded_cwd
         self._known: dict[str, bool] = {}
+        self._modules_seen = -1
+        self._sources: set[str] = set()
 
     @property
     def maps_run_dir(self) -> bool:
@@ -113,11 +121,33 @@ class FilePolicy:
         known = self._known.get(absolute)
         if known is None:
             known = self._decide(absolute)
+            if known is _SOURCE:
+                if absolute not in self._loaded_sources():
+                    return True  # not remembered: the program may import it later
+                known = False
             if len(self._known) < 65536:
                 self._known[absolute] = known
         return known
 
-    def _decide(self, absolute: str) -> bool:
+    def _loaded_sources(self) -> set[str]:
+        """The ``.py`` files modules were loaded from, as recorded paths.
+
+        The same set at the same point of the program in both modes (module
+        ``__file__`` names ``run/`` on replay and is mapped back), so a read
+        of a source file is a boundary, or not, in both.
+        """
+        modules = sys.modules
+        if len(modules) != self._modules_seen:
+            self._modules_seen = len(modules)
+            found = set()
+            for module in list(modules.values()):
+                file = getattr(module, "__dict__", {}).get("__file__")
+                if isinstance(file, str) and file.endswith(".py"):
+                    found.add(self.absolute(file))
+            self._sources = found
+        return self._sources
+
+    def _decide(self, absolute: str) -> Any:
         folder = absolute + os.sep
         if folder.startswith(self.recording) or folder.startswith(_OWN_ROOTS):
             return False
@@ -127,8 +157,9 @@ class FilePolicy:
             return False
         if folder.startswith(_SYSTEM_ROOTS) or absolute in PASS_THROUGH:
             return False
-        return not (absolute.endswith((".py", ".pyc")) and (
-            absolute.endswith(".pyc") or is_program_file(absolute)))
+        if absolute.endswith(".pyc"):
+            return False
+        return _SOURCE if is_program_file(absolute) else True
 
     def boundary_path(self, file: Any, frame: FrameType | None) -> str | None:
         """The absolute path if accessing ``file`` from ``frame`` is a boundary, else None."""

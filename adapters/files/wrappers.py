@@ -68,8 +68,13 @@ def open_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
     return _served(files, OPEN, really, absolute, mode, options_of(bound), name).file
 
 
-def paths_wrapper(boundary: Any, count: int, default: str | None = None) -> Wrapper:
-    """A wrapper for a call whose first ``count`` arguments are paths."""
+def paths_wrapper(boundary: Any, count: int, default: str | None = None,
+                  options: tuple[str, ...] = ()) -> Wrapper:
+    """A wrapper for a call whose first ``count`` arguments are paths.
+
+    ``options`` names the arguments after the paths that change the outcome
+    (``os.access``'s ``mode``): they join the fingerprint.
+    """
     names = ("src", "dst") if count == 2 else ("path",)
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -92,6 +97,8 @@ def paths_wrapper(boundary: Any, count: int, default: str | None = None) -> Wrap
         rest = [files.policy.absolute(os.fsdecode(os.fspath(p))) if not isinstance(p, int) else p
                 for p in given[1:]]
         flags = [kwargs.get("follow_symlinks", True)]
+        flags += [args[i] if i < len(args) else kwargs.get(name)
+                  for i, name in enumerate(options, start=count)]
         result = _served(files, boundary, lambda *_: _plain(wrapped(*args, **kwargs)),
                          first, *rest, *flags)
         return _typed(result, given[-1])

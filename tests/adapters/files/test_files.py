@@ -172,6 +172,62 @@ def test_metadata_and_listings_replay_after_the_tree_is_gone(tmp_path: Path) -> 
     assert "['tree/a.txt', 'tree/sub/b.txt']" in recorded.stdout
 
 
+def test_access_checks_and_which_replay_after_the_files_are_gone(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "data.txt").write_text("x")
+    (tools / "run-me").write_text("#!/bin/sh\n")
+    (tools / "run-me").chmod(0o755)
+    program = tmp_path / "check.py"
+    program.write_text(textwrap.dedent(
+        """
+        import os, shutil
+        print(os.access("tools/data.txt", os.R_OK), os.access("tools/data.txt", os.X_OK))
+        print(os.access("tools/run-me", mode=os.X_OK), os.access("tools/none", os.F_OK))
+        print(shutil.which("run-me", path="tools") is not None)
+        """
+    ))
+    recorded, replayed = record_and_replay(program, tmp_path / "rec",
+                                           between=lambda: shutil.rmtree(tools))
+    assert recorded.stdout == "True False\nTrue False\nTrue\n"
+    assert replayed.observable() == recorded.observable()
+
+
+def test_python_files_no_module_came_from_are_data(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "main.py").write_text("a = 1\nb = 2\n")
+    (project / "pkg" / "mod.py").write_text("x = 1\n")
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    program = tmp_path / "lines.py"
+    program.write_text(textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        print("self", len(open(__file__).read().splitlines()))
+        import helper
+        print("helper", Path(helper.__file__).read_text().strip())
+        for p in sorted(Path("project").rglob("*.py")):
+            print(p, len(p.read_text().splitlines()))
+        Path("gen").mkdir()
+        Path("gen/made.py").write_text("VALUE = 42\\n")
+        sys.path.insert(0, "gen")
+        import made
+        print("made", made.VALUE, Path(made.__file__).read_text().strip())
+        """
+    ))
+
+    def remove_inputs() -> None:
+        shutil.rmtree(project)
+        shutil.rmtree(tmp_path / "gen")
+
+    recorded, replayed = record_and_replay(program, tmp_path / "rec", between=remove_inputs, times=2)
+    assert recorded.stdout == ("self 13\nhelper X = 1\nproject/main.py 2\nproject/pkg/mod.py 1\n"
+                               "made 42 VALUE = 42\n"), recorded.stderr
+    assert replayed.observable() == recorded.observable()
+    assert not (tmp_path / "gen").exists()
+
+
 def test_devices_and_proc_self(tmp_path: Path) -> None:
     program = tmp_path / "dev.py"
     program.write_text(textwrap.dedent(
