@@ -35,6 +35,11 @@ from .tracebacks import HEADER, program_view
 
 STDOUT = Boundary("sys.stdout.write", ordered="before", mismatch="output")
 STDERR = Boundary("sys.stderr.write", ordered="before", mismatch="output")
+#: Whether the output is a terminal is a fact of the recorded run: a program that colours
+#: its output only on a terminal, recorded in one and replayed through a pipe (or a
+#: debugger's console), must take the recorded branch.
+ISATTY = {STDOUT: Boundary("sys.stdout.isatty", library=("logging",)),
+          STDERR: Boundary("sys.stderr.isatty", library=("logging",))}
 
 
 class CheckedStream:
@@ -59,6 +64,11 @@ class CheckedStream:
         written: int = runtime.ordered(self._boundary, fp, self._real.write, text,
                                        guard=self._guard)
         return written
+
+    def isatty(self) -> bool:
+        if runtime.LOCAL.busy:
+            return bool(self._real.isatty())
+        return bool(runtime.call(ISATTY[self._boundary], self._real.isatty))
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

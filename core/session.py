@@ -9,7 +9,6 @@ consumption check, then everything removed in reverse.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -236,6 +235,18 @@ class Session:
             warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
 
 
+def _platform_name() -> str:
+    """Where the recording was made, for people (``inspect``), like ``platform.platform()``.
+
+    Not ``platform.platform()`` itself: it fills the ``platform`` module's
+    caches before the program runs, so a program asking ``platform.processor()``
+    got a cached answer when recorded but ran ``uname -p`` (a subprocess the
+    trace does not have) on replay, where the header is read instead.
+    """
+    name = os.uname()
+    return f"{name.sysname}-{name.release}-{name.machine}"
+
+
 def _base(directory: Path) -> tuple[pluggy.PluginManager, RedactionRules]:
     pm = plugin_manager()
     rules = RedactionRules()
@@ -272,7 +283,7 @@ def begin_recording(
         "retrace": __version__,
         "python": list(sys.version_info[:3]),
         "implementation": sys.implementation.name,
-        "platform": platform.platform(),
+        "platform": _platform_name(),
         "argv": list(argv),
         "cwd": cwd,
         "main": main,
