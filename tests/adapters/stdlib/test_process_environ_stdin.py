@@ -35,6 +35,16 @@ def test_process_facts_and_environment_replay(tmp_path: Path) -> None:
     assert "hello" in replayed.stdout and "changed" not in replayed.stdout
 
 
+def test_platform_queries_replay(tmp_path: Path) -> None:
+    """The recorder does not warm ``platform``'s caches: the program's own queries are the
+    recorded ones (``processor()`` runs ``uname -p`` through subprocess, an event)."""
+    program = tmp_path / "plat.py"
+    program.write_text("import platform\nprint(platform.processor(), platform.platform(), "
+                       "platform.machine(), platform.system())\n")
+    recorded, _ = record_and_replay(program, tmp_path / "rec", times=2)
+    assert recorded.status == 0 and recorded.stdout.strip()
+
+
 def test_secret_environment_values_never_reach_the_recording(tmp_path: Path) -> None:
     secret = "s3cr3t-Zq9-value"
     program = tmp_path / "secret.py"
