@@ -92,7 +92,7 @@ class FilesAdapter(Adapter):
         accessor = {"stat": paths_wrapper(STAT, 1), "open": open_wrapper,
                     "listdir": paths_wrapper(LISTDIR, 1), "scandir": scandir_wrapper,
                     "readlink": paths_wrapper(READLINK, 1), "realpath": paths_wrapper(REALPATH, 1),
-                    "touch": paths_wrapper(TOUCH, 1)}
+                    "touch": paths_wrapper(TOUCH, 1), "getcwd": workdir.getcwd_wrapper}
         accessor.update({name: paths_wrapper(CHANGES[f"os.{name}"], count)
                          for name, count in OS_CHANGES
                          if name in ("chmod", "mkdir", "unlink", "link", "rmdir", "rename",
