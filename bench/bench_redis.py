@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import _channel
+from _result import emit
 
 COMMANDS = 10_000
 
@@ -145,6 +146,10 @@ def main() -> None:
                 print(f"{label:<22}{phase:<8}{seconds:>9.3f}{seconds / live:>8.2f}{per:>8.1f}"
                       f"{added:>+9.1f}{used / COMMANDS * 1e6:>11.1f}{used / live_cpu:>8.2f}"
                       f"{size:>11}")
+            for kind, suffix in (("wall", ""), ("CPU", " cpu")):
+                emit(f"redis: {COMMANDS:,} commands, {label} ({kind})", "command",
+                     *(result[f"{phase}{suffix}"] / COMMANDS for phase in ("live", "record", "replay")),
+                     bytes_per_event=result["bytes"] / COMMANDS, note="bytes per command")
         passthrough, recording = boundary_cost(Path(tmp))
     print(f"in-process, stub instead of the network (CPU): {passthrough:.1f} µs/cmd not "
           f"recording, {recording:.1f} µs/cmd recording (+{recording - passthrough:.1f})")

@@ -12,6 +12,11 @@ that recording, which needs no client and no services. Printed per phase,
 best of ``--repeat`` interleaved rounds: the client's wall time per request
 (live and record), the server's own wall and CPU time for its request loop
 (all three), ratios against live, events and trace bytes per request.
+
+The local API answers at once, so the live service is CPU-bound: the worst
+case for replay's ratio. The workload then runs again with the API
+answering after ``--api-latency-ms`` (2 ms by default, a service in the same
+data centre; 0 skips it): the I/O-bound service the replay goal is about.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import _channel
 import attrs
+from _result import emit
 
 REQUESTS = 1_000
 WARMUP = 50
@@ -103,6 +109,9 @@ API = '''
 import http.server
 import json
 import sys
+import time
+
+LATENCY = float(sys.argv[1])
 
 
 class Stock(http.server.BaseHTTPRequestHandler):
@@ -111,6 +120,7 @@ class Stock(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self):
+        time.sleep(LATENCY)
         product = int(self.path.rsplit("/", 1)[1])
         body = json.dumps({"product": product, "available": product * 7 % 23}).encode()
         self.send_response(200)
@@ -217,7 +227,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--keep", metavar="DIR", help="copy the last recording here (for retrace stats)")
+    parser.add_argument("--api-latency-ms", type=float, default=2.0,
+                        help="the API's delay in the I/O-bound run (0 skips that run)")
     options = parser.parse_args()
+    for latency in (0.0, options.api_latency_ms) if options.api_latency_ms else (0.0,):
+        _run(options, latency)
+
+
+def _run(options: argparse.Namespace, latency_ms: float) -> None:
     total = options.requests
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
     dsn = _prepare_database()
@@ -225,7 +242,8 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "service.py").write_text(SERVICE)
         (folder / "api.py").write_text(API)
-        api = subprocess.Popen([sys.executable, str(folder / "api.py")], stdout=subprocess.PIPE, text=True)
+        api = subprocess.Popen([sys.executable, str(folder / "api.py"), str(latency_ms / 1000)],
+                               stdout=subprocess.PIPE, text=True)
         try:
             assert api.stdout is not None
             api_url = f"http://127.0.0.1:{int(api.stdout.readline())}"
@@ -250,15 +268,17 @@ def main() -> None:
             api.wait()
             _clear_cache(options.redis_port)
             _drop_database()
-    _print(rounds, size, events, options.repeat, total)
+    _print(rounds, size, events, options.repeat, total, latency_ms)
 
 
-def _print(rounds: dict[str, list[Round]], size: int, events: int, repeat: int, total: int) -> None:
+def _print(rounds: dict[str, list[Round]], size: int, events: int, repeat: int, total: int,
+           latency_ms: float) -> None:
     import psycopg
     import redis
     import requests
 
-    print(f"service: {total:,} requests after {WARMUP} of warm-up, best of {repeat}; Python "
+    shape = f"the API answers after {latency_ms:g} ms" if latency_ms else "the API answers at once"
+    print(f"service ({shape}): {total:,} requests after {WARMUP} of warm-up, best of {repeat}; Python "
           f"{sys.version.split()[0]}, psycopg {psycopg.__version__} ({psycopg.pq.__impl__}), "
           f"redis-py {redis.__version__}, requests {requests.__version__}; "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -280,6 +300,12 @@ def _print(rounds: dict[str, list[Round]], size: int, events: int, repeat: int, 
     served = total + WARMUP
     print(f"  trace  {size:,} bytes, {events:,} events for {served:,} requests: "
           f"{size / served:.0f} bytes and {events / served:.1f} events per request")
+    best = {phase: (min(r.wall for r in runs), min(r.cpu for r in runs))
+            for phase, runs in rounds.items()}
+    for kind, index in (("server wall", 0), ("server CPU", 1)):
+        emit(f"service, {shape}: {total:,} requests ({kind})", "request",
+             *(best[phase][index] / total for phase in ("live", "record", "replay")),
+             bytes_per_event=size / served, note=f"bytes per request; {events / served:.1f} events")
 
 
 if __name__ == "__main__":
