@@ -145,6 +145,7 @@ def main() -> None:
         before = _load()
         output = _run(script)
         results += _results(output)
+        output = "\n".join(line for line in output.splitlines() if not line.startswith(PREFIX))
         sections.append(f"### {name}\n\n{_docstring(script)}\n\n"
                         f"Load average (1/5/15 min) before: {before}; after: {_load()}.\n\n"
                         f"```\n{output}\n```\n")
