@@ -3,6 +3,7 @@
 Usage::
 
     python bench/bench_psycopg.py [--dsn DSN] [--queries N] [--impl binary|python] [--repeat K]
+    python bench/bench_psycopg.py --server-ms 1 --queries 1000   # queries that take the server 1 ms
 
 The same workload runs three ways: plain ``python`` (live), under ``retrace
 record`` and under ``retrace replay`` of that recording. Each run times only
@@ -14,6 +15,10 @@ descriptor (``bench/_channel.py``). The best of
 microseconds per query added by recording, and trace bytes per query. Wall
 time depends on what else the machine runs (the server shares its cores);
 client CPU time is the steadier measure of what retrace adds.
+
+The issue's workload is a query the server answers at once, over localhost:
+the client's own work is most of it. ``--server-ms`` makes each query also
+wait that long in the server (``pg_sleep``), as a query doing real work does.
 """
 
 from __future__ import annotations
@@ -34,16 +39,17 @@ import time
 
 import psycopg
 
-dsn, queries, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dsn, queries, out, wait = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+sql = "SELECT %s::int + 1 FROM pg_sleep(%s)" if wait else "SELECT %s::int + 1"
 with psycopg.connect(dsn) as conn, conn.cursor() as cur:
     for i in range(200):
-        cur.execute("SELECT %s::int + 1", (i,))
+        cur.execute(sql, (i, wait) if wait else (i,))
         cur.fetchone()
     start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     cpu = time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID)
     total = 0
     for i in range(queries):
-        cur.execute("SELECT %s::int + 1", (i,))
+        cur.execute(sql, (i, wait) if wait else (i,))
         total += cur.fetchone()[0]
     cpu = time.clock_gettime_ns(time.CLOCK_PROCESS_CPUTIME_ID) - cpu
     elapsed = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - start
@@ -67,6 +73,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=5000)
     parser.add_argument("--impl", default="binary", choices=["binary", "python"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--server-ms", type=float, default=0.0,
+                        help="make each query wait this long in the server (pg_sleep)")
     options = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
@@ -76,7 +84,7 @@ def main() -> None:
         folder = Path(tmp)
         program = folder / "workload.py"
         program.write_text(WORKLOAD)
-        args = [options.dsn, str(options.queries), str(_channel.FD)]
+        args = [options.dsn, str(options.queries), str(_channel.FD), str(options.server_ms / 1000)]
         live: list[tuple[float, float]] = []
         rec: list[tuple[float, float]] = []
         rep: list[tuple[float, float]] = []
@@ -89,7 +97,8 @@ def main() -> None:
             rep.append(_run([*retrace, "replay", str(recording)], env))
 
     queries = options.queries
-    print(f"psycopg {options.impl}, {queries} queries, best of {options.repeat} "
+    waits = f", each waiting {options.server_ms:g} ms in the server" if options.server_ms else ""
+    print(f"psycopg {options.impl}, {queries} queries{waits}, best of {options.repeat} "
           f"(wall: query loop elapsed; cpu: client process CPU)")
     for kind, index in (("wall", 0), ("cpu", 1)):
         best_live = min(r[index] for r in live)
@@ -105,7 +114,7 @@ def main() -> None:
     print(f"  trace {size} bytes for {queries + 200} queries: "
           f"{size / (queries + 200):.1f} bytes/query")
     for kind, index in (("wall", 0), ("CPU", 1)):
-        emit(f"psycopg ({options.impl}): {queries:,} SELECTs ({kind})", "query",
+        emit(f"psycopg ({options.impl}): {queries:,} SELECTs{waits} ({kind})", "query",
              *(min(r[index] for r in runs) / queries for runs in (live, rec, rep)),
              bytes_per_event=size / (queries + 200), note="bytes per query")
 
