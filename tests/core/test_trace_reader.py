@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from retrace.errors import BadRecording
 from retrace.testing import _env, replay, run_retrace
-from retrace.trace import MAGIC, MAX_BLOCK, PREFIX_SIZE, TraceReader, frame
+from retrace.trace import FORMAT_VERSION, MAGIC, MAX_BLOCK, PREFIX_SIZE, TraceReader, frame
 
 FAST = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -339,13 +339,15 @@ def test_cli_inspect_reports_corruption(loop_recording, craft):
 
 
 def test_another_format_version_is_one_clear_message(loop_recording, craft):
+    trace_format = loop_recording.header["format"]
+    assert trace_format == FORMAT_VERSION
     directory = craft("format1", header=dict(loop_recording.header, format=1))
     run = replay(directory)
     trace = directory.resolve() / "trace.bin"
     assert (run.status, run.stdout) == (88, "")
     assert run.stderr == (
         f"retrace: {trace}: trace format 1 is not supported by retrace "
-        f"{loop_recording.header['retrace']} (format 2); replay it with the retrace version "
+        f"{loop_recording.header['retrace']} (format {trace_format}); replay it with the retrace version "
         f"that recorded it ({loop_recording.header['retrace']})\n"
     )
 
