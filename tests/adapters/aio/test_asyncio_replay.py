@@ -1,9 +1,8 @@
 """Record asyncio programs against real services, take the services away, replay many times.
 
-Every replay must print exactly what the recording printed. The number of
-replays is 20 for the 100-task program; the other scenarios replay
-``RETRACE_TEST_ASYNCIO_REPLAYS`` times (5 by default, to keep the suite
-fast; set it to 20 to run the issue's full count everywhere).
+Every replay must print exactly what the recording printed. Every scenario
+replays 20 times (``RETRACE_TEST_ASYNCIO_REPLAYS`` changes the count of all
+but the 100-task program's: fewer for a quick local run).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from retrace.errors import EXIT_DIVERGENCE
 from retrace.testing import record, record_and_replay, replay
 
 pytestmark = pytest.mark.service
-REPLAYS = int(os.environ.get("RETRACE_TEST_ASYNCIO_REPLAYS", "5"))
+REPLAYS = int(os.environ.get("RETRACE_TEST_ASYNCIO_REPLAYS", "20"))
 
 
 def _forget(prefix: str, redis_service: tuple[str, int]) -> None:
