@@ -345,6 +345,9 @@ def test_a_server_replays_with_no_client(tmp_path: Path, no_sockets: dict[str, s
     taken = []
     for port in ports:  # held while replaying: a replay that binds or listens would fail
         holder = socket.socket()
+        # The recorded connections may linger in TIME_WAIT on the port; a listener held
+        # here still makes any other bind to it fail.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", int(port)))
         holder.listen()
         taken.append(holder)
