@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import attrs
 
+from .tracebacks import HEADER
+
 
 @attrs.frozen
 class Side:
@@ -90,7 +92,7 @@ def written(text: str, limit: int = 160) -> str:
     have is the most common reason a replay writes something else, so a
     traceback is shown by its last line, the exception.
     """
-    if "Traceback (most recent call last):" in text:
+    if HEADER in text:
         last = [line for line in text.strip().splitlines() if line and not line[0].isspace()]
         return f"{TRACEBACK} ending in {last[-1][:limit]!r}" if last else TRACEBACK
     shown = repr(text)

@@ -548,6 +548,11 @@ DEBUGGER_NAMES = ("bdb", "pdb")
 _PROGRAM, _DEBUGGER, _NEUTRAL = 1, 2, 0
 
 
+def is_debugger_module(module: str) -> bool:
+    """Whether code of the module named ``module`` is a debugger's."""
+    return module in DEBUGGER_NAMES or module.startswith(DEBUGGER_PREFIXES)
+
+
 class DebuggerFrames:
     """Tells a debugger's boundary calls from the program's by walking up the stack.
 
@@ -569,7 +574,7 @@ class DebuggerFrames:
         module = frame.f_globals.get("__name__") or ""
         if module in ("retrace.launcher", "retrace.session"):
             return _PROGRAM
-        if module in DEBUGGER_NAMES or module.startswith(DEBUGGER_PREFIXES):
+        if is_debugger_module(module):
             return _DEBUGGER
         return _NEUTRAL
 

@@ -66,10 +66,15 @@ def caller_module(frame: FrameType | None) -> str:
     return ""
 
 
+def is_internal(module: str) -> bool:
+    """Whether the module named ``module`` is retrace, the import system or another caller
+    whose file accesses are never the program's input (:data:`INTERNAL`)."""
+    return module == "retrace" or module.startswith(INTERNAL)
+
+
 def internal_caller(frame: FrameType | None) -> bool:
     """Whether the first non-carrier frame at or above ``frame`` is retrace or the import system."""
-    module = caller_module(frame)
-    return module == "retrace" or module.startswith(INTERNAL)
+    return is_internal(caller_module(frame))
 
 
 class FilePolicy:

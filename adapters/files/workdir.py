@@ -27,12 +27,11 @@ from retrace.runtime import LOCAL
 
 from . import state
 from .boundaries import CHDIR
-from .policy import INTERNAL, caller_module
+from .policy import caller_module, is_internal
 
 
 def _looks_for_files(module: str) -> bool:
-    return (module == "retrace" or module.startswith(INTERNAL)
-            or module in runtime.DEBUGGER_NAMES or module.startswith(runtime.DEBUGGER_PREFIXES))
+    return is_internal(module) or runtime.is_debugger_module(module)
 
 
 def _recorded(real: str) -> str | None:
