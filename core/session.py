@@ -142,8 +142,15 @@ class Session:
         self.output.install()
         self.gc_callbacks.install()
         self.active = True
-        self.start_adapters()
-        self.pm.hook.retrace_session_start(session=self)
+        try:
+            self.start_adapters()
+            self.pm.hook.retrace_session_start(session=self)
+        except BaseException:
+            # An adapter refusing to start (a malformed recording, say) must leave nothing
+            # behind: with the checked streams still in place, its own message would be
+            # taken for the program's output and reported as a divergence.
+            self.end(None, check=False)
+            raise
 
     def start_adapters(self) -> None:
         for entry in list(self.installed):

@@ -115,7 +115,8 @@ class FilesAdapter(Adapter):
             recorded_cwd = session.header.get("cwd")
             if cwd == run_dir or cwd.startswith(run_dir + os.sep):
                 cwd = recorded_cwd or cwd
-        include, exclude = _recorded_globs(session.header.get("files")) or project_globs(cwd)
+        include, exclude = (_recorded_globs(session.header.get("files"), session.directory)
+                            or project_globs(cwd))
         policy = FilePolicy(Path(session.directory), include, exclude, run_dir, recorded_cwd)
         state.current = state.FilesState(policy, BlobStore(Path(session.directory)), session)
 
@@ -123,13 +124,14 @@ class FilesAdapter(Adapter):
         state.current = None
 
 
-def _recorded_globs(recorded: Any) -> tuple[list[str], list[str]] | None:
+def _recorded_globs(recorded: Any, directory: Path) -> tuple[list[str], list[str]] | None:
     """The globs a recording's header holds (recordings made before they did hold none)."""
     if not isinstance(recorded, dict):
         return None
     globs = recorded.get("include"), recorded.get("exclude")
     if not all(isinstance(g, list) and all(isinstance(p, str) for p in g) for g in globs):
-        raise BadRecording("the recording's header holds malformed file globs")
+        raise BadRecording(f"{directory}: the header's 'files' globs are malformed; "
+                           "record the program again")
     return list(globs[0]), list(globs[1])  # type: ignore[arg-type]
 
 

@@ -363,6 +363,15 @@ def test_another_python_version_is_one_clear_message(loop_recording, craft):
     )
 
 
+def test_malformed_file_globs_in_the_header_are_one_clear_message(loop_recording, craft):
+    assert isinstance(loop_recording.header.get("files"), dict)  # the files adapter wrote them
+    directory = craft("globs", header=dict(loop_recording.header, files={"include": "*.txt"}))
+    run = replay(directory)
+    assert (run.status, run.stdout) == (88, "")
+    assert run.stderr == (f"retrace: {directory.resolve()}: the header's 'files' globs are "
+                          "malformed; record the program again\n")
+
+
 def test_a_missing_directory(tmp_path):
     missing = tmp_path / "nowhere"
     run = replay(missing)
