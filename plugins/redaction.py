@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from retrace import pyproject
@@ -55,32 +54,17 @@ def _project_settings() -> dict[str, Any]:
     path, settings = pyproject.retrace_settings(os.getcwd())
     if path is None:
         return {}
-    redact = settings.get("redact", {})
-    _check(path, "tool.retrace.redact", redact, (*KINDS, "keep"))
-    _check(path, "tool.retrace.redact.keep", redact.get("keep", {}), KINDS)
+    guide = "docs/guides/share-recording.md"
+    redact = pyproject.checked_lists(path, "tool.retrace.redact", settings.get("redact", {}),
+                                     (*KINDS, "keep"), guide, tables=("keep",))
+    pyproject.checked_lists(path, "tool.retrace.redact.keep", redact.get("keep", {}), KINDS, guide)
+    for pattern in redact.get("env", []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"{path}: [tool.retrace.redact] env pattern {pattern!r} is not a "
+                             f"regular expression ({exc}); see {guide}") from None
     return redact
-
-
-def _check(path: Path, table: str, settings: Any, allowed: tuple[str, ...]) -> None:
-    def refuse(problem: str) -> UsageError:
-        return UsageError(f"{path}: [{table}] {problem}; allowed keys: {', '.join(allowed)}, "
-                          "each a list of strings (see docs/guides/share-recording.md)")
-
-    if not isinstance(settings, dict):
-        raise refuse("is not a table")
-    for key, value in settings.items():
-        if key not in allowed:
-            raise refuse(f"has an unknown key {key!r}")
-        if key == "keep":
-            continue
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise refuse(f"{key} must be a list of strings, not {value!r}")
-        if key == "env":
-            for pattern in value:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise refuse(f"env pattern {pattern!r} is not a regular expression ({exc})") from None
 
 
 @hookimpl

@@ -181,17 +181,18 @@ class FilePolicy:
 def project_globs(start: str) -> tuple[list[str], list[str]]:
     """``include`` and ``exclude`` from ``[tool.retrace.files]`` in the nearest pyproject.toml.
 
-    Relative patterns are anchored at the folder holding pyproject.toml.
+    Relative patterns are anchored at the folder holding pyproject.toml. A table
+    that would be silently ignored (a misspelt key, a string for a list) is
+    refused: it would decide wrongly which reads are recorded.
     """
     path, settings = pyproject.retrace_settings(start)
-    table = settings.get("files", {})
-    if path is None or not isinstance(table, dict):
+    if path is None:
         return [], []
+    table = pyproject.checked_lists(path, "tool.retrace.files", settings.get("files", {}),
+                                    ("include", "exclude"), "docs/adapters/files.md")
     return (_anchored(table.get("include", []), path.parent),
             _anchored(table.get("exclude", []), path.parent))
 
 
-def _anchored(patterns: Any, folder: Path) -> list[str]:
-    if not isinstance(patterns, list):
-        return []
-    return [p if os.path.isabs(p) else str(folder / p) for p in patterns if isinstance(p, str)]
+def _anchored(patterns: list[str], folder: Path) -> list[str]:
+    return [p if os.path.isabs(p) else str(folder / p) for p in patterns]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 
@@ -250,7 +249,6 @@ def test_devices_and_proc_self(tmp_path: Path) -> None:
     assert "True Pid:" in recorded.stdout and "through /dev/stdout" in recorded.stdout
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="[tool.retrace] needs tomllib (3.11+)")
 def test_project_globs_choose_which_paths_are_boundaries(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.retrace.files]\nexclude = ["live/*"]\n')
     (tmp_path / "live").mkdir()
@@ -274,6 +272,23 @@ def test_project_globs_choose_which_paths_are_boundaries(tmp_path: Path) -> None
     (tmp_path / "pyproject.toml").unlink()
     elsewhere = replay(tmp_path / "rec", cwd=tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})
     assert (elsewhere.status, elsewhere.stdout) == (0, "new feed old kept\n"), elsewhere
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ('[tool.retrace.files]\nexclud = ["live/*"]\n', "unknown key 'exclud'"),
+    ('[tool.retrace.files]\nexclude = "live/*"\n', "exclude must be a list of strings"),
+    ('[tool.retrace]\nfiles = ["live/*"]\n', "is not a table"),
+])
+def test_project_globs_that_would_be_ignored_are_refused(tmp_path: Path, settings: str,
+                                                         problem: str) -> None:
+    """A misspelt glob table would record reads the project excluded, or miss included ones."""
+    (tmp_path / "pyproject.toml").write_text(settings)
+    program = tmp_path / "globs.py"
+    program.write_text("print('ran')\n")
+    run = record(program, tmp_path / "rec", cwd=tmp_path)
+    assert run.status == 2 and run.stdout == "", run
+    assert problem in run.stderr and str(tmp_path / "pyproject.toml") in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_contents_are_stored_once_and_owner_only(tmp_path: Path) -> None:
