@@ -35,6 +35,7 @@ from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import TRACEBACK, Side, report, written
 from .errors import BadRecording, Divergence, RecordingEnds
+from .interruptions import marked
 from .library_threads import LibraryEvents, is_library_path, wait_quietly
 from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
 
@@ -85,6 +86,8 @@ class Cursor:
         self._library_keys: set[int] = set()
         self._library_events: LibraryEvents | None = None
         self._sites = CallSites()
+        self._interruptions: dict[str, Callable[[Any], None]] = {}
+        self._interruption_ids: set[int] = set()
         self._peek()
 
     # -- reading -----------------------------------------------------------
@@ -120,6 +123,8 @@ class Cursor:
                 self._next = rec
         elif code == trace.DEF_BOUNDARY:
             self.names[ident] = value
+            if value in self._interruptions:
+                self._interruption_ids.add(ident)
         elif code == trace.DEF_SITE:
             self.sites[ident] = (value[0], value[1])
         elif code == trace.DEF_SUMMARY:
@@ -184,6 +189,8 @@ class Cursor:
         rec = self._next
         if rec is None or key is None or rec[0] != key:
             rec = self._turn(b, instance, args, kwargs, frame)
+        if rec[1] >> 1 in self._interruption_ids:
+            rec = self._interrupted(rec, b, instance, args, kwargs, frame)
         _thread, code, _site, fp, value = rec
         if self.names.get(code >> 1) != b.name:
             self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame))
@@ -194,6 +201,8 @@ class Cursor:
             )[0]:
                 self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
         self.advance()
+        if self._interruption_ids:
+            self.interruptions_due()
         return code & 1, value
 
     def hold(
@@ -211,6 +220,8 @@ class Cursor:
         rec = self._next
         if rec is None or key is None or rec[0] != key:
             rec = self._turn(b, instance, args, kwargs, frame)
+        if rec[1] >> 1 in self._interruption_ids:
+            rec = self._interrupted(rec, b, instance, args, kwargs, frame)
         _thread, code, _site, recorded, value = rec
         if self.names.get(code >> 1) != b.name:
             self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame))
@@ -218,6 +229,53 @@ class Cursor:
             self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
         self._holding = (self._keys.path or "?", b.name)
         return code & 1, value
+
+    # -- interruptions (see retrace.interruptions) ---------------------------
+    def on_interruption(self, name: str, perform: Callable[[Any], None]) -> None:
+        """Perform the recorded events of boundary ``name`` by calling ``perform(payload)``."""
+        self._interruptions[name] = perform
+        self._interruption_ids.update(i for i, known in self.names.items() if known == name)
+
+    def interruptions_due(self) -> None:
+        """Perform the interruptions recorded between this thread's last event and its next."""
+        while True:
+            rec = self._next
+            if rec is None or rec[0] != self._keys.key or rec[1] >> 1 not in self._interruption_ids:
+                return
+            if self._marking(rec)[1]:
+                return  # it arrived during the next call: performed when that call is made
+            self._perform(rec, None, None)
+
+    def _interrupted(self, rec: tuple[Any, ...], b: Boundary, instance: Any, args: Args,
+                     kwargs: Kwargs, frame: FrameType | None) -> tuple[Any, ...]:
+        """Perform the interruptions recorded in this call; then this call's own event."""
+        while rec[1] >> 1 in self._interruption_ids:
+            self._perform(rec, b, frame)
+            rec = self._turn(b, instance, args, kwargs, frame)
+        return rec
+
+    def _perform(self, rec: tuple[Any, ...], b: Boundary | None, frame: FrameType | None) -> None:
+        payload, in_flight = self._marking(rec)
+        perform = self._interruptions[self.names[rec[1] >> 1]]
+        self.advance()
+        try:
+            perform(payload)
+        except BaseException:
+            if in_flight and b is not None:
+                # The handler's exception came out of the interrupted call: its recorded
+                # failure is that exception, consumed with it.
+                after = self._wait_turn(b, frame)
+                if after is not None and after[1] & 1 and self.names.get(after[1] >> 1) == b.name:
+                    self.advance()
+            raise
+
+    def _marking(self, rec: tuple[Any, ...]) -> tuple[Any, bool]:
+        got = marked(rec[4])
+        if got is None:
+            self._fail(BadRecording(f"{self.reader.path}: event #{self.consumed + 1} "
+                                    f"({self.names.get(rec[1] >> 1)}) is not an interruption's mark"))
+        assert got is not None
+        return got
 
     def advance(self) -> None:
         """Consume the current event and wake the thread the next one belongs to."""

@@ -699,6 +699,7 @@ class Replayer:
                 if actual != recorded:
                     cursor.outcome_differs(b, f"returned {recorded!r}", f"returned {actual!r}")
         cursor.advance()
+        cursor.interruptions_due()
         return result
 
 

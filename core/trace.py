@@ -102,7 +102,8 @@ class TraceWriter:
         self.limit: int | None = None
         self._clock = time.perf_counter
         self.last_flush = self._clock()
-        self._flushing = threading.Lock()
+        self._flushing = threading.RLock()
+        self._in_flush = False
         self._end = 0  # bytes of whole frames in the file
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC + frame(cbor2.dumps(header)))
@@ -115,25 +116,39 @@ class TraceWriter:
         )
 
     def flush(self) -> None:
-        """Write every buffered record as one frame (one flusher at a time)."""
-        with self._flushing:
-            self.last_flush = self._clock()
-            records = self.records
-            count = len(records)
-            if not count:
+        """Write every buffered record as one frame (one flusher at a time).
+
+        A signal handler can run in the middle of a flush, on the flushing
+        thread, and record events of its own: they wait for the next flush
+        (waiting for the lock here would wait for ourselves, forever).
+        """
+        with self._flushing:  # reentrant: the handler runs on the thread holding it
+            if self._in_flush:
                 return
-            batch = [records.popleft() for _ in range(count)]
-            if self.failure is not None:  # broken off: only the marker saying so still goes in
-                batch = [record for record in batch if record[1] == STOPPED]
-                if not batch:
-                    return
+            self._in_flush = True
             try:
-                payload = cbor2.dumps(list(chain.from_iterable(batch)))
-            except Exception as exc:  # an adapter gave us a value cbor2 refuses
-                self.failure = f"a value could not be encoded ({exc})"
+                self._flush()
+            finally:
+                self._in_flush = False
+
+    def _flush(self) -> None:
+        self.last_flush = self._clock()
+        records = self.records
+        count = len(records)
+        if not count:
+            return
+        batch = [records.popleft() for _ in range(count)]
+        if self.failure is not None:  # broken off: only the marker saying so still goes in
+            batch = [record for record in batch if record[1] == STOPPED]
+            if not batch:
                 return
-            self._write(frame(payload))
-            self._check_still_there()
+        try:
+            payload = cbor2.dumps(list(chain.from_iterable(batch)))
+        except Exception as exc:  # an adapter gave us a value cbor2 refuses
+            self.failure = f"a value could not be encoded ({exc})"
+            return
+        self._write(frame(payload))
+        self._check_still_there()
 
     def _check_still_there(self) -> None:
         """A trace whose file was deleted (its directory removed) is written into the void.
