@@ -9,7 +9,8 @@ child into a trace of its own).
 the recorded run's, long gone or reused by an unrelated process, so nothing
 is sent and the recorded outcome comes back. A signal the program sends to
 itself is the exception: it is sent for real in both modes (to the real pid
-on replay), so its handler runs again at the same place.
+on replay); a Python handler for it runs where the recording says (the
+``signals`` adapter), and without one the default action happens again.
 
 On replay the process *is* the recorded one: ``os.getpid()`` asked while
 another boundary call is in flight (which is not an event) still answers
