@@ -41,8 +41,10 @@ class Boundary:
     :param encode_error: ``(plain, instance, args, kwargs) -> plain`` applied to
         the recorded form of a raised exception (redact here: error messages
         quote URLs and queries; the program still gets the real exception).
-    :param on_replay: ``(instance, args, kwargs) -> None`` run on replay before
-        the recorded outcome is returned (e.g. a real sleep when asked for).
+    :param on_replay: ``(instance, args, kwargs) -> None`` run on replay when the
+        call starts, before its recorded outcome is taken (``input``'s prompt, a
+        real sleep when asked for; a signal handler that ran during the call
+        runs after it).
     :param blocking: the call may wait on the outside world; buffered events
         are flushed before it so a process killed while waiting loses nothing.
     :param library: module prefixes whose frames are not the call site.

@@ -648,11 +648,15 @@ class Replayer:
             return wrapped(*args, **kwargs)
         if DebuggerFrames.active() and self._debugger.called_by_debugger(sys._getframe(1)):
             return wrapped(*args, **kwargs)
+        if b.on_replay is not None:  # what the call does first (input's prompt), before the
+            local.busy = True        # handlers of signals that arrived during it
+            try:
+                b.on_replay(instance, args, kwargs)
+            finally:
+                local.busy = False
         raised, value = self.cursor.take(b, instance, args, kwargs, sys._getframe(1))
         local.busy = True
         try:
-            if b.on_replay is not None:
-                b.on_replay(instance, args, kwargs)
             try:
                 if type(value) not in SCALARS:
                     value = self.codecs.materialize(value)

@@ -145,3 +145,24 @@ def test_a_storm_of_signals_during_busy_recording_replays_every_handler_run(tmp_
         print("handled", len(seen) > 10, sum(seen), total)
         """)
     assert recorded.status == 0 and recorded.stdout.startswith("handled True ")
+
+
+def test_a_prompt_interrupted_by_its_deadline_is_written_before_the_handler_runs(
+        tmp_path: Path) -> None:
+    recorded, _ = _record_and_replays(tmp_path, """
+        import os, signal
+        reading, keep_open = os.pipe()
+        os.dup2(reading, 0)  # a stdin that never answers
+
+        def deadline(signum, frame):
+            print("[deadline]", flush=True)
+            raise TimeoutError("no answer in time")
+
+        signal.signal(signal.SIGALRM, deadline)
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        try:
+            print("hello", input("name? "))
+        except TimeoutError as exc:
+            print("gave up:", exc)
+        """)
+    assert recorded.stdout == "name? [deadline]\ngave up: no answer in time\n"
