@@ -68,6 +68,12 @@ def _parser(tools: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # every relative path, the recording's included, would fail later
+        print("retrace: the current directory no longer exists (removed while the shell was "
+              "in it); change to a directory that exists and run again", file=sys.stderr)
+        return EXIT_USAGE
     if args[:1] == ["record"]:
         # The hash seed first: this process may start again with it, so it should
         # have imported next to nothing (argparse, pathlib) by then.

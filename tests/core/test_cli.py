@@ -129,3 +129,22 @@ def test_version_and_help() -> None:
     done = subprocess.run([sys.executable, "-m", "retrace", "--version"], capture_output=True,
                           text=True, check=True)
     assert done.stdout.startswith("retrace ")
+
+
+def test_a_removed_working_directory_is_a_clear_error(tmp_path: Path) -> None:
+    """A shell left in a folder someone removed: one line, not a traceback from pathlib."""
+    program = tmp_path / "app.py"
+    program.write_text("print(1)\n")
+    rec = tmp_path / "rec"
+    assert record(program, rec).status == 0
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    for command in (["replay", str(rec)], ["record", "-o", str(tmp_path / "r2"), str(program)]):
+        done = subprocess.run(
+            ["sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh", str(gone),
+             sys.executable, "-m", "retrace", *command],
+            capture_output=True, text=True, timeout=120)
+        assert done.returncode == EXIT_USAGE, done
+        assert done.stderr.startswith("retrace: the current directory no longer exists"), done.stderr
+        assert "Traceback" not in done.stderr
+        gone.mkdir()
