@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 from retrace import runtime
@@ -27,11 +28,24 @@ from retrace.runtime import LOCAL
 
 from . import state
 from .boundaries import CHDIR
-from .policy import caller_module, is_internal
+from .policy import CARRIERS, caller_module, is_internal
+
+_WRAPPERS = "retrace.adapters.files.wrappers"
 
 
 def _looks_for_files(module: str) -> bool:
     return is_internal(module) or runtime.is_debugger_module(module)
+
+
+def _asker(frame: FrameType | None) -> str:
+    """The module asking for the directory, past carriers and the files adapter's wrappers,
+    which pass the program's calls on (``Path.resolve()`` asks through ``os.path.realpath``)."""
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module not in CARRIERS and module != _WRAPPERS:
+            return module
+        frame = frame.f_back
+    return ""
 
 
 def _recorded(real: str) -> str | None:
@@ -39,7 +53,7 @@ def _recorded(real: str) -> str | None:
     if (files is None or LOCAL.busy or runtime.active().name != "replay"
             or not files.policy.maps_run_dir):
         return None
-    if _looks_for_files(caller_module(sys._getframe(2))):
+    if _looks_for_files(_asker(sys._getframe(2))):
         return None
     return files.policy.absolute(real)
 

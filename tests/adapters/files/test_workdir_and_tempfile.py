@@ -14,6 +14,7 @@ WORKDIR = textwrap.dedent(
     from pathlib import Path
 
     print("cwd", os.getcwd(), Path.cwd(), os.path.abspath("x"), os.getcwdb())
+    print("here", Path(__file__).resolve().parent, os.path.realpath(__file__))
     os.chdir("data")
     print("in data", os.getcwd(), open("notes.txt").read().strip(), sorted(os.listdir(".")))
     os.chdir(os.path.join(os.sep, "tmp"))
@@ -35,6 +36,7 @@ def test_the_program_sees_its_recorded_working_directory(tmp_path: Path) -> None
     recorded = record("app.py", rec, cwd=work)
     assert recorded.status == 0, recorded.stderr
     assert recorded.stdout.splitlines()[0] == f"cwd {work} {work} {work / 'x'} {str(work).encode()!r}"
+    assert recorded.stdout.splitlines()[1] == f"here {work} {work / 'app.py'}"
     assert f"in data {work / 'data'} hello ['notes.txt']" in recorded.stdout
     assert "in tmp /tmp" in recorded.stdout and "refused 2" in recorded.stdout
     shutil.rmtree(work)  # the folders the program walked through are gone
