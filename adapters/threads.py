@@ -479,18 +479,26 @@ def _join(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
 
 def _init(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
     """Name the new thread, and make its own locks (its started Event) plain ones:
-    they are not the program's synchronisation."""
+    they are not the program's synchronisation.
+
+    A thread made inside a boundary call (the subprocess adapter's output relay,
+    a library's helper) is not named: on replay that call is not made, so
+    counting it would shift the names of the program's later threads.
+    """
+    local = runtime.LOCAL
+    if local.busy:
+        wrapped(*args, **kwargs)
+        return
     parent = identity() or f"?{threading.current_thread().name}"
     with _state.mutex:
         n = _state.children[parent] = _state.children.get(parent, 0) + 1
     mark = "" if serial.enabled() or _made_by_program() else library_threads.MARK
     instance._retrace_path = (_state.generation, f"{parent}.{n}{mark}")
-    local = runtime.LOCAL
-    busy, local.busy = local.busy, True
+    local.busy = True
     try:
         wrapped(*args, **kwargs)
     finally:
-        local.busy = busy
+        local.busy = False
 
 
 # -- thread ids ------------------------------------------------------------------------

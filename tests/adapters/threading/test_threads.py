@@ -209,3 +209,19 @@ def test_polling_is_alive_sees_what_it_saw_when_recorded(tmp_path: Path) -> None
     rec, recorded = _record(tmp_path, programs.POLLS_A_THREAD)
     assert "after join False" in recorded.stdout
     _assert_identical(recorded, _replays(rec, times=8))
+
+
+def test_threads_made_inside_a_boundary_call_do_not_shift_the_programs_thread_names(
+        tmp_path: Path) -> None:
+    """The subprocess adapter relays a child's output in a thread of its own while recording;
+    on replay no child runs, so that thread must not count among the program's."""
+    rec, recorded = _record(tmp_path, '''
+import subprocess, threading
+subprocess.Popen(["sh", "-c", "echo from child"]).wait()
+worker = threading.Thread(target=print, args=("from thread",))
+worker.start()
+worker.join()
+print("done")
+''')
+    assert recorded.stdout == "from child\nfrom thread\ndone\n"
+    _assert_identical(recorded, _replays(rec, times=3))
