@@ -98,14 +98,18 @@ def finish_like_python(status: int) -> int:
 
     Like ``threading._shutdown``, threading's own exit callbacks run first:
     they are what wakes an unshut ``ThreadPoolExecutor``'s idle workers, which
-    joining would otherwise wait for forever.
+    joining would otherwise wait for forever. These joins are the interpreter's,
+    not events: which threads are still alive at exit is a race (a replay,
+    quicker than the recorded run, finds one still ending that had ended),
+    and what each thread does until it ends is recorded by its own events.
     """
     _run_threading_atexits()
     main = threading.main_thread()
     for thread in threading.enumerate():
         if thread is not main and not thread.daemon:
             try:
-                thread.join()
+                with runtime.in_flight():
+                    thread.join()
             except BaseException as exc:
                 report_uncaught(exc)
     try:

@@ -37,8 +37,9 @@ import cbor2
 from .decoding import safe_loads
 from .errors import BadRecording
 
-FORMAT_VERSION = 3  # 2: DEF_THREAD records, ordered and output events; 3: new boundaries (chdir,
-#                     kill, access, isatty, thread idents) and asyncio events made by the awaiting task
+FORMAT_VERSION = 4  # 2: DEF_THREAD records, ordered and output events; 3: new boundaries (chdir,
+#                     kill, access, isatty, thread idents) and asyncio events made by the awaiting task;
+#                     4: threads made inside a boundary call are not named, joins at exit are not events
 MAGIC = b"\xd9\xd9\xf7"
 _PREFIX = struct.Struct(">BBIBI")
 PREFIX_SIZE = _PREFIX.size

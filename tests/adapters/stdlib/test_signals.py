@@ -166,3 +166,37 @@ def test_a_prompt_interrupted_by_its_deadline_is_written_before_the_handler_runs
             print("gave up:", exc)
         """)
     assert recorded.stdout == "name? [deadline]\ngave up: no answer in time\n"
+
+
+def test_an_http_server_shut_down_by_sigterm_replays_with_no_client(tmp_path: Path) -> None:
+    """A service's graceful stop: the handler starts the shutdown while serve_forever waits."""
+    recorded, _ = _record_and_replays(tmp_path, """
+        import http.server, os, signal, subprocess, sys, threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(self.path.encode())
+
+            def log_message(self, fmt, *args):
+                print("served", args[0], flush=True)
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+
+        def on_term(signum, frame):
+            print("stopping", flush=True)
+            threading.Thread(target=server.shutdown).start()
+
+        signal.signal(signal.SIGTERM, on_term)
+        client = subprocess.Popen([sys.executable, "-c", f'''
+        import os, urllib.request
+        for path in ("/a", "/b"):
+            assert urllib.request.urlopen("http://127.0.0.1:{server.server_port}" + path).read()
+        os.kill({os.getpid()}, 15)
+        '''.replace("\\n        ", "\\n")])
+        server.serve_forever(poll_interval=0.05)
+        print("stopped; client", client.wait())
+        """)
+    assert recorded.stdout == ('served GET /a HTTP/1.1\nserved GET /b HTTP/1.1\nstopping\n'
+                               'stopped; client 0\n'), recorded.stderr
