@@ -226,6 +226,10 @@ def shutdown_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) ->
 class SocketsAdapter(Adapter):
     name = "sockets"
     modules = LIBRARY
+    #: ``socketserver`` runs the program's request handlers in threads it starts
+    #: (``ThreadingMixIn``) and stops ``serve_forever`` with an Event: both order
+    #: the program's own work, so the threading adapter records them as the program's.
+    coordinating = ("socketserver",)
 
     def patches(self) -> list[Patch]:
         from . import readiness, tls

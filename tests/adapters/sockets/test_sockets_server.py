@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from retrace.testing import replay
+from retrace.testing import record, replay
 
 SERVER = textwrap.dedent(
     """
@@ -77,3 +77,43 @@ def test_a_wsgi_server_replays_the_requests_it_served_with_no_client(tmp_path: P
         squatter.listen()
         replayed = replay(rec)
     assert (replayed.status, replayed.stdout, replayed.stderr) == (0, recorded, "")
+
+
+THREADING_SERVER = textwrap.dedent(
+    """
+    import http.server, subprocess, sys, time
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(f"{self.path} at {time.time()}".encode())
+
+        def log_message(self, fmt, *args):
+            print("served", args[0], flush=True)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    client = subprocess.Popen([sys.executable, "-c", f'''
+    import urllib.request
+    for path in ("/a", "/b", "/c"):
+        urllib.request.urlopen("http://127.0.0.1:{server.server_port}" + path).read()
+    '''])
+    for _ in range(3):
+        server.handle_request()
+    print("client", client.wait())
+    """
+).lstrip()
+
+
+def test_a_threading_server_replays_its_handler_threads_in_order(tmp_path: Path) -> None:
+    """ThreadingMixIn runs the program's handlers in threads socketserver starts: they are the
+    program's threads (the process ended before the last handler's line was printed, silently)."""
+    program = tmp_path / "server.py"
+    program.write_text(THREADING_SERVER)
+    recorded, replays = record(program, tmp_path / "rec", cwd=tmp_path), []
+    assert recorded.stdout == ("served GET /a HTTP/1.1\nserved GET /b HTTP/1.1\n"
+                               "served GET /c HTTP/1.1\nclient 0\n"), recorded.stderr
+    for _ in range(5):
+        replays.append(replay(tmp_path / "rec"))
+    for replayed in replays:
+        assert replayed.observable() == recorded.observable(), replayed
