@@ -300,8 +300,6 @@ class Recorder:
         fp: Any = None
         if b.fingerprint is not None:
             fp = self._fingerprint(b, instance, args, kwargs)
-        if b.blocking:
-            self.writer.flush()
         local.busy = True
         try:
             result = wrapped(*args, **kwargs)
@@ -326,7 +324,7 @@ class Recorder:
             writer.records.append((key, known[0] * 2, sid, fp, result))
             next(self._counter)
             if writer.due():
-                self._flush()
+                self.flush()
             return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
@@ -367,7 +365,7 @@ class Recorder:
             finally:
                 local.busy = False
                 if self.writer.due():
-                    self._flush()
+                    self.flush()
         local.busy = True
         try:
             result = wrapped(*args, **kwargs)
@@ -387,7 +385,7 @@ class Recorder:
         records.append((key, known[0] * 2, sid, fp, value))
         next(self._counter)
         if self.writer.due():
-            self._flush()
+            self.flush()
         return result
 
     def _define(self, b: Boundary) -> _Known:
@@ -514,9 +512,10 @@ class Recorder:
         self.writer.records.append((key, known[0] * 2 + raised, sid, fp, value))
         next(self._counter)
         if self.writer.due():
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what is buffered; a failed write or the size limit stops the recording."""
         writer = self.writer
         writer.flush()
         if writer.failure is not None:
@@ -533,9 +532,6 @@ class Recorder:
             self.writer.records.append((0, trace.STOPPED, self.events, None, reason))
         self.writer.flush()
         self._on_stop(reason)
-
-    def flush(self) -> None:
-        self.writer.flush()
 
 
 #: Debuggers, whose own code makes boundary calls during a replay: from their
