@@ -19,12 +19,12 @@ from typing import Any
 import pluggy
 
 from . import __version__, layout, processes, runtime, serial, trace
-from .flusher import Flusher
 from .arrivals import ImportWatch
 from .codecs import CodecRegistry
 from .compat import check_compatible
 from .cursor import Cursor
 from .errors import UsageError
+from .flusher import Flusher
 from .gc_callbacks import QuietCallbacks
 from .output import OutputCheck
 from .patching import Patcher
