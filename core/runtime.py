@@ -115,10 +115,11 @@ _BYTES_HEADS = tuple(_head(2, n) for n in range(256))
 def _encoded(codecs: CodecRegistry, data: Any) -> bytes:
     """``cbor2.dumps(codecs.to_plain(data))``, byte for byte, without the walk where it is not needed.
 
-    Fingerprints are mostly a string, bytes, or a flat list of scalars
-    (a redis command): a string's or bytes' encoding is its head and its
-    bytes, and a flat list of scalars is already plain. The bytes must stay
-    exactly cbor2's, since recordings made before hold digests of them.
+    Fingerprints are mostly a string, bytes, or a list of scalars (a redis
+    command), some of them lists of scalars in turn (a socket call's
+    ``[method, [crc, size]]``): a string's or bytes' encoding is its head and
+    its bytes, and such lists are already plain. The bytes must stay exactly
+    cbor2's, since recordings made before hold digests of them.
     """
     kind = type(data)
     if kind is str:
@@ -131,7 +132,9 @@ def _encoded(codecs: CodecRegistry, data: Any) -> bytes:
     if kind is bytes:
         size = len(data)
         return (_BYTES_HEADS[size] if size < 256 else _head(2, size)) + data
-    if kind is list and SCALARS.issuperset(map(type, data)):
+    if kind is list and (SCALARS.issuperset(map(type, data)) or all(
+            type(item) in SCALARS or (type(item) is list and SCALARS.issuperset(map(type, item)))
+            for item in data)):
         return cbor2.dumps(data)
     return cbor2.dumps(codecs.to_plain(data))
 
