@@ -21,14 +21,15 @@ The thread is invisible to the program. It is started with
 ``_thread.start_new_thread``, so ``threading`` never learns of it (not in
 ``threading.enumerate()``; no ``Thread`` for the threading adapter to name
 or record), and it never asks ``threading.current_thread()`` (which would
-register it). It sleeps on a raw lock and runs with the busy flag set,
-so nothing it causes is recorded, a finalizer the garbage collector runs
-on it included.
+register it). It sleeps on a raw lock, blocks every signal, and runs with
+the busy flag set, so nothing it causes is recorded, a finalizer the
+garbage collector runs on it included.
 """
 
 from __future__ import annotations
 
 import _thread
+import signal
 
 from . import runtime
 
@@ -61,8 +62,17 @@ class Flusher:
         self._running = False
 
     def start(self) -> None:
-        """Start the thread (``RuntimeError`` if the system has none to give)."""
-        _thread.start_new_thread(self._run, ())
+        """Start the thread (``RuntimeError`` if the system has none to give).
+
+        It starts with every signal blocked: a signal the program blocks and
+        waits for (``sigwait``) would otherwise be delivered to this thread,
+        the one thread not blocking it, and its default action end the process.
+        """
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            _thread.start_new_thread(self._run, ())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
         self._running = True
 
     def stop(self) -> None:

@@ -82,6 +82,25 @@ def test_the_program_sees_no_thread_of_retraces_and_the_trace_names_none(tmp_pat
     assert "2 thread(s)" in inspected.stdout, inspected.stdout  # the main thread and the worker
 
 
+SIGWAIT = textwrap.dedent(
+    """
+    import os, signal, time
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    time.sleep(0.05)  # the flusher has woken up a few times
+    os.kill(os.getpid(), signal.SIGUSR1)  # to the process: any thread not blocking it takes it
+    print(signal.sigwait({signal.SIGUSR1}) == signal.SIGUSR1)
+    """
+)
+
+
+def test_a_signal_the_program_blocks_and_waits_for_is_not_taken_by_retraces_thread(
+        tmp_path: Path) -> None:
+    program = tmp_path / "sigwait.py"
+    program.write_text(SIGWAIT)
+    recorded, _ = record_and_replay(program, tmp_path / "rec")
+    assert recorded.observable() == (0, "True\n", "")
+
+
 FORK_AND_WAIT = textwrap.dedent(
     """
     import _thread, os, signal, sys, time
