@@ -188,7 +188,8 @@ def test_sends_are_summarised_by_size_so_their_summaries_are_written_once(
     reader = TraceReader(str(rec / "trace.bin"))
     try:
         summaries = [value for _offset, items in reader.blocks()
-                     for code, value in zip(items[1::5], items[4::5]) if code == DEF_SUMMARY]
+                     for code, value in zip(items[1::5], items[4::5], strict=True)
+                     if code == DEF_SUMMARY]
     finally:
         reader.close()
     assert sorted(s for s in summaries if s.startswith("sendall")) == [
