@@ -149,14 +149,14 @@ class Round:
     cpu: float
 
 
-def _prepare_database() -> str:
+def _prepare_database(database: str) -> str:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    dsn = f"host=127.0.0.1 port=5432 dbname={DATABASE} user=postgres"
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    dsn = f"host=127.0.0.1 port=5432 dbname={database} user=postgres"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE products (id int PRIMARY KEY, name text, price numeric(10, 2), "
                      "category text)")
@@ -167,12 +167,12 @@ def _prepare_database() -> str:
     return dsn
 
 
-def _drop_database() -> None:
+def _drop_database(database: str) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
 def _clear_cache(port: int) -> None:
@@ -224,6 +224,8 @@ def _events(recording: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis-port", type=int, default=6379)
+    parser.add_argument("--database", default=DATABASE,
+                        help="the PostgreSQL database to create and drop (two runs at once need two)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--keep", metavar="DIR", help="copy the last recording here (for retrace stats)")
@@ -237,7 +239,7 @@ def main() -> None:
 def _run(options: argparse.Namespace, latency_ms: float) -> None:
     total = options.requests
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
-    dsn = _prepare_database()
+    dsn = _prepare_database(options.database)
     with tempfile.TemporaryDirectory(prefix="retrace-bench-service-") as tmp:
         folder = Path(tmp)
         (folder / "service.py").write_text(SERVICE)
@@ -267,7 +269,7 @@ def _run(options: argparse.Namespace, latency_ms: float) -> None:
             api.terminate()
             api.wait()
             _clear_cache(options.redis_port)
-            _drop_database()
+            _drop_database(options.database)
     _print(rounds, size, events, options.repeat, total, latency_ms)
 
 

@@ -45,8 +45,10 @@ class Boundary:
         call starts, before its recorded outcome is taken (``input``'s prompt, a
         real sleep when asked for; a signal handler that ran during the call
         runs after it).
-    :param blocking: the call may wait on the outside world; buffered events
-        are flushed before it so a process killed while waiting loses nothing.
+    :param blocking: the call may wait on the outside world; in serial mode
+        (``RETRACE_SERIAL=1``) the thread gives the other threads their turn
+        while it waits. (What a process killed while waiting keeps does not
+        depend on it: every wait is covered, see :mod:`retrace.flusher`.)
     :param library: module prefixes whose frames are not the call site.
     :param ordered: ``"before"`` or ``"after"`` makes this an *ordered*
         boundary: a synchronisation or output call that really happens on

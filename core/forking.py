@@ -54,9 +54,8 @@ def record_child(session: Session, process: str, start: str) -> None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         header = dict(session.header, process=processes.describe(process, start),
                       pid=os.getpid(), start_time=_wall_clock())
-        with runtime.in_flight():  # the writer reads the clock: retrace's own reading
+        with runtime.in_flight():  # opening the trace is retrace's own file access
             writer = trace.TraceWriter(str(layout.trace_path(folder)), header)
-        writer._clock = recorder.writer._clock  # taken before any patch
     except OSError as exc:
         from .session import warn
 
@@ -71,6 +70,7 @@ def record_child(session: Session, process: str, start: str) -> None:
         session._mode = child
         session.ended = False
         runtime.set_mode(child)
+        session.start_flusher()
 
     _restart_adapters(session, switch)
 

@@ -115,10 +115,11 @@ _BYTES_HEADS = tuple(_head(2, n) for n in range(256))
 def _encoded(codecs: CodecRegistry, data: Any) -> bytes:
     """``cbor2.dumps(codecs.to_plain(data))``, byte for byte, without the walk where it is not needed.
 
-    Fingerprints are mostly a string, bytes, or a flat list of scalars
-    (a redis command): a string's or bytes' encoding is its head and its
-    bytes, and a flat list of scalars is already plain. The bytes must stay
-    exactly cbor2's, since recordings made before hold digests of them.
+    Fingerprints are mostly a string, bytes, or a list of scalars (a redis
+    command), some of them lists of scalars in turn (a socket call's
+    ``[method, [crc, size]]``): a string's or bytes' encoding is its head and
+    its bytes, and such lists are already plain. The bytes must stay exactly
+    cbor2's, since recordings made before hold digests of them.
     """
     kind = type(data)
     if kind is str:
@@ -131,7 +132,9 @@ def _encoded(codecs: CodecRegistry, data: Any) -> bytes:
     if kind is bytes:
         size = len(data)
         return (_BYTES_HEADS[size] if size < 256 else _head(2, size)) + data
-    if kind is list and SCALARS.issuperset(map(type, data)):
+    if kind is list and (SCALARS.issuperset(map(type, data)) or all(
+            type(item) in SCALARS or (type(item) is list and SCALARS.issuperset(map(type, item)))
+            for item in data)):
         return cbor2.dumps(data)
     return cbor2.dumps(codecs.to_plain(data))
 
@@ -300,8 +303,6 @@ class Recorder:
         fp: Any = None
         if b.fingerprint is not None:
             fp = self._fingerprint(b, instance, args, kwargs)
-        if b.blocking:
-            self.writer.flush()
         local.busy = True
         try:
             result = wrapped(*args, **kwargs)
@@ -326,7 +327,7 @@ class Recorder:
             writer.records.append((key, known[0] * 2, sid, fp, result))
             next(self._counter)
             if writer.due():
-                self._flush()
+                self.flush()
             return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
         return result
@@ -367,7 +368,7 @@ class Recorder:
             finally:
                 local.busy = False
                 if self.writer.due():
-                    self._flush()
+                    self.flush()
         local.busy = True
         try:
             result = wrapped(*args, **kwargs)
@@ -387,7 +388,7 @@ class Recorder:
         records.append((key, known[0] * 2, sid, fp, value))
         next(self._counter)
         if self.writer.due():
-            self._flush()
+            self.flush()
         return result
 
     def _define(self, b: Boundary) -> _Known:
@@ -514,9 +515,10 @@ class Recorder:
         self.writer.records.append((key, known[0] * 2 + raised, sid, fp, value))
         next(self._counter)
         if self.writer.due():
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what is buffered; a failed write or the size limit stops the recording."""
         writer = self.writer
         writer.flush()
         if writer.failure is not None:
@@ -533,9 +535,6 @@ class Recorder:
             self.writer.records.append((0, trace.STOPPED, self.events, None, reason))
         self.writer.flush()
         self._on_stop(reason)
-
-    def flush(self) -> None:
-        self.writer.flush()
 
 
 #: Debuggers, whose own code makes boundary calls during a replay: from their

@@ -24,6 +24,7 @@ from .codecs import CodecRegistry
 from .compat import check_compatible
 from .cursor import Cursor
 from .errors import UsageError
+from .flusher import Flusher
 from .gc_callbacks import QuietCallbacks
 from .output import OutputCheck
 from .patching import Patcher
@@ -87,6 +88,8 @@ class Session:
         self.arrivals = ImportWatch()
         self.active = False
         self.recorder: runtime.Recorder | None = None
+        #: Writes the recorder's buffered events while the program runs (see :mod:`retrace.flusher`).
+        self.flusher: Flusher | None = None
         self.cursor: Cursor | None = None
         self.snapshot: Snapshot | None = None
         self.ended = False
@@ -143,6 +146,7 @@ class Session:
         self.gc_callbacks.install()
         self.active = True
         try:
+            self.start_flusher()
             self.start_adapters()
             self.pm.hook.retrace_session_start(session=self)
         except BaseException:
@@ -151,6 +155,19 @@ class Session:
             # taken for the program's output and reported as a divergence.
             self.end(None, check=False)
             raise
+
+    def start_flusher(self) -> None:
+        """Start writing the recorder's events from a thread of retrace's own (when recording)."""
+        if self.recorder is None:
+            return
+        flusher = Flusher(self.recorder)
+        try:
+            flusher.start()
+        except RuntimeError as exc:
+            warn(f"events are written only every {trace.FLUSH_RECORDS} events and at the end: "
+                 f"no thread could be started to write them sooner ({exc})")
+            return
+        self.flusher = flusher
 
     def start_adapters(self) -> None:
         for entry in list(self.installed):
@@ -206,6 +223,19 @@ class Session:
         if failure is not None:
             raise failure
 
+    def _before_fork(self) -> None:
+        """No thread of retrace's runs across a fork: the child would inherit its locks
+        mid-write, and Python 3.12+ warns the program that forks a multi-threaded process."""
+        if self.flusher is not None:
+            self.flusher.stop()
+
+    def _after_fork_in_parent(self) -> None:
+        if self.flusher is not None:
+            try:
+                self.flusher.start()
+            except RuntimeError:
+                self.flusher = None  # the parent goes on with the writes by size and at the end
+
     def _forked(self) -> None:
         """A forked child must not write into its parent's trace.
 
@@ -216,12 +246,16 @@ class Session:
         if self.ended or self.recorder is None:
             return
         self.ended = True
+        self.flusher = None  # its thread is the parent's: a fork keeps only the forking thread
         self.recorder.writer.detach()
         runtime.set_mode(runtime.Passthrough())
 
     def _finish_recording(self, exit_status: int | None) -> None:
         recorder = self.recorder
         assert recorder is not None
+        if self.flusher is not None:
+            self.flusher.stop()
+            self.flusher = None
         if self.snapshot is not None:
             self.snapshot.unwatch_imports()
             self.snapshot.add_loaded_modules()
@@ -330,7 +364,9 @@ def begin_recording(
             session.snapshot.add(main["path"])
         session.snapshot.watch_imports()
     session._install(session.recorder, defer=defer)
-    os.register_at_fork(after_in_child=session._forked)
+    os.register_at_fork(before=session._before_fork,
+                        after_in_parent=session._after_fork_in_parent,
+                        after_in_child=session._forked)
     return session
 
 

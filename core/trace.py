@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import struct
 import threading
-import time
 import zlib
 from collections import deque
 from collections.abc import Iterator
@@ -54,7 +53,7 @@ DEF_SUMMARY = -5
 DEF_THREAD = -6
 TIMING = -7  # (thread, TIMING, nanoseconds, None, None): the real call of that thread's last event
 
-FLUSH_INTERVAL = 0.010
+#: Buffered records past which the recorder writes them itself (see :mod:`retrace.flusher`).
 FLUSH_RECORDS = 8192
 
 
@@ -84,12 +83,13 @@ DELETED = "{path} was deleted while the program ran (nothing of this recording i
 
 
 class TraceWriter:
-    """Appends records to a trace file; flushes by size, by time, and on demand.
+    """Appends records to a trace file; flushes by size and on demand.
 
     Records are 5-tuples appended to a deque (one atomic append per record,
     so threads need no lock to record); a flush drains what is there into one
-    frame. Writing goes straight to the file descriptor, so what a flush wrote
-    survives SIGKILL. A failed write (disk full, the file gone) is kept in
+    frame, from a recording thread or the flusher's (:mod:`retrace.flusher`),
+    one at a time. Writing goes straight to the file descriptor, so what a
+    flush wrote survives SIGKILL. A failed write (disk full, the file gone) is kept in
     :attr:`failure` instead of raised: the recorder decides what the program
     sees, and it must never be an error from us.
     """
@@ -101,8 +101,6 @@ class TraceWriter:
         #: Bytes written so far, and the size past which the recorder stops (None: no limit).
         self.written = 0
         self.limit: int | None = None
-        self._clock = time.perf_counter
-        self.last_flush = self._clock()
         self._flushing = threading.RLock()
         self._in_flush = False
         self._end = 0  # bytes of whole frames in the file
@@ -111,10 +109,7 @@ class TraceWriter:
 
     def due(self) -> bool:
         """Whether buffered records should be written now."""
-        return (
-            len(self.records) >= FLUSH_RECORDS
-            or self._clock() - self.last_flush >= FLUSH_INTERVAL
-        )
+        return len(self.records) >= FLUSH_RECORDS
 
     def flush(self) -> None:
         """Write every buffered record as one frame (one flusher at a time).
@@ -133,7 +128,6 @@ class TraceWriter:
                 self._in_flush = False
 
     def _flush(self) -> None:
-        self.last_flush = self._clock()
         records = self.records
         count = len(records)
         if not count:

@@ -42,6 +42,7 @@ from typing import Any
 
 from retrace import Adapter, Boundary, Patch, runtime
 from retrace.boundary import Args, Kwargs
+from retrace.codecs import SCALARS
 from retrace.runtime import LOCAL, call
 
 LIBRARY = ("socket", "ssl", "http", "urllib", "smtplib", "ftplib", "poplib", "imaplib", "selectors")
@@ -56,9 +57,27 @@ def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return " ".join(str(a) for a in args)[:120]
 
 
-def _boundary(name: str, blocking: bool = False, **extra: Any) -> Boundary:
-    return Boundary(name, fingerprint=_arguments, summary=_summary, library=LIBRARY,
-                    blocking=blocking, **extra)
+def _summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """The arguments, when all are scalars (a recv's size, a shutdown's how): a call like one
+    seen before takes its interned summary instead of formatting it again."""
+    return args if SCALARS.issuperset(map(type, args)) else None
+
+
+def _send_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    """``sendall 183 bytes``: the data's CRC is in the fingerprint only, so the summaries of
+    a connection's sends repeat and each is written to the trace once, not once per send."""
+    method, (_crc, size), *rest = args
+    return " ".join([method, f"{size} bytes", *map(str, rest)])[:120]
+
+
+def _send_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return (args[0], args[1][1]) if len(args) == 2 else None
+
+
+def _boundary(name: str, blocking: bool = False, summary: Any = _summary,
+              summary_key: Any = _summary_key, **extra: Any) -> Boundary:
+    return Boundary(name, fingerprint=_arguments, summary=summary, summary_key=summary_key,
+                    library=LIBRARY, blocking=blocking, **extra)
 
 
 def _addrinfo_encode(value: Any, *_: Any) -> Any:
@@ -80,7 +99,7 @@ def _enum(kind: Any, value: int) -> Any:
 GETADDRINFO = _boundary("socket.getaddrinfo", blocking=True, encode=_addrinfo_encode,
                         decode=_addrinfo_decode)
 CONNECT = _boundary("socket.connect", blocking=True)
-SEND = _boundary("socket.send", blocking=True)
+SEND = _boundary("socket.send", blocking=True, summary=_send_summary, summary_key=_send_key)
 RECV = _boundary("socket.recv", blocking=True)
 BIND = _boundary("socket.bind")
 LISTEN = _boundary("socket.listen")

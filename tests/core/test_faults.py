@@ -1,7 +1,8 @@
 """Faults while recording: the recorded process killed with SIGKILL, a recording path that
 cannot be written, a file size limit reached mid-run, the directory deleted mid-run, a value no
-codec can hold, an adapter whose encoder crashes. Recording never
-breaks the program; the partial recording replays up to where it stops and then says so."""
+codec can hold, an adapter whose encoder crashes. Recording never breaks the program; a
+process killed while it waits has everything before the wait on disk; the partial recording
+replays up to where it stops and then says so."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from retrace import autoenable, runtime, session
+from retrace import autoenable, flusher, runtime, session
 from retrace.boundary import Boundary
 from retrace.testing import _env, replay, run_retrace
 from retrace.trace import TraceReader
@@ -74,9 +75,9 @@ def record_and_kill(program: Path, directory: Path, pause: str, lines: int) -> l
 def _kill_points(count: int) -> list[tuple[str, int]]:
     """Where to kill: the first line, then points drawn at random (seeded, so a failure repeats).
 
-    With a pause every line's events reach the trace before the next line
-    (sleeps flush); without one the trace is flushed every 10 ms, so the kill
-    lands anywhere in a block.
+    The flusher writes the trace every 10 ms, with or without the 2 ms pauses,
+    so a kill lands anywhere in a block (what a long wait guarantees is the
+    test after this one).
     """
     draw = random.Random(20261126)
     points = [("0.002", 1)]
@@ -109,14 +110,66 @@ def test_sigkill_mid_run_replays_up_to_the_last_event(tmp_path, pause, lines):
     # It may print one line more: the events of a line can reach the trace (10 ms flush) just
     # before the kill stops the print.
     assert len(replayed) <= len(recorded) + 1
-    if pause != "0":
-        # Every sleep writes the trace first: all events before the last sleep are there.
-        assert len(replayed) >= len(recorded) - 1, (len(replayed), len(recorded))
 
     inspected = run_retrace(["inspect", str(directory)])
     assert inspected.status == 0
     assert re.search(r"^state       partial \(the recorded process did not exit normally\)",
                      inspected.stdout, re.M), inspected.stdout
+
+
+WAITER = """\
+import _thread
+import random
+import sys
+import time
+
+for i in range(int(sys.argv[2])):
+    print(i, time.time(), random.random(), flush=True)
+print("waiting", flush=True)
+if sys.argv[1] == "sleep":
+    time.sleep(600)
+else:  # a wait retrace does not intercept (a raw lock taken twice): the replay waits it out too
+    gate = _thread.allocate_lock()
+    gate.acquire()
+    gate.acquire(True, 2)
+print("done waiting")
+"""
+
+
+@pytest.mark.parametrize("wait", ["sleep", "unseen"])
+@pytest.mark.parametrize("lines", [1, 300])
+def test_sigkill_during_a_long_wait_keeps_everything_recorded_before_it(tmp_path, wait, lines):
+    """The trace guarantee: a call waiting for more than ``flusher.GUARANTEED`` (20 ms) has every
+    event recorded before it on disk, whether the wait is a boundary or not. The kill comes
+    0.5 s into the wait: the flusher's 10 ms and a margin for a loaded machine."""
+    program = tmp_path / "waiter.py"
+    program.write_text(WAITER)
+    directory = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program), wait,
+         str(lines)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None),
+        cwd=program.parent,
+    )
+    try:
+        recorded = [proc.stdout.readline() for _ in range(lines + 1)]
+        assert recorded[-1] == "waiting\n", recorded
+        time.sleep(flusher.GUARANTEED + 0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    run = replay(directory)
+    assert run.stdout == "".join(recorded)  # every clock reading, draw and line before the wait
+    kept = events_in(directory / "trace.bin")
+    assert run.stderr.startswith(f"retrace: the recording ends here, after event #{kept}: "
+                                 "the recorded process died"), run.stderr
 
 
 # -- an unwritable RETRACE_RECORDING_PATH ------------------------------------------------------

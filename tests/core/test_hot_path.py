@@ -138,6 +138,8 @@ def test_call_sites_summaries_and_replay(tmp_path: Path) -> None:
     b"", b"y" * 23, b"y" * 24, b"y" * 300, b"y" * 70000,
     ["SET", "key", 1, -5, 2**40, 1.5, True, None, b"raw"],
     ["GET", ["nested"]], {"a": 1}, 7, None, [],
+    ["sendall", [3735928559, 183]], ["sendto", [1, 2], ["127.0.0.1", 53]], [[], "x", [None]],
+    ["deep", [["deeper"]]], ["map", [{"a": 1}]],
 ])
 def test_digest_is_the_crc_of_cbor2s_encoding(data: Any) -> None:
     """Recordings made before the shortcuts hold these digests: they must not move."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from retrace.testing import record_and_replay, run_retrace
+from retrace.trace import DEF_SUMMARY, TraceReader
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
@@ -158,3 +159,38 @@ def test_sockets_inside_a_library_boundary_are_not_recorded_twice(
     names = {row["boundary"] for row in info["boundaries"]}
     assert "somelib.fetch" in names
     assert not {n for n in names if n.startswith("socket.")}, names
+
+
+def test_sends_are_summarised_by_size_so_their_summaries_are_written_once(
+        tmp_path: Path, servers: dict[str, object]) -> None:
+    """The data's CRC is in the fingerprint (replay still checks what is sent); the summary
+    says how much, so thirty different requests of two sizes define two send summaries."""
+    program = tmp_path / "posts.py"
+    program.write_text(textwrap.dedent(
+        """
+        import socket, sys
+        for i in range(30):
+            conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            body = f"message {i}".encode()
+            conn.sendall(b"POST / HTTP/1.0\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+            conn.close()
+            print(answer.split(b"\\r\\n\\r\\n", 1)[1])
+        """
+    ))
+    web_port = servers["web"].server_address[1]  # type: ignore[attr-defined]
+    rec = tmp_path / "rec"
+    recorded, _ = record_and_replay(program, rec, str(web_port),
+                                    between=servers["stop"])  # type: ignore[arg-type]
+    assert recorded.stdout.splitlines()[-1] == "b'92 egassem'"
+    reader = TraceReader(str(rec / "trace.bin"))
+    try:
+        summaries = [value for _offset, items in reader.blocks()
+                     for code, value in zip(items[1::5], items[4::5], strict=True)
+                     if code == DEF_SUMMARY]
+    finally:
+        reader.close()
+    assert sorted(s for s in summaries if s.startswith("sendall")) == [
+        "sendall 47 bytes", "sendall 49 bytes"]
