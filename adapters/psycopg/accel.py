@@ -134,13 +134,22 @@ def _offline_escaping(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -
     return wrapped(*args, **kwargs)
 
 
+#: Modules whose C loaders and dumpers only parse and format their values (numbers and
+#: booleans): they never read the connection, so a replay keeps them and their speed.
+CONNECTIONLESS = ("psycopg.types.numeric", "psycopg.types.bool")
+
+
 def _python_adapters(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """On replay, register psycopg's Python loaders and dumpers, not their C twins.
 
     Some C dumpers escape through the libpq connection (bytea in text format)
-    and would fall back to libpq's connectionless escaping with an offline one.
+    and would fall back to libpq's connectionless escaping with an offline one;
+    some C loaders read it (the date loaders read ``DateStyle``). Numbers and
+    booleans (:data:`CONNECTIONLESS`) keep their C versions: on a query of
+    ints, the Python ones are three Python calls per parameter and one per cell.
     """
-    if runtime.active().name == "replay" and args:
+    if runtime.active().name == "replay" and args and (
+            getattr(args[0], "__module__", None) not in CONNECTIONLESS):
         return args[0]
     return wrapped(*args, **kwargs)
 
