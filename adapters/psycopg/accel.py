@@ -85,9 +85,8 @@ def _offline_rows(c_class: type) -> type:
             if result is None or not result.nfields:
                 self.set_loader_types([], 0)
                 return
-            if format is None:
-                format = result.fformat(0)
-            self.set_loader_types(result.column_types(), format)
+            types, first_format = result.loader_types()
+            self.set_loader_types(types, first_format if format is None else format)
 
         def load_row(self, row: int, make_row: Any) -> Any:
             result = self._offline

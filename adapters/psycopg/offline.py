@@ -47,7 +47,8 @@ class OfflinePGresult:
         (self.status, command_status, self.command_tuples, self.oid_value,
          self.binary_tuples, self.ntuples, self._fields, self._cells, errors,
          self._params) = plain
-        self.command_status = _bytes(command_status)
+        self.command_status = (command_status.encode("latin-1") if type(command_status) is str
+                               else command_status)
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
         self._error_fields = (
             dict(zip(errors[::2], map(_bytes, errors[1::2]), strict=True)) if errors else {})
@@ -85,9 +86,14 @@ class OfflinePGresult:
         value = self._cells[row * self.nfields + column]
         return value.encode("latin-1") if type(value) is str else value
 
-    def column_types(self) -> list[int]:
-        """Every column's ``ftype``, for ``Transformer.set_pgresult``."""
-        return [t or 0 for t in self._fields[1::wire.FIELD_WIDTH]]
+    def loader_types(self) -> tuple[list[int], int]:
+        """Every column's ``ftype`` and the first column's ``fformat``, for
+        ``Transformer.set_pgresult`` (with at least one column)."""
+        fields = self._fields
+        types = fields[1::wire.FIELD_WIDTH]
+        if None in types:
+            types = [t or 0 for t in types]
+        return types, fields[4] or 0
 
     def row(self, row: int) -> list[bytes | None]:
         """The cells of one row, for ``Transformer.load_sequence``."""
@@ -209,29 +215,14 @@ class OfflinePGconn:
     close = finish
 
     # -- what psycopg sends: the same boundaries as the real PGconn --------
-    def send_query(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query", args, kwargs)
-
-    def send_query_params(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query_params", args, kwargs)
-
-    def send_prepare(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_prepare", args, kwargs)
-
-    def send_query_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query_prepared", args, kwargs)
-
-    def send_describe_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_describe_prepared", args, kwargs)
-
-    def send_describe_portal(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_describe_portal", args, kwargs)
-
-    def send_close_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_close_prepared", args, kwargs)
-
-    def send_close_portal(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_close_portal", args, kwargs)
+    send_query = sends.offline("send_query")
+    send_query_params = sends.offline("send_query_params")
+    send_prepare = sends.offline("send_prepare")
+    send_query_prepared = sends.offline("send_query_prepared")
+    send_describe_prepared = sends.offline("send_describe_prepared")
+    send_describe_portal = sends.offline("send_describe_portal")
+    send_close_prepared = sends.offline("send_close_prepared")
+    send_close_portal = sends.offline("send_close_portal")
 
     # -- local libpq switches: nothing to do without a server --------------
     def set_single_row_mode(self) -> None:
@@ -250,11 +241,8 @@ class OfflinePGconn:
     def exit_pipeline_mode(self) -> None:
         self._state &= 255
 
-    def pipeline_sync(self) -> None:
-        sends.replay("pipeline_sync", (), {})
-
-    def send_flush_request(self) -> None:
-        sends.replay("send_flush_request", (), {})
+    pipeline_sync = sends.offline("pipeline_sync")
+    send_flush_request = sends.offline("send_flush_request")
 
     def flush(self) -> int:
         return 0
