@@ -130,7 +130,8 @@ class Patcher:
                        "version: `retrace adapters` lists the supported ones)")
             return
         wrapped: Any
-        if patch.function and not isinstance(parent, type) and not _is_patched(original):
+        if (patch.function and patch.wrapper is not None and not isinstance(parent, type)
+                and not _is_patched(original)):
             wrapped = _plain_wrapper(original, wrapper)
         else:
             wrapped = wrapt.FunctionWrapper(original, wrapper)

@@ -97,9 +97,13 @@ class OfflinePGresult:
 
     def row(self, row: int) -> list[bytes | None]:
         """The cells of one row, for ``Transformer.load_sequence``."""
-        start = row * self.nfields
+        nfields = self.nfields
+        if nfields == 1:  # the common one-column row, without a comprehension
+            value = self._cells[row]
+            return [value.encode("latin-1") if type(value) is str else value]
+        start = row * nfields
         return [v.encode("latin-1") if type(v) is str else v
-                for v in self._cells[start:start + self.nfields]]
+                for v in self._cells[start:start + nfields]]
 
     @property
     def nparams(self) -> int:
@@ -148,6 +152,7 @@ class OfflinePGconn:
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
         self._snapshot = snapshot
+        vars(self).update((name, snapshot.get(name)) for name in wire.CONNECTION_PROPERTIES)
         self._parameters = dict(zip(wire.PARAMETERS, snapshot["parameters"], strict=True))
         self._state = snapshot["state"]
 
@@ -254,15 +259,24 @@ class OfflinePGconn:
         raise sends.not_supported("cancelling a query")
 
 
-def _recorded_property(name: str) -> property:
-    def get(self: OfflinePGconn) -> Any:
-        return self._snapshot.get(name)
+class _Recorded:
+    """``PGconn.<name>`` as recorded at connect time.
 
-    return property(get, doc=f"``PGconn.{name}`` as recorded at connect time.")
+    Not a property: a descriptor without ``__set__``, which shadows the real
+    ``PGconn``'s attribute yet lets the value an offline connection keeps in its
+    ``__dict__`` be read with no call (psycopg reads ``socket`` on every query).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"``PGconn.{name}`` as recorded at connect time."
+
+    def __get__(self, conn: OfflinePGconn | None, owner: Any = None) -> Any:
+        return self if conn is None else conn._snapshot.get(self.name)
 
 
 for _name in wire.CONNECTION_PROPERTIES:
-    setattr(OfflinePGconn, _name, _recorded_property(_name))
+    setattr(OfflinePGconn, _name, _Recorded(_name))
 
 _classes: dict[type, type] = {}
 

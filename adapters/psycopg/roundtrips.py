@@ -337,14 +337,6 @@ def _unreachable(*_: Any) -> Any:
     raise AssertionError("retrace replay reached a real psycopg round trip")
 
 
-def _loaded(recorded: Any) -> Any:
-    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
-    try:
-        return compact.loads(recorded)
-    except BadRecording as exc:
-        _bad(str(exc))
-
-
 def _bad(message: str) -> NoReturn:
     exc = BadRecording(message)
     cursor = getattr(runtime.active(), "cursor", None)
@@ -371,7 +363,11 @@ def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
-    packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
+    try:
+        packed = compact.loads(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    except BadRecording as exc:
+        _bad(str(exc))
     try:
         value = KINDS[kind][1](packed[0])
         if isinstance(pgconn, offline.OfflinePGconn):

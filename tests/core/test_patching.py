@@ -58,7 +58,7 @@ def test_a_function_patch_is_a_plain_function_that_keeps_the_original_reachable(
     sys.modules[alias.__name__] = alias
     patcher = Patcher()
     try:
-        patcher.install([(Patch(module.__name__, "scale", function=True), wrapper)])
+        patcher.install([(Patch(module.__name__, "scale", wrapper=wrapper, function=True), wrapper)])
         patched = module.scale
         assert type(patched) is types.FunctionType and patched is not original
         assert patched.__wrapped__ is original and patched.__name__ == "scale"
