@@ -17,6 +17,7 @@ Three details make patches hold everywhere a program can reach a target:
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import sys
 from collections.abc import Callable
@@ -51,6 +52,22 @@ def _set_attribute(parent: Any, name: str, value: Any) -> None:
         else:
             namespace[name] = value
         ctypes.pythonapi.PyType_Modified(ctypes.py_object(parent))
+
+
+def _plain_wrapper(original: Any, wrapper: Wrapper) -> Any:
+    """``original`` wrapped in a plain function (see ``Patch.function``): its name, its
+    ``__wrapped__``, and the wrapper called with no instance, as wrapt would call it."""
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        return wrapper(original, None, args, kwargs)
+
+    functools.update_wrapper(patched, original)
+    patched.__retrace_patch__ = True  # type: ignore[attr-defined]
+    return patched
+
+
+def _is_patched(value: Any) -> bool:
+    return isinstance(value, wrapt.FunctionWrapper) or getattr(value, "__retrace_patch__", False)
 
 
 def _del_attribute(parent: Any, name: str) -> None:
@@ -112,11 +129,16 @@ class Patcher:
                        + "; its calls are not recorded (the adapter may not support this "
                        "version: `retrace adapters` lists the supported ones)")
             return
-        wrapped = wrapt.FunctionWrapper(original, wrapper)
+        wrapped: Any
+        if (patch.function and patch.wrapper is not None and not isinstance(parent, type)
+                and not _is_patched(original)):
+            wrapped = _plain_wrapper(original, wrapper)
+        else:
+            wrapped = wrapt.FunctionWrapper(original, wrapper)
         _set_attribute(parent, name, wrapped)
         self._undo.append((parent, name, own))
         self._patched.add(key)
-        if not isinstance(parent, type) and not isinstance(original, wrapt.FunctionWrapper):
+        if not isinstance(parent, type) and not _is_patched(original):
             # Aliases of an already-patched function (psycopg.waiting's ``from time import
             # monotonic``) belong to that patch: only the first patch of an original sweeps.
             self._sweep_map.setdefault(id(original), (original, wrapped))

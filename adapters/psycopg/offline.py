@@ -47,7 +47,8 @@ class OfflinePGresult:
         (self.status, command_status, self.command_tuples, self.oid_value,
          self.binary_tuples, self.ntuples, self._fields, self._cells, errors,
          self._params) = plain
-        self.command_status = _bytes(command_status)
+        self.command_status = (command_status.encode("latin-1") if type(command_status) is str
+                               else command_status)
         self.nfields = len(self._fields) // wire.FIELD_WIDTH
         self._error_fields = (
             dict(zip(errors[::2], map(_bytes, errors[1::2]), strict=True)) if errors else {})
@@ -85,15 +86,24 @@ class OfflinePGresult:
         value = self._cells[row * self.nfields + column]
         return value.encode("latin-1") if type(value) is str else value
 
-    def column_types(self) -> list[int]:
-        """Every column's ``ftype``, for ``Transformer.set_pgresult``."""
-        return [t or 0 for t in self._fields[1::wire.FIELD_WIDTH]]
+    def loader_types(self) -> tuple[list[int], int]:
+        """Every column's ``ftype`` and the first column's ``fformat``, for
+        ``Transformer.set_pgresult`` (with at least one column)."""
+        fields = self._fields
+        types = fields[1::wire.FIELD_WIDTH]
+        if None in types:
+            types = [t or 0 for t in types]
+        return types, fields[4] or 0
 
     def row(self, row: int) -> list[bytes | None]:
         """The cells of one row, for ``Transformer.load_sequence``."""
-        start = row * self.nfields
+        nfields = self.nfields
+        if nfields == 1:  # the common one-column row, without a comprehension
+            value = self._cells[row]
+            return [value.encode("latin-1") if type(value) is str else value]
+        start = row * nfields
         return [v.encode("latin-1") if type(v) is str else v
-                for v in self._cells[start:start + self.nfields]]
+                for v in self._cells[start:start + nfields]]
 
     @property
     def nparams(self) -> int:
@@ -142,6 +152,7 @@ class OfflinePGconn:
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
         self._snapshot = snapshot
+        vars(self).update((name, snapshot.get(name)) for name in wire.CONNECTION_PROPERTIES)
         self._parameters = dict(zip(wire.PARAMETERS, snapshot["parameters"], strict=True))
         self._state = snapshot["state"]
 
@@ -209,29 +220,14 @@ class OfflinePGconn:
     close = finish
 
     # -- what psycopg sends: the same boundaries as the real PGconn --------
-    def send_query(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query", args, kwargs)
-
-    def send_query_params(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query_params", args, kwargs)
-
-    def send_prepare(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_prepare", args, kwargs)
-
-    def send_query_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_query_prepared", args, kwargs)
-
-    def send_describe_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_describe_prepared", args, kwargs)
-
-    def send_describe_portal(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_describe_portal", args, kwargs)
-
-    def send_close_prepared(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_close_prepared", args, kwargs)
-
-    def send_close_portal(self, *args: Any, **kwargs: Any) -> None:
-        sends.replay("send_close_portal", args, kwargs)
+    send_query = sends.offline("send_query")
+    send_query_params = sends.offline("send_query_params")
+    send_prepare = sends.offline("send_prepare")
+    send_query_prepared = sends.offline("send_query_prepared")
+    send_describe_prepared = sends.offline("send_describe_prepared")
+    send_describe_portal = sends.offline("send_describe_portal")
+    send_close_prepared = sends.offline("send_close_prepared")
+    send_close_portal = sends.offline("send_close_portal")
 
     # -- local libpq switches: nothing to do without a server --------------
     def set_single_row_mode(self) -> None:
@@ -250,11 +246,8 @@ class OfflinePGconn:
     def exit_pipeline_mode(self) -> None:
         self._state &= 255
 
-    def pipeline_sync(self) -> None:
-        sends.replay("pipeline_sync", (), {})
-
-    def send_flush_request(self) -> None:
-        sends.replay("send_flush_request", (), {})
+    pipeline_sync = sends.offline("pipeline_sync")
+    send_flush_request = sends.offline("send_flush_request")
 
     def flush(self) -> int:
         return 0
@@ -266,15 +259,24 @@ class OfflinePGconn:
         raise sends.not_supported("cancelling a query")
 
 
-def _recorded_property(name: str) -> property:
-    def get(self: OfflinePGconn) -> Any:
-        return self._snapshot.get(name)
+class _Recorded:
+    """``PGconn.<name>`` as recorded at connect time.
 
-    return property(get, doc=f"``PGconn.{name}`` as recorded at connect time.")
+    Not a property: a descriptor without ``__set__``, which shadows the real
+    ``PGconn``'s attribute yet lets the value an offline connection keeps in its
+    ``__dict__`` be read with no call (psycopg reads ``socket`` on every query).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"``PGconn.{name}`` as recorded at connect time."
+
+    def __get__(self, conn: OfflinePGconn | None, owner: Any = None) -> Any:
+        return self if conn is None else conn._snapshot.get(self.name)
 
 
 for _name in wire.CONNECTION_PROPERTIES:
-    setattr(OfflinePGconn, _name, _recorded_property(_name))
+    setattr(OfflinePGconn, _name, _Recorded(_name))
 
 _classes: dict[type, type] = {}
 

@@ -78,7 +78,21 @@ _local = _Local()
 # Markers inside recorded values (ints: a round trip's data holds no text).
 COPY_DATA, COPY_RESULT = 0, 1
 NOTICE, NOTIFY = 0, 1
-_parameters: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+#: The server-reported parameters last recorded per connection: ``id(pgconn)`` to a weak
+#: reference whose callback drops the entry, and the parameters. (A ``WeakKeyDictionary``
+#: makes a weak reference on every lookup, and this is looked up on every round trip.)
+_parameters: dict[int, tuple[weakref.ref[Any], list[Any]]] = {}
+
+
+def _parameters_changed(pgconn: Any, parameters: list[Any]) -> bool:
+    """Whether ``parameters`` differ from those last recorded for ``pgconn``; remembers them."""
+    key = id(pgconn)
+    known = _parameters.get(key)
+    if known is not None and known[1] == parameters:
+        return False
+    ref = known[0] if known is not None else weakref.ref(pgconn, lambda _: _parameters.pop(key, None))
+    _parameters[key] = (ref, parameters)
+    return True
 
 
 # -- values: what each generator returns, as trace data and back ----------------
@@ -118,7 +132,7 @@ def _offline_notifies(plain: Any) -> Any:
 
 
 def _offline_results(plain: Any) -> Any:
-    return [offline.OfflinePGresult(r) for r in plain]
+    return list(map(offline.OfflinePGresult, plain))
 
 
 def _pipeline_results(value: Any) -> Any:
@@ -166,6 +180,14 @@ def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return text
 
 
+def _summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """The recorder formats a round trip's summary once per statement (None with COPY data,
+    whose size is in the summary)."""
+    if len(args) > 1 and args[1] is not None:
+        return None
+    return sends.statement_key(args[0]) if args else ()
+
+
 def _connect_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     from retrace.adapters.psycopg.conninfo import without_password
 
@@ -182,7 +204,7 @@ def _connect_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
 # returns that, and the program gets the real value from the wrapper generator.
 BOUNDARIES = {
     name: Boundary(f"psycopg.{name}", fingerprint=_fingerprint, summary=_summary,
-                   library=LIBRARY)
+                   summary_key=_summary_key, library=LIBRARY)
     for name in KINDS
 }
 CONNECT = Boundary("psycopg.connect", fingerprint=_connect_fingerprint, summary=_connect_summary,
@@ -254,10 +276,7 @@ def _packed(value: Any, pgconn: Any, pending: _Pending) -> str:
     """``[value, state]``, then changed parameters and callbacks when there are any."""
     packed = [value, wire.state(pgconn)]
     parameters = wire.parameters(pgconn)
-    changed = None
-    if _parameters.get(pgconn) != parameters:
-        _parameters[pgconn] = parameters
-        changed = parameters
+    changed = parameters if _parameters_changed(pgconn, parameters) else None
     if changed is not None or pending.callbacks:
         packed += (changed, pending.callbacks or None)
     return compact.dumps(packed)
@@ -308,7 +327,7 @@ def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator
         raise
     _end(pending)
     snapshot = wire.connection(pgconn)
-    _parameters[pgconn] = snapshot["parameters"]
+    _parameters_changed(pgconn, snapshot["parameters"])
     runtime.call(CONNECT, _give(snapshot), conninfo)
     return pgconn
 
@@ -316,14 +335,6 @@ def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator
 # -- replay ---------------------------------------------------------------------
 def _unreachable(*_: Any) -> Any:
     raise AssertionError("retrace replay reached a real psycopg round trip")
-
-
-def _loaded(recorded: Any) -> Any:
-    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
-    try:
-        return compact.loads(recorded)
-    except BadRecording as exc:
-        _bad(str(exc))
 
 
 def _bad(message: str) -> NoReturn:
@@ -352,7 +363,11 @@ def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
 
 
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
-    packed = _loaded(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    """The recorded outcome; a malformed one stops the replay the way the core stops it."""
+    try:
+        packed = compact.loads(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+    except BadRecording as exc:
+        _bad(str(exc))
     try:
         value = KINDS[kind][1](packed[0])
         if isinstance(pgconn, offline.OfflinePGconn):
@@ -515,9 +530,11 @@ def _real_clock(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def patches(version: tuple[int, int]) -> list[Patch]:
+    # Called on every query: plain functions, not wrapt wrappers (see Patch.function).
     found = [Patch("psycopg.generators", "connect", wrapper=_connect_wrapper)]
-    found += [Patch("psycopg.generators", kind, wrapper=_generator_wrapper(kind)) for kind in KINDS]
-    found += [Patch("psycopg.waiting", name, wrapper=_wait_wrapper)
+    found += [Patch("psycopg.generators", kind, wrapper=_generator_wrapper(kind), function=True)
+              for kind in KINDS]
+    found += [Patch("psycopg.waiting", name, wrapper=_wait_wrapper, function=True)
               for name in ("wait", "wait_conn")]
     base = "psycopg.connection" if version < (3, 2) else "psycopg._connection_base"
     found += [

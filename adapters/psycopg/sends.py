@@ -33,7 +33,7 @@ def _plain(value: Any) -> Any:
     """Parameters as bytes/ints/None whatever buffer type a dumper produced.
 
     C dumpers give ``bytearray``, Python ones ``bytes``, and a replay uses the
-    Python ones, so the fingerprint must not tell them apart. Every note runs
+    Python ones for most types, so the fingerprint must not tell them apart. Every note runs
     through here, so the conversion for each type is looked up, once found.
     """
     if value is None:
@@ -43,7 +43,15 @@ def _plain(value: Any) -> Any:
 
 
 def _plain_sequence(values: Any) -> list[Any]:
+    """A list of plain values; the common lists (parameters all ``bytearray``, formats all
+    ``psycopg.pq.Format``) converted in C, without a Python call per item."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN:
+        return list(values)
     get = _CONVERTERS.get
+    if len(kinds) == 1:
+        (kind,) = kinds
+        return list(map(get(kind) or _converter(kind), values))
     return [v if v is None or (t := type(v)) is bytes else (get(t) or _converter(t))(v)
             for v in values]
 
@@ -53,6 +61,10 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
     bytes: bytes, str: str, int: int, bytearray: bytes, memoryview: bytes,
     list: _plain_sequence, tuple: _plain_sequence,
 }
+
+
+#: The types a note keeps as they are (exact types: ``bool`` and IntEnums become ints).
+_PLAIN = frozenset((bytes, int, str, type(None)))
 
 
 def _converter(kind: type) -> Callable[[Any], Any]:
@@ -77,8 +89,16 @@ def _same(value: Any) -> Any:
     return value
 
 
-def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
-    """One send as plain data: the method, then its arguments (keywords sorted by name).
+class _Outbox(threading.local):
+    notes: list[Any] | None = None
+
+
+_outbox = _Outbox()
+
+
+def note(method: str, args: Args, kwargs: Kwargs) -> None:
+    """Note one send for the next round trip on this thread, as plain data: the method,
+    then its arguments (keywords sorted by name).
 
     Runs for every query, so the common shapes (SQL text, a list of dumped
     parameters, formats) are converted here without a call per argument.
@@ -102,21 +122,10 @@ def note_of(method: str, args: Args, kwargs: Kwargs) -> list[Any]:
             elif value is not None and kind is not bytes:
                 value = (get(kind) or _converter(kind))(value)
             found += (key, value)
-    return found
-
-
-class _Outbox(threading.local):
-    notes: list[Any] | None = None
-
-
-_outbox = _Outbox()
-
-
-def note(method: str, args: Args, kwargs: Kwargs) -> None:
     notes = _outbox.notes
     if notes is None:
         notes = _outbox.notes = []
-    notes.append(note_of(method, args, kwargs))
+    notes.append(found)
 
 
 def take() -> list[Any]:
@@ -135,17 +144,24 @@ def _text(value: Any) -> str:
 _described: dict[tuple[Any, ...], str] = {}
 
 
+def statement_key(notes: list[Any]) -> tuple[Any, ...]:
+    """What :func:`describe` says depends on: the number of sends, the last one's method and
+    statement (SQL text or prepared name) and its number of parameters."""
+    if not notes:
+        return ()
+    last = notes[-1]
+    return (len(notes), last[0], last[1] if len(last) > 1 else None,
+            len(last[2]) if len(last) > 2 and isinstance(last[2], list) else 0)
+
+
 def describe(notes: list[Any]) -> str:
     """The last send of a round trip, for divergence reports: SQL text, no parameter values.
 
-    Cached by statement: the recorder asks for every event, and a program runs
-    the same statements over and over.
+    Cached by statement: a program runs the same statements over and over.
     """
     if not notes:
         return ""
-    last = notes[-1]
-    key = (len(notes), last[0], last[1] if len(last) > 1 else None,
-           len(last[2]) if len(last) > 2 and isinstance(last[2], list) else 0)
+    key = statement_key(notes)
     text = _described.get(key)
     if text is None:
         text = _describe(notes)
@@ -185,9 +201,15 @@ def patches(since_3_2: bool) -> list[Patch]:
     return [Patch("psycopg.pq", f"PGconn.{m}", wrapper=_noting(m)) for m in methods]
 
 
-def replay(method: str, args: Args, kwargs: Kwargs) -> None:
-    """A send on an offline connection: noted for the next round trip, sends nothing."""
-    note(method, args, kwargs)
+def offline(method: str) -> Callable[..., None]:
+    """The ``PGconn`` method ``method`` of an offline connection: noted for the next
+    round trip, sends nothing."""
+
+    def send(self: Any, *args: Any, **kwargs: Any) -> None:
+        note(method, args, kwargs)
+
+    send.__name__ = send.__qualname__ = method
+    return send
 
 
 def not_supported(what: str) -> Exception:

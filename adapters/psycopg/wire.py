@@ -59,17 +59,23 @@ def result(res: Any) -> list[Any]:
     nfields = res.nfields
     fields: list[Any] = []
     for i in range(nfields):
-        fields += (_text(res.fname(i)), res.ftype(i), res.fmod(i), res.fsize(i),
-                   res.fformat(i), res.ftable(i), res.ftablecol(i))
+        name = res.fname(i)
+        fields += (None if name is None else name.decode("latin-1"), res.ftype(i), res.fmod(i),
+                   res.fsize(i), res.fformat(i), res.ftable(i), res.ftablecol(i))
     get = res.get_value
     ntuples = res.ntuples
-    raw: Iterable[bytes | None]
-    if nfields == 1:
-        raw = map(get, range(ntuples), itertools.repeat(0, ntuples))
+    cells: list[str | None]
+    if nfields == 1 and ntuples == 1:  # the common one-value result, without a comprehension
+        value = get(0, 0)
+        cells = [None if value is None else value.decode("latin-1")]
     else:
-        columns = range(nfields)
-        raw = [get(r, c) for r in range(ntuples) for c in columns]
-    cells = [None if v is None else v.decode("latin-1") for v in raw]
+        raw: Iterable[bytes | None]
+        if nfields == 1:
+            raw = map(get, range(ntuples), itertools.repeat(0, ntuples))
+        else:
+            columns = range(nfields)
+            raw = [get(r, c) for r in range(ntuples) for c in columns]
+        cells = [None if v is None else v.decode("latin-1") for v in raw]
     errors = None
     if status in (FATAL_ERROR, NONFATAL_ERROR):
         field = res.error_field
@@ -80,12 +86,14 @@ def result(res: Any) -> list[Any]:
                 errors += (code, value.decode("latin-1"))
     nparams = res.nparams
     params = [res.param_type(i) for i in range(nparams)] if nparams else None
-    return [status, _text(res.command_status), res.command_tuples, res.oid_value,
-            res.binary_tuples, ntuples, fields, cells, errors, params]
+    command_status = res.command_status
+    return [status, None if command_status is None else command_status.decode("latin-1"),
+            res.command_tuples, res.oid_value, res.binary_tuples, ntuples, fields, cells, errors,
+            params]
 
 
 def results(values: list[Any]) -> list[Any]:
-    return [result(r) for r in values]
+    return list(map(result, values))
 
 
 def notify(value: Any) -> list[Any]:

@@ -29,3 +29,43 @@ def test_a_patch_target_the_library_lacks_is_one_warning_not_a_failed_import() -
     assert len(warnings) == 2, warnings
     assert warnings[0].startswith("json.JSONDecoder.no_such_method does not exist in this json")
     assert "`retrace adapters` lists the supported ones" in warnings[0]
+
+
+def test_a_function_patch_is_a_plain_function_that_keeps_the_original_reachable() -> None:
+    """``Patch(function=True)``: the wrapper gets every call with no instance, aliases taken
+    before the patch are swept to it, and uninstalling restores the original everywhere."""
+    import textwrap
+    import types
+
+    module = types.ModuleType("plain_patch_target")
+    exec(textwrap.dedent('''
+        def scale(value, factor=2):
+            """Multiply."""
+            return value * factor
+    '''), module.__dict__)
+    alias = types.ModuleType("plain_patch_alias")
+    alias.scale = module.scale
+    original = module.scale
+    calls: list[tuple[object, tuple[object, ...], dict[str, object]]] = []
+
+    def wrapper(wrapped, instance, args, kwargs):
+        calls.append((instance, args, kwargs))
+        return wrapped(*args, **kwargs) + 1
+
+    import sys
+
+    sys.modules[module.__name__] = module
+    sys.modules[alias.__name__] = alias
+    patcher = Patcher()
+    try:
+        patcher.install([(Patch(module.__name__, "scale", wrapper=wrapper, function=True), wrapper)])
+        patched = module.scale
+        assert type(patched) is types.FunctionType and patched is not original
+        assert patched.__wrapped__ is original and patched.__name__ == "scale"
+        assert patched(3, factor=4) == 13 and alias.scale(5) == 11
+        assert calls == [(None, (3,), {"factor": 4}), (None, (5,), {})]
+        patcher.uninstall()
+        assert module.scale is original and alias.scale is original
+    finally:
+        patcher.uninstall()
+        del sys.modules[module.__name__], sys.modules[alias.__name__]
