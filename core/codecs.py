@@ -27,9 +27,9 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import cbor2
 
+from .frozen import Value
 from .decoding import CODEC_TAG, MAX_DEPTH, Pending
 from .decoding import safe_loads as safe_loads  # re-exported: decoding is half of this module's job
 from .decoding import to_cbor as to_cbor
@@ -41,14 +41,19 @@ class Unencodable(TypeError):
     """A value has no codec; the recording cannot hold it."""
 
 
-@attrs.frozen
-class Codec:
+class Codec(Value):
     """One registered type: its stable name in traces and the two conversions."""
+
+    __slots__ = ("name", "type", "encode", "decode")
 
     name: str
     type: type
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
+
+    def __init__(self, name: str, type: type, encode: Callable[[Any], Any],
+                 decode: Callable[[Any], Any]) -> None:
+        self._set(name=name, type=type, encode=encode, decode=decode)
 
 
 class CodecRegistry:
