@@ -69,9 +69,23 @@ class Boundary(Frozen):
         are interned in the trace). None for a call whose summary must be made.
     """
 
-    __slots__ = ("name", "fingerprint", "summary", "passthrough", "encode", "decode", "encode_error",
-                 "on_replay", "blocking", "library", "ordered", "perform", "mismatch", "timing",
-                 "summary_key")
+    __slots__ = (
+        "blocking",
+        "decode",
+        "encode",
+        "encode_error",
+        "fingerprint",
+        "library",
+        "mismatch",
+        "name",
+        "on_replay",
+        "ordered",
+        "passthrough",
+        "perform",
+        "summary",
+        "summary_key",
+        "timing",
+    )
 
     name: str
     fingerprint: Callable[[Any, Args, Kwargs], Any] | None
@@ -126,7 +140,7 @@ class Patch(Value):
     calls that are not one boundary call (it then uses :func:`retrace.runtime.call`).
     """
 
-    __slots__ = ("module", "target", "boundary", "wrapper")
+    __slots__ = ("boundary", "module", "target", "wrapper")
 
     module: str
     target: str

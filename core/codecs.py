@@ -26,10 +26,10 @@ from typing import Any
 
 import cbor2
 
-from .frozen import Value
 from .decoding import CODEC_TAG, MAX_DEPTH, Pending
 from .decoding import safe_loads as safe_loads  # re-exported: decoding is half of this module's job
 from .decoding import to_cbor as to_cbor
+from .frozen import Value
 
 SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
 
@@ -41,14 +41,14 @@ class Unencodable(TypeError):
 class Codec(Value):
     """One registered type: its stable name in traces and the two conversions."""
 
-    __slots__ = ("name", "type", "encode", "decode")
+    __slots__ = ("decode", "encode", "name", "type")
 
     name: str
-    type: type
+    type: builtins.type
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
 
-    def __init__(self, name: str, type: type, encode: Callable[[Any], Any],
+    def __init__(self, name: str, type: builtins.type, encode: Callable[[Any], Any],
                  decode: Callable[[Any], Any]) -> None:
         self._set(name=name, type=type, encode=encode, decode=decode)
 

@@ -14,7 +14,7 @@ from .tracebacks import HEADER
 class Side(Value):
     """One side of a divergence: a boundary call, recorded or attempted."""
 
-    __slots__ = ("boundary", "summary", "site")
+    __slots__ = ("boundary", "site", "summary")
 
     boundary: str
     summary: str | None

@@ -33,20 +33,23 @@ class Frozen:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def _names(self) -> tuple[str, ...]:
+        return type(self).__slots__
+
     def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self._names())
 
     def replace(self: _F, **changes: Any) -> _F:
         """A copy with ``changes`` applied (what ``attrs.evolve`` did)."""
         made = object.__new__(type(self))
-        for name in self.__slots__:
+        for name in self._names():
             object.__setattr__(made, name, changes.pop(name) if name in changes else getattr(self, name))
         if changes:
             raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(changes))}")
         return made
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._names())
         return f"{type(self).__name__}({fields})"
 
 
@@ -59,7 +62,7 @@ class Value(Frozen):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash((type(self), *self._fields()))

@@ -20,9 +20,21 @@ class RedactionRules:
     Made empty; the ``redaction`` plugin and the project's settings fill it in.
     """
 
-    __slots__ = ("env_patterns", "headers", "header_patterns", "fields", "query_params",
-                 "kept_env_patterns", "kept_headers", "kept_fields", "kept_query_params",
-                 "replaced", "_env_re", "_kept_env_re", "_header_re")
+    __slots__ = (
+        "_env_re",
+        "_header_re",
+        "_kept_env_re",
+        "env_patterns",
+        "fields",
+        "header_patterns",
+        "headers",
+        "kept_env_patterns",
+        "kept_fields",
+        "kept_headers",
+        "kept_query_params",
+        "query_params",
+        "replaced",
+    )
 
     def __init__(self) -> None:
         self.env_patterns: list[str] = []

@@ -30,7 +30,7 @@ PLUGIN_GROUP = "retrace.plugins"
 class AdapterEntry(Value):
     """An adapter as found: the object, where it came from, and its library's state."""
 
-    __slots__ = ("name", "adapter", "provided_by", "library_version")
+    __slots__ = ("adapter", "library_version", "name", "provided_by")
 
     name: str
     adapter: Adapter

@@ -11,7 +11,7 @@ from .policy import FilePolicy
 class FilesState:
     """What every file wrapper consults: the path policy and the blob store."""
 
-    __slots__ = ("policy", "blobs", "session", "sent", "contents", "fds")
+    __slots__ = ("blobs", "contents", "fds", "policy", "sent", "session")
 
     def __init__(self, policy: FilePolicy, blobs: BlobStore, session: Any) -> None:
         self.policy = policy
