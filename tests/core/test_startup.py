@@ -175,10 +175,10 @@ def test_an_adapter_implementing_a_hook_is_still_registered_with_the_plugin_mana
 
 
 #: Imported by no part of a session that does not need them (docs/performance.md, "start-up").
-NOT_AT_START = ("attr", "attrs", "decimal", "uuid", "zoneinfo", "hashlib")
+NOT_AT_START = ("argparse", "attr", "attrs", "decimal", "uuid", "zoneinfo", "hashlib")
 
 
-def test_a_session_imports_neither_attrs_nor_the_stdlib_modules_only_some_values_need(
+def test_a_session_imports_neither_attrs_argparse_nor_the_stdlib_modules_only_some_values_need(
     tmp_path: Path,
 ) -> None:
     program = tmp_path / "plain.py"
