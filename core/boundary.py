@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import attrs
+from .frozen import Frozen, Value
 
 if TYPE_CHECKING:
     from .codecs import CodecRegistry
@@ -25,8 +25,7 @@ Args = tuple[Any, ...]
 Kwargs = dict[str, Any]
 
 
-@attrs.frozen(eq=False)
-class Boundary:
+class Boundary(Frozen):
     """One external call.
 
     :param name: stable name in the trace, ``"library.function"``.
@@ -74,28 +73,68 @@ class Boundary:
         are interned in the trace). None for a call whose summary must be made.
     """
 
+    __slots__ = (
+        "blocking",
+        "decode",
+        "encode",
+        "encode_error",
+        "fingerprint",
+        "library",
+        "mismatch",
+        "name",
+        "on_replay",
+        "ordered",
+        "passthrough",
+        "perform",
+        "summary",
+        "summary_key",
+        "timing",
+    )
+
     name: str
-    fingerprint: Callable[[Any, Args, Kwargs], Any] | None = None
-    summary: Callable[[Any, Args, Kwargs], str] | None = None
-    passthrough: Callable[[Any, Args, Kwargs], bool] | None = None
-    encode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
-    decode: Callable[[Any, Any, Args, Kwargs], Any] | None = None
-    encode_error: Callable[[Any, Any, Args, Kwargs], Any] | None = None
-    on_replay: Callable[[Any, Args, Kwargs], None] | None = None
-    blocking: bool = False
-    library: tuple[str, ...] = ()
-    ordered: str | None = None
-    perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None = None
-    mismatch: str = "arguments"
-    timing: bool = False
-    summary_key: Callable[[Any, Args, Kwargs], Any] | None = None
+    fingerprint: Callable[[Any, Args, Kwargs], Any] | None
+    summary: Callable[[Any, Args, Kwargs], str] | None
+    passthrough: Callable[[Any, Args, Kwargs], bool] | None
+    encode: Callable[[Any, Any, Args, Kwargs], Any] | None
+    decode: Callable[[Any, Any, Args, Kwargs], Any] | None
+    encode_error: Callable[[Any, Any, Args, Kwargs], Any] | None
+    on_replay: Callable[[Any, Args, Kwargs], None] | None
+    blocking: bool
+    library: tuple[str, ...]
+    ordered: str | None
+    perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None
+    mismatch: str
+    timing: bool
+    summary_key: Callable[[Any, Args, Kwargs], Any] | None
+
+    def __init__(
+        self,
+        name: str,
+        fingerprint: Callable[[Any, Args, Kwargs], Any] | None = None,
+        summary: Callable[[Any, Args, Kwargs], str] | None = None,
+        passthrough: Callable[[Any, Args, Kwargs], bool] | None = None,
+        encode: Callable[[Any, Any, Args, Kwargs], Any] | None = None,
+        decode: Callable[[Any, Any, Args, Kwargs], Any] | None = None,
+        encode_error: Callable[[Any, Any, Args, Kwargs], Any] | None = None,
+        on_replay: Callable[[Any, Args, Kwargs], None] | None = None,
+        blocking: bool = False,
+        library: tuple[str, ...] = (),
+        ordered: str | None = None,
+        perform: Callable[[int, Any, Callable[..., Any], Any, Args, Kwargs], Any] | None = None,
+        mismatch: str = "arguments",
+        timing: bool = False,
+        summary_key: Callable[[Any, Args, Kwargs], Any] | None = None,
+    ) -> None:
+        self._set(name=name, fingerprint=fingerprint, summary=summary, passthrough=passthrough,
+                  encode=encode, decode=decode, encode_error=encode_error, on_replay=on_replay,
+                  blocking=blocking, library=library, ordered=ordered, perform=perform,
+                  mismatch=mismatch, timing=timing, summary_key=summary_key)
 
 
 Wrapper = Callable[[Any, Any, Args, Kwargs], Any]
 
 
-@attrs.frozen
-class Patch:
+class Patch(Value):
     """Apply ``boundary`` to ``module.target`` when ``module`` is imported.
 
     ``target`` is dotted inside the module: ``"time"``, ``"Session.send"``.
@@ -113,11 +152,18 @@ class Patch:
     a target called on every query; any other target keeps a wrapt wrapper.
     """
 
+    __slots__ = ("boundary", "function", "module", "target", "wrapper")
+
     module: str
     target: str
-    boundary: Boundary | None = None
-    wrapper: Wrapper | None = None
-    function: bool = False
+    boundary: Boundary | None
+    wrapper: Wrapper | None
+    function: bool
+
+    def __init__(self, module: str, target: str, boundary: Boundary | None = None,
+                 wrapper: Wrapper | None = None, function: bool = False) -> None:
+        self._set(module=module, target=target, boundary=boundary, wrapper=wrapper,
+                  function=function)
 
     def make_wrapper(self) -> Wrapper:
         if self.wrapper is not None:

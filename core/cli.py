@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from types import SimpleNamespace
 
 from . import __version__, hashseed
 from .errors import EXIT_USAGE, Divergence, RetraceError, UsageError
@@ -80,9 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         hashseed.ensure(hashseed.choose())
     if args[:1] == ["--recording"] or (args and args[0].startswith("--recording=")):
         return replay_main(args)
-    tools = {} if args[:1] and args[0] in RUNS_A_PROGRAM else _tools()
-    parser = _parser(tools)
-    options = parser.parse_args(args)
+    options: argparse.Namespace | SimpleNamespace | None = plain_options(args)
+    if options is None:
+        tools = {} if args[:1] and args[0] in RUNS_A_PROGRAM else _tools()
+        parser = _parser(tools)
+        options = parser.parse_args(args)
     try:
         if options.command == "record":
             return _record(options)
@@ -106,22 +109,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status
 
 
+def plain_options(args: list[str]) -> SimpleNamespace | None:
+    """``record`` and ``replay`` options read without argparse, when they are spelled plainly.
+
+    argparse read the command line in the process that runs the program, and
+    for replay in the first one too (before it runs again for the hash seed):
+    ~15 M instructions each, importing it and building the parser. What this does not recognise exactly (help,
+    an abbreviated or attached option, ``--``, an option before the replay
+    directory) gives None, and argparse parses as before, with its messages;
+    tests/core/test_cli.py checks that both read every plain spelling alike.
+    """
+    command, rest = (args[0], args[1:]) if args else ("", [])
+    if command == "record":
+        found: dict[str, object] = {"output": "recording", "overwrite": False, "module": None, "args": []}
+        valued = {"-o": "output", "--output": "output", "-m": "module"}
+    elif command == "replay":
+        found = {"recording": "recording", "process": "0"}
+        valued = {"--process": "process"}
+        if rest[:1] and not rest[0].startswith("-"):
+            found["recording"] = rest[0]
+            rest = rest[1:]
+    else:
+        return None
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if command == "record" and not token.startswith("-"):
+            found["args"] = rest[index:]  # the script and its own arguments, options or not
+            break
+        if command == "record" and token == "--overwrite":
+            found["overwrite"] = True
+            index += 1
+        elif token in valued and index + 1 < len(rest) and not rest[index + 1].startswith("-"):
+            found[valued[token]] = rest[index + 1]
+            index += 2
+        else:
+            return None
+    return SimpleNamespace(command=command, **found)
+
+
 def replay_main(args: list[str]) -> int:
     """``python -m retrace --recording DIR``: the seed's spelling of ``retrace replay DIR``."""
-    import argparse
+    if len(args) == 2 and args[0] == "--recording" and not args[1].startswith("-"):
+        recording = args[1]
+    else:
+        import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m retrace")
-    parser.add_argument("--recording", required=True, metavar="DIR")
-    options = parser.parse_args(args)
+        parser = argparse.ArgumentParser(prog="python -m retrace")
+        parser.add_argument("--recording", required=True, metavar="DIR")
+        recording = parser.parse_args(args).recording
     try:
-        return _replay(options.recording)
+        return _replay(recording)
     except RetraceError as exc:
         print(f"retrace: {exc}" if not str(exc).startswith("retrace:") else str(exc),
               file=sys.stderr)
         return exc.exit_status
 
 
-def _record(options: argparse.Namespace) -> int:
+def _record(options: argparse.Namespace | SimpleNamespace) -> int:
     from pathlib import Path
 
     from . import layout

@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import builtins
 import datetime as _dt
-import decimal
 import importlib
 import sys
-import uuid
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import cbor2
 
 from .decoding import CODEC_TAG, MAX_DEPTH, Pending
 from .decoding import safe_loads as safe_loads  # re-exported: decoding is half of this module's job
 from .decoding import to_cbor as to_cbor
+from .frozen import Value
 
 SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
 
@@ -41,14 +38,19 @@ class Unencodable(TypeError):
     """A value has no codec; the recording cannot hold it."""
 
 
-@attrs.frozen
-class Codec:
+class Codec(Value):
     """One registered type: its stable name in traces and the two conversions."""
 
+    __slots__ = ("decode", "encode", "name", "type")
+
     name: str
-    type: type
+    type: builtins.type
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
+
+    def __init__(self, name: str, type: builtins.type, encode: Callable[[Any], Any],
+                 decode: Callable[[Any], Any]) -> None:
+        self._set(name=name, type=type, encode=encode, decode=decode)
 
 
 class CodecRegistry:
@@ -75,6 +77,20 @@ class CodecRegistry:
         self._by_type[type_] = codec
         self._by_name[name] = codec
 
+    def _late(self, module: str, kind: type | None = None) -> Codec | None:
+        """The codec of a builtin type whose module is imported only when a value needs it.
+
+        A program that never imports :mod:`decimal` or :mod:`uuid` cannot return
+        their values, so their codecs are registered on the first miss instead of
+        importing both into every session (docs/performance.md, "start-up").
+        """
+        register = _LATE.get(module)
+        if register is None or module in self._by_name:
+            return None
+        register(self)
+        codec = self._by_name[module]
+        return codec if kind is None or codec.type is kind else None
+
     def allow_exceptions_from(self, module_prefix: str) -> None:
         """Let replay rebuild exception classes defined under ``module_prefix``."""
         self._exception_modules.add(module_prefix)
@@ -90,7 +106,7 @@ class CodecRegistry:
             return [self.to_plain(v, depth + 1) for v in value]
         if kind is dict:
             return {self.to_plain(k, depth + 1): self.to_plain(v, depth + 1) for k, v in value.items()}
-        codec = self._by_type.get(kind)
+        codec = self._by_type.get(kind) or self._late(kind.__module__, kind)
         if codec is None:
             if isinstance(value, BaseException):
                 return self._exception_to_plain(value, depth)
@@ -109,7 +125,7 @@ class CodecRegistry:
         if kind is Pending:
             if value.name == "exception":
                 return self._exception_from_plain(value.payload)
-            codec = self._by_name.get(value.name)
+            codec = self._by_name.get(value.name) or self._late(value.name)
             if codec is None:
                 raise Unencodable(
                     f"the recording holds a {value.name!r} value but no installed adapter "
@@ -180,7 +196,8 @@ class CodecRegistry:
 def _tz_to_plain(tz: _dt.tzinfo | None) -> Any:
     if tz is None:
         return None
-    if isinstance(tz, zoneinfo.ZoneInfo):
+    zoneinfo = sys.modules.get("zoneinfo")  # a program that never imported it has no ZoneInfo
+    if zoneinfo is not None and isinstance(tz, zoneinfo.ZoneInfo):
         return ["zone", tz.key]
     if isinstance(tz, _dt.timezone):
         offset = tz.utcoffset(None)
@@ -192,6 +209,8 @@ def _tz_from_plain(plain: Any) -> _dt.tzinfo | None:
     if plain is None:
         return None
     if plain[0] == "zone":
+        import zoneinfo
+
         return zoneinfo.ZoneInfo(plain[1])
     _, seconds, micros, name = plain
     offset = _dt.timedelta(seconds=seconds, microseconds=micros)
@@ -224,8 +243,6 @@ def _register_builtin_codecs(reg: CodecRegistry) -> None:
     reg.register(frozenset, "frozenset", list, frozenset)
     reg.register(bytearray, "bytearray", bytes, bytearray)
     reg.register(complex, "complex", lambda c: [c.real, c.imag], lambda p: complex(*p))
-    reg.register(decimal.Decimal, "decimal", str, decimal.Decimal)
-    reg.register(uuid.UUID, "uuid", lambda u: u.bytes, lambda b: uuid.UUID(bytes=b))
     reg.register(_dt.datetime, "datetime", _datetime_to_plain, _datetime_from_plain)
     reg.register(_dt.date, "date", lambda d: d.toordinal(), _dt.date.fromordinal)
     reg.register(_dt.time, "time", _time_to_plain, _time_from_plain)
@@ -236,3 +253,19 @@ def _register_builtin_codecs(reg: CodecRegistry) -> None:
         lambda p: _dt.timedelta(days=p[0], seconds=p[1], microseconds=p[2]),
     )
     reg.register(_dt.timezone, "timezone", _tz_to_plain, _tz_from_plain)
+
+
+def _register_decimal(reg: CodecRegistry) -> None:
+    import decimal
+
+    reg.register(decimal.Decimal, "decimal", str, decimal.Decimal)
+
+
+def _register_uuid(reg: CodecRegistry) -> None:
+    import uuid
+
+    reg.register(uuid.UUID, "uuid", lambda u: u.bytes, lambda b: uuid.UUID(bytes=b))
+
+
+#: Codecs registered on first use, by module name (which is also the codec's name).
+_LATE: dict[str, Callable[[CodecRegistry], None]] = {"decimal": _register_decimal, "uuid": _register_uuid}

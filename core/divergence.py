@@ -7,18 +7,21 @@ that says what usually causes this kind of difference.
 
 from __future__ import annotations
 
-import attrs
-
+from .frozen import Value
 from .tracebacks import HEADER
 
 
-@attrs.frozen
-class Side:
+class Side(Value):
     """One side of a divergence: a boundary call, recorded or attempted."""
+
+    __slots__ = ("boundary", "site", "summary")
 
     boundary: str
     summary: str | None
     site: str
+
+    def __init__(self, boundary: str, summary: str | None, site: str) -> None:
+        self._set(boundary=boundary, summary=summary, site=site)
 
     def lines(self) -> list[str]:
         out = [f"    boundary:  {self.boundary}"]

@@ -154,6 +154,9 @@ class Patcher:
             namespace = getattr(module, "__dict__", None)
             if not isinstance(namespace, dict):
                 continue
+            # Most modules hold no original: the test runs in C, the loop below only for a hit.
+            if targets.keys().isdisjoint(map(id, list(namespace.values()))):
+                continue
             for name, value in list(namespace.items()):
                 found = targets.get(id(value))
                 if found is not None and found[0] is value:

@@ -11,33 +11,50 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
 PLACEHOLDER = "<retrace:redacted>"
 
 
-@attrs.define
 class RedactionRules:
-    """Names and patterns (case-insensitive) whose values never reach a trace."""
+    """Names and patterns (case-insensitive) whose values never reach a trace.
 
-    env_patterns: list[str] = attrs.Factory(list)
-    headers: set[str] = attrs.Factory(set)
-    header_patterns: list[str] = attrs.Factory(list)
-    fields: set[str] = attrs.Factory(set)
-    query_params: set[str] = attrs.Factory(set)
-    #: Exceptions the project makes to the rules above (``[tool.retrace.redact.keep]``):
-    #: a variable named ``MAX_TOKENS`` matches the default ``TOKEN`` pattern, but a program
-    #: that does arithmetic on it cannot replay with the placeholder.
-    kept_env_patterns: list[str] = attrs.Factory(list)
-    kept_headers: set[str] = attrs.Factory(set)
-    kept_fields: set[str] = attrs.Factory(set)
-    kept_query_params: set[str] = attrs.Factory(set)
-    #: Secret values redacted so far in this session, longest first: a replay hands the
-    #: program the placeholder instead, so output is compared as replay will write it.
-    replaced: list[str] = attrs.Factory(list)
-    _env_re: re.Pattern[str] | None = None
-    _kept_env_re: re.Pattern[str] | None = None
-    _header_re: re.Pattern[str] | None = None
+    Made empty; the ``redaction`` plugin and the project's settings fill it in.
+    """
+
+    __slots__ = (
+        "_env_re",
+        "_header_re",
+        "_kept_env_re",
+        "env_patterns",
+        "fields",
+        "header_patterns",
+        "headers",
+        "kept_env_patterns",
+        "kept_fields",
+        "kept_headers",
+        "kept_query_params",
+        "query_params",
+        "replaced",
+    )
+
+    def __init__(self) -> None:
+        self.env_patterns: list[str] = []
+        self.headers: set[str] = set()
+        self.header_patterns: list[str] = []
+        self.fields: set[str] = set()
+        self.query_params: set[str] = set()
+        #: Exceptions the project makes to the rules above (``[tool.retrace.redact.keep]``):
+        #: a variable named ``MAX_TOKENS`` matches the default ``TOKEN`` pattern, but a program
+        #: that does arithmetic on it cannot replay with the placeholder.
+        self.kept_env_patterns: list[str] = []
+        self.kept_headers: set[str] = set()
+        self.kept_fields: set[str] = set()
+        self.kept_query_params: set[str] = set()
+        #: Secret values redacted so far in this session, longest first: a replay hands the
+        #: program the placeholder instead, so output is compared as replay will write it.
+        self.replaced: list[str] = []
+        self._env_re: re.Pattern[str] | None = None
+        self._kept_env_re: re.Pattern[str] | None = None
+        self._header_re: re.Pattern[str] | None = None
 
     def remember(self, value: str | bytes) -> None:
         """Note a secret value an adapter kept out of the trace (see :meth:`as_replayed`)."""

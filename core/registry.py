@@ -15,26 +15,32 @@ import os
 import sys
 from typing import Any
 
-import attrs
 import pluggy
 
 from . import hookspecs
 from .boundary import Adapter
 from .errors import UnsupportedLibrary, UsageError
+from .frozen import Value
 from .versions import in_range
 
 ADAPTER_GROUP = "retrace.adapters"
 PLUGIN_GROUP = "retrace.plugins"
 
 
-@attrs.frozen
-class AdapterEntry:
+class AdapterEntry(Value):
     """An adapter as found: the object, where it came from, and its library's state."""
+
+    __slots__ = ("adapter", "library_version", "name", "provided_by")
 
     name: str
     adapter: Adapter
     provided_by: str
     library_version: str | None
+
+    def __init__(self, name: str, adapter: Adapter, provided_by: str,
+                 library_version: str | None) -> None:
+        self._set(name=name, adapter=adapter, provided_by=provided_by,
+                  library_version=library_version)
 
     @property
     def status(self) -> str:

@@ -46,7 +46,9 @@ def is_program_file(path: str) -> bool:
     """Whether ``path`` is part of the program rather than its environment."""
     if not path.endswith(".py"):
         return False
-    return _program_folder(os.path.dirname(os.path.abspath(path)))
+    # A module's file is absolute: its folder goes to the cache as it is (the cache
+    # resolves it), without normalising every path first.
+    return _program_folder(os.path.dirname(path if path.startswith(os.sep) else os.path.abspath(path)))
 
 
 def relative_place(path: str, cwd: str) -> str:

@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from retrace import Boundary
 from retrace.boundary import Args, Kwargs
 
@@ -64,8 +62,7 @@ def as_made(b: Boundary) -> Boundary:
             return lambda value, c, a, k: hook(value, c.instance, c.args, c.kwargs)
         return lambda c, a, k: hook(c.instance, c.args, c.kwargs)
 
-    made = attrs.evolve(
-        b,
+    made = b.replace(
         fingerprint=None if b.fingerprint is None else lambda c, a, k: c.fingerprint,
         summary=None if b.summary is None else lambda c, a, k: c.summary,
         passthrough=None,

@@ -15,7 +15,6 @@ digits before it becomes a path.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -29,6 +28,13 @@ CHUNK = 1 << 20
 INLINE_MAX = 64 * 1024
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _open = open
+
+
+def _sha256(data: bytes = b"") -> Any:
+    """A sha256 hash; :mod:`hashlib` (and OpenSSL) load when a program first reads a file."""
+    import hashlib
+
+    return hashlib.sha256(data)
 
 
 class BlobStore:
@@ -66,7 +72,7 @@ class BlobStore:
             if st.st_size <= INLINE_MAX:
                 content = handle.read(INLINE_MAX + 1)
                 if len(content) <= INLINE_MAX:
-                    return self._remember(identity, hashlib.sha256(content).hexdigest(), content)
+                    return self._remember(identity, _sha256(content).hexdigest(), content)
                 handle.seek(0)
             hexdigest, size = self._copy(handle)
         return self._remember(identity, hexdigest, size)
@@ -83,7 +89,7 @@ class BlobStore:
     def _copy(self, handle: Any) -> tuple[str, int]:
         self.root.mkdir(mode=0o700, exist_ok=True)
         temporary = self.root / f".incoming-{os.getpid()}-{threading.get_ident()}"
-        digest = hashlib.sha256()
+        digest = _sha256()
         size = 0
         with _open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
             while True:

@@ -18,8 +18,6 @@ import stat
 import threading
 from typing import Any
 
-import attrs
-
 from retrace.errors import BadRecording
 
 from . import state
@@ -30,12 +28,14 @@ _stat = os.stat
 _OPEN_PARAMETERS = ("file", "mode", "buffering", "encoding", "errors", "newline", "closefd", "opener")
 
 
-@attrs.frozen
 class Opened:
     """What the boundary returns: the file object and the recorded facts about it."""
 
-    file: Any
-    info: dict[str, Any]
+    __slots__ = ("file", "info")
+
+    def __init__(self, file: Any, info: dict[str, Any]) -> None:
+        self.file = file
+        self.info = info
 
 
 def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

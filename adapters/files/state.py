@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from .blobs import BlobStore
 from .policy import FilePolicy
 
 
-@attrs.define
 class FilesState:
     """What every file wrapper consults: the path policy and the blob store."""
 
-    policy: FilePolicy
-    blobs: BlobStore
-    session: Any
-    #: Small contents already in the trace, per (thread, digest): a thread's events keep
-    #: their order, so the first event of each thread with a digest carries the content.
-    sent: set[tuple[int, str]] = attrs.Factory(set)
-    #: Small contents met in the trace so far (replay), by digest.
-    contents: dict[str, bytes] = attrs.Factory(dict)
-    #: Descriptors of data files the program got from ``os.open`` (the stand-ins, on replay).
-    fds: dict[int, str] = attrs.Factory(dict)
+    __slots__ = ("blobs", "contents", "fds", "policy", "sent", "session")
+
+    def __init__(self, policy: FilePolicy, blobs: BlobStore, session: Any) -> None:
+        self.policy = policy
+        self.blobs = blobs
+        self.session = session
+        #: Small contents already in the trace, per (thread, digest): a thread's events keep
+        #: their order, so the first event of each thread with a digest carries the content.
+        self.sent: set[tuple[int, str]] = set()
+        #: Small contents met in the trace so far (replay), by digest.
+        self.contents: dict[str, bytes] = {}
+        #: Descriptors of data files the program got from ``os.open`` (the stand-ins, on replay).
+        self.fds: dict[int, str] = {}
 
     def give_up(self, reason: str) -> None:
         """Stop recording (the program goes on) when file contents cannot be stored."""

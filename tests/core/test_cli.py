@@ -148,3 +148,32 @@ def test_a_removed_working_directory_is_a_clear_error(tmp_path: Path) -> None:
         assert done.stderr.startswith("retrace: the current directory no longer exists"), done.stderr
         assert "Traceback" not in done.stderr
         gone.mkdir()
+
+
+def test_plainly_spelled_record_and_replay_options_read_as_argparse_reads_them() -> None:
+    import argparse
+    import contextlib
+    import io
+    import itertools
+
+    from retrace.cli import _parser, plain_options
+
+    parser = _parser({})
+    words = ["-o", "--output", "--overwrite", "-m", "--process", "DIR", "x.py", "--", "",
+             "-h", "--over", "--output=o", "-oX"]
+    taken = 0
+    for command in ("record", "replay"):
+        for n in range(5):
+            for rest in itertools.product(words, repeat=n):
+                argv = [command, *rest]
+                plain = plain_options(argv)
+                if plain is None:
+                    continue  # argparse reads it, as before
+                taken += 1
+                with contextlib.redirect_stderr(io.StringIO()):
+                    parsed = parser.parse_args(argv)
+                assert isinstance(parsed, argparse.Namespace)
+                assert vars(plain) == vars(parsed), argv
+    assert taken > 1000
+    assert plain_options(["record", "-o", "DIR", "x.py", "-o", "y"]).args == ["x.py", "-o", "y"]
+    assert plain_options(["replay", "--process", "1", "DIR"]) is None  # left to argparse

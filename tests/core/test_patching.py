@@ -1,8 +1,10 @@
-"""Installing patches: a target missing from the installed library version."""
+"""Installing patches: a target missing from the installed library version; what a patch is."""
 
 from __future__ import annotations
 
-from retrace.boundary import Patch
+import pytest
+
+from retrace.boundary import Boundary, Patch
 from retrace.patching import Patcher
 
 
@@ -69,3 +71,18 @@ def test_a_function_patch_is_a_plain_function_that_keeps_the_original_reachable(
     finally:
         patcher.uninstall()
         del sys.modules[module.__name__], sys.modules[alias.__name__]
+
+
+def test_boundaries_and_patches_are_immutable_values_replace_makes_changed_copies() -> None:
+    b = Boundary("thirdparty.fetch", library=("thirdparty",))
+    with pytest.raises(AttributeError):
+        b.name = "other"  # type: ignore[misc]
+    changed = b.replace(blocking=True)
+    assert (changed.name, changed.library, changed.blocking, b.blocking) == (
+        "thirdparty.fetch", ("thirdparty",), True, False)
+    with pytest.raises(TypeError):
+        b.replace(no_such_field=1)
+    assert b != Boundary("thirdparty.fetch", library=("thirdparty",))  # a boundary is itself
+    assert Patch("thirdparty", "fetch", b) == Patch("thirdparty", "fetch", boundary=b)
+    assert len({Patch("thirdparty", "fetch", b), Patch("thirdparty", "fetch", b)}) == 1
+    assert "name='thirdparty.fetch'" in repr(b)

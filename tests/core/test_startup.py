@@ -16,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cbor2
 import pytest
 
 import retrace
@@ -171,3 +172,46 @@ def test_an_adapter_implementing_a_hook_is_still_registered_with_the_plugin_mana
     assert pm.get_plugin("adapter:quiet") is None
     pm.hook.retrace_recording_header(header={"x": 1})
     assert headers == [{"x": 1}]
+
+
+#: Imported by no part of a session that does not need them (docs/performance.md, "start-up").
+NOT_AT_START = ("argparse", "attr", "attrs", "decimal", "uuid", "zoneinfo", "hashlib")
+
+
+def test_a_session_imports_neither_attrs_argparse_nor_the_stdlib_modules_only_some_values_need(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "plain.py"
+    program.write_text(
+        "import sys, time\ntime.time()\n"
+        f"print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))\n"
+    )
+    recorded, replayed = record_and_replay(program, tmp_path / "rec", times=1)
+    assert recorded.stdout.strip().splitlines()[-1] == "[]", recorded.stdout
+    assert replayed.stdout == recorded.stdout
+
+
+def test_a_time_zone_imported_after_the_session_started_records_and_replays(tmp_path: Path) -> None:
+    program = tmp_path / "zone.py"
+    program.write_text(
+        "import datetime, zoneinfo\n"
+        "print(repr(datetime.datetime.now(zoneinfo.ZoneInfo('Europe/Paris')).tzinfo))\n"
+    )
+    recorded, replayed = record_and_replay(program, tmp_path / "rec", times=1)
+    assert "Europe/Paris" in recorded.stdout
+    assert replayed.stdout == recorded.stdout
+
+
+@pytest.mark.parametrize("value", ["decimal", "uuid"])
+def test_codecs_registered_on_first_use_encode_and_decode(value: str) -> None:
+    import decimal
+    import uuid
+
+    from retrace.codecs import CodecRegistry
+    from retrace.decoding import safe_loads
+
+    made = {"decimal": decimal.Decimal("-1.50"), "uuid": uuid.UUID(int=2**100 + 7)}[value]
+    plain = CodecRegistry().to_plain([made])
+    replayed = CodecRegistry().materialize(safe_loads(cbor2.dumps(plain)))  # a replay's fresh registry
+    assert replayed == [made]
+    assert type(replayed[0]) is type(made)
