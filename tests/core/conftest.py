@@ -24,7 +24,7 @@ import time
 
 for i in range(40):
     print(i, time.time(), random.random(), os.urandom(2).hex(), flush=True)
-    time.sleep(0.0005)
+    time.sleep(0.015)  # longer than the flusher's interval: a block per iteration
 print("done")
 """
 
