@@ -88,6 +88,8 @@ class Cursor:
         self._sites = CallSites()
         self._interruptions: dict[str, Callable[[Any], None]] = {}
         self._interruption_ids: set[int] = set()
+        #: Whether the trace read so far defines an interruption boundary (one cheap test per event).
+        self.has_interruptions = False
         self._peek()
 
     # -- reading -----------------------------------------------------------
@@ -125,6 +127,7 @@ class Cursor:
             self.names[ident] = value
             if value in self._interruptions:
                 self._interruption_ids.add(ident)
+                self.has_interruptions = True
         elif code == trace.DEF_SITE:
             self.sites[ident] = (value[0], value[1])
         elif code == trace.DEF_SUMMARY:
@@ -189,7 +192,7 @@ class Cursor:
         rec = self._next
         if rec is None or key is None or rec[0] != key:
             rec = self._turn(b, instance, args, kwargs, frame)
-        if rec[1] >> 1 in self._interruption_ids:
+        if self.has_interruptions and rec[1] >> 1 in self._interruption_ids:
             rec = self._interrupted(rec, b, instance, args, kwargs, frame)
         _thread, code, _site, fp, value = rec
         if self.names.get(code >> 1) != b.name:
@@ -201,7 +204,7 @@ class Cursor:
             )[0]:
                 self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
         self.advance()
-        if self._interruption_ids:
+        if self.has_interruptions:
             self.interruptions_due()
         return code & 1, value
 
@@ -220,7 +223,7 @@ class Cursor:
         rec = self._next
         if rec is None or key is None or rec[0] != key:
             rec = self._turn(b, instance, args, kwargs, frame)
-        if rec[1] >> 1 in self._interruption_ids:
+        if self.has_interruptions and rec[1] >> 1 in self._interruption_ids:
             rec = self._interrupted(rec, b, instance, args, kwargs, frame)
         _thread, code, _site, recorded, value = rec
         if self.names.get(code >> 1) != b.name:
@@ -235,6 +238,7 @@ class Cursor:
         """Perform the recorded events of boundary ``name`` by calling ``perform(payload)``."""
         self._interruptions[name] = perform
         self._interruption_ids.update(i for i, known in self.names.items() if known == name)
+        self.has_interruptions = bool(self._interruption_ids)
 
     def interruptions_due(self) -> None:
         """Perform the interruptions recorded between this thread's last event and its next."""

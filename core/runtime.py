@@ -704,7 +704,8 @@ class Replayer:
                 if actual != recorded:
                     cursor.outcome_differs(b, f"returned {recorded!r}", f"returned {actual!r}")
         cursor.advance()
-        cursor.interruptions_due()
+        if cursor.has_interruptions:
+            cursor.interruptions_due()
         return result
 
 
