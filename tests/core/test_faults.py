@@ -6,6 +6,7 @@ replays up to where it stops and then says so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,26 +50,39 @@ def events_in(trace: Path) -> int:
         reader.close()
 
 
-def record_and_kill(program: Path, directory: Path, pause: str, lines: int) -> list[str]:
-    """Record ``program``; SIGKILL the recorder once it has printed ``lines`` lines."""
+@contextlib.contextmanager
+def recording(program: Path, directory: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``retrace record`` of ``program`` running in the background; the block SIGKILLs it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program), pause],
+        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None),
         cwd=program.parent,
     )
     try:
-        seen = [proc.stdout.readline() for _ in range(lines)]
-        assert all(seen), seen
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        rest, err = proc.stdout.read(), proc.stderr.read()  # what readline() buffered too
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()
         proc.stderr.close()
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+
+
+def record_and_kill(program: Path, directory: Path, pause: str, lines: int) -> list[str]:
+    """Record ``program``; SIGKILL the recorder once it has printed ``lines`` lines."""
+    with recording(program, directory, pause) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        seen = [proc.stdout.readline() for _ in range(lines)]
+        assert all(seen), seen
+        kill(proc)
+        rest, err = proc.stdout.read(), proc.stderr.read()  # what readline() buffered too
     assert err == ""
     return "".join([*seen, rest]).splitlines()
 
@@ -145,25 +160,12 @@ def test_sigkill_during_a_long_wait_keeps_everything_recorded_before_it(tmp_path
     program = tmp_path / "waiter.py"
     program.write_text(WAITER)
     directory = tmp_path / "rec"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "retrace", "record", "-o", str(directory), str(program), wait,
-         str(lines)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None),
-        cwd=program.parent,
-    )
-    try:
+    with recording(program, directory, wait, str(lines)) as proc:
+        assert proc.stdout is not None
         recorded = [proc.stdout.readline() for _ in range(lines + 1)]
         assert recorded[-1] == "waiting\n", recorded
         time.sleep(flusher.GUARANTEED + 0.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+        kill(proc)
 
     run = replay(directory)
     assert run.stdout == "".join(recorded)  # every clock reading, draw and line before the wait
