@@ -37,8 +37,12 @@ from typing import Any
 
 from retrace import Adapter, Boundary, Patch, interruptions, runtime
 from retrace.boundary import Args, Kwargs
+from retrace.callsite import CallSites
+from retrace.errors import BadRecording, Divergence
 
 ARRIVAL = Boundary("signal.arrival")
+_VALID = frozenset(int(s) for s in signal.valid_signals())
+_SITES = CallSites()
 #: Callers whose handlers are their own business (the event loop's self-pipe, retrace's tools).
 _UNTOUCHED = ("retrace", "asyncio", "pdb", "bdb", "_pytest.debugging")
 
@@ -113,22 +117,18 @@ def _program_handler(handler: Any) -> Any:
     return handler.handler if type(handler) is _Trampoline else handler
 
 
-def _program_frame() -> FrameType | None:
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(("retrace", "wrapt")):
-        frame = frame.f_back  # type: ignore[assignment]
-    return frame
-
-
 def _perform(payload: Any) -> None:
     """Replay: run the handler the program has installed now for the recorded signal."""
-    if type(payload) is not int:
-        raise ValueError(f"a signal's arrival names signal {payload!r}")
+    if type(payload) is not int or payload not in _VALID:
+        raise BadRecording(f"a signal arrival in the recording names signal {payload!r}, "
+                           "which is not one; record the program again")
     handler = _program_handler(signal.getsignal(payload))
     if not callable(handler):
-        raise ValueError(f"signal {payload} arrived when recorded, and on replay the program "
-                         f"has no handler for it ({handler!r})")
-    handler(payload, _program_frame())  # Python passes handlers a plain int
+        raise Divergence(f"retrace: replay diverged: signal {payload} arrived here when recorded, "
+                         f"and the program has no handler for it now ({handler!r}); the program "
+                         "took a different path (was the code in run/ edited?)")
+    # Python passes a handler a plain int and the frame it interrupted: the program's.
+    handler(payload, _SITES.first_outside(sys._getframe(1), ()))
 
 
 def _swap_installed(wrap: bool) -> None:

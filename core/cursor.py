@@ -34,7 +34,7 @@ from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import CodecRegistry
 from .divergence import TRACEBACK, Side, report, written
-from .errors import BadRecording, Divergence, RecordingEnds
+from .errors import BadRecording, Divergence, RecordingEnds, RetraceError
 from .interruptions import marked
 from .library_threads import LibraryEvents, is_library_path, wait_quietly
 from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
@@ -259,11 +259,16 @@ class Cursor:
         return rec
 
     def _perform(self, rec: tuple[Any, ...], b: Boundary | None, frame: FrameType | None) -> None:
+        """Run the interruption ``rec`` marks. What the handler raises is the program's; a
+        :class:`~retrace.errors.RetraceError` from the performer (a payload it cannot use, a
+        handler the program no longer has) stops the replay with its report."""
         payload, in_flight = self._marking(rec)
         perform = self._interruptions[self.names[rec[1] >> 1]]
         self.advance()
         try:
             perform(payload)
+        except RetraceError as exc:
+            self._fail(exc)
         except BaseException:
             if in_flight and b is not None:
                 # The handler's exception came out of the interrupted call: its recorded

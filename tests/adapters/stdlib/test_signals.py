@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from retrace.errors import EXIT_DIVERGENCE
 from retrace.testing import Run, record, replay
 
 REPLAYS = 3
@@ -200,3 +201,25 @@ def test_an_http_server_shut_down_by_sigterm_replays_with_no_client(tmp_path: Pa
         """)
     assert recorded.stdout == ('served GET /a HTTP/1.1\nserved GET /b HTTP/1.1\nstopping\n'
                                'stopped; client 0\n'), recorded.stderr
+
+
+def test_a_replay_whose_program_lost_the_handler_reports_a_divergence(tmp_path: Path) -> None:
+    """The recording says a handler ran; the edited program installs none: a report, not an
+    exception from retrace raised into the program."""
+    program = tmp_path / "app.py"
+    program.write_text(textwrap.dedent("""
+        import signal, time
+        signal.signal(signal.SIGALRM, lambda s, f: print("rang", flush=True))
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        time.sleep(0.5)
+        print("after")
+        """))
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, cwd=tmp_path)
+    assert recorded.stdout == "rang\nafter\n", recorded.stderr
+    edited = rec / "run" / "app.py"
+    edited.write_text(edited.read_text().replace("signal.signal(", "(lambda *a: None)("))
+    replayed = replay(rec)
+    assert replayed.status == EXIT_DIVERGENCE, replayed
+    assert "signal 14 arrived here when recorded, and the program has no handler" in replayed.stderr
+    assert "Traceback" not in replayed.stderr and "rang" not in replayed.stdout
