@@ -1,7 +1,9 @@
 """Environment variables the program reads.
 
 Only reads go into the trace: looking a variable up (``os.environ[k]``,
-``.get``, ``os.getenv``, ``in``), listing the names, and the count. A value
+``.get``, ``os.getenv``, ``in``), listing the names, the count, and the
+whole environment at once (``items()``, ``values()``, ``copy()``: one event
+holding every variable, where iterating would make one per variable). A value
 whose name looks secret (the redaction rules: ``*PASSWORD*``, ``*TOKEN*``,
 ``*SECRET*``, ``*API_KEY*``...) is recorded as ``<retrace:redacted>``, and a
 URL value has its password replaced the same way; the replayed program gets
@@ -12,6 +14,7 @@ modes.
 from __future__ import annotations
 
 import re
+from collections.abc import ItemsView, ValuesView
 from typing import Any
 
 from retrace import Adapter, Boundary, Patch
@@ -37,14 +40,27 @@ def _redacted(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if isinstance(value, (str, bytes)):
             rules.remember(value)
         return PLACEHOLDER if isinstance(value, str) else PLACEHOLDER.encode()
+    if isinstance(value, bytes):  # os.environb
+        text = value.decode("utf-8", "surrogateescape")
+        redacted = _without_url_password(text, rules)
+        return value if redacted is text else redacted.encode("utf-8", "surrogateescape")
     if isinstance(value, str):
-        match = _URL_PASSWORD.match(value)
-        if match is None:
-            return value
-        if rules is not None:
-            rules.remember(match.group(2))
-        return _URL_PASSWORD.sub(rf"\g<1>{PLACEHOLDER}\g<3>", value)
+        return _without_url_password(value, rules)
     return value
+
+
+def _without_url_password(value: str, rules: Any) -> str:
+    """``value`` itself, or with the password of the URL it is replaced."""
+    match = _URL_PASSWORD.match(value)
+    if match is None:
+        return value
+    if rules is not None:
+        rules.remember(match.group(2))
+    return _URL_PASSWORD.sub(rf"\g<1>{PLACEHOLDER}\g<3>", value)
+
+
+def _redacted_items(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return {name: _redacted(item, instance, (name,), kwargs) for name, item in value.items()}
 
 
 GETITEM = Boundary("os.environ[]", fingerprint=_key, summary=lambda i, a, k: repr(a[0]),
@@ -53,8 +69,31 @@ NAMES = Boundary("os.environ.keys", library=LIBRARY)
 LENGTH = Boundary("os.environ.len", library=LIBRARY)
 
 
+#: Every variable at once: what ``items()``, ``values()`` and ``copy()`` read.
+ITEMS = Boundary("os.environ.items", encode=_redacted_items, library=LIBRARY)
+
+
 def _iter_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return iter(call(NAMES, lambda: list(wrapped(*args, **kwargs))))
+
+
+def _variables(instance: Any) -> dict[Any, Any]:
+    """The environment as one event (its reads inside it pass through, as in any call)."""
+    return call(ITEMS, lambda: dict(instance))  # type: ignore[no-any-return]
+
+
+def _items_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """A view of the variables as they are now: a program walks it at once (urllib's
+    proxy lookup reads every variable twice per call)."""
+    return ItemsView(_variables(instance))
+
+
+def _values_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return ValuesView(_variables(instance))
+
+
+def _copy_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    return _variables(instance)
 
 
 class EnvironAdapter(Adapter):
@@ -66,6 +105,9 @@ class EnvironAdapter(Adapter):
             Patch("os", "_Environ.__getitem__", GETITEM),
             Patch("os", "_Environ.__iter__", wrapper=_iter_wrapper),
             Patch("os", "_Environ.__len__", LENGTH),
+            Patch("os", "_Environ.items", wrapper=_items_wrapper),
+            Patch("os", "_Environ.values", wrapper=_values_wrapper),
+            Patch("os", "_Environ.copy", wrapper=_copy_wrapper),
         ]
 
     def start(self, session: Any) -> None:

@@ -205,6 +205,10 @@ class Adapter:
     #: import its implementation inside ``patches`` (see docs/writing-an-adapter.md).
     #: Empty (the default): installed when the session starts.
     imports: ClassVar[tuple[str, ...]] = ()
+    #: The version of the events this adapter writes (their fingerprints and outcomes).
+    #: Raise it when a change would make recordings made before replay differently: replay
+    #: then refuses such a recording with one message instead of diverging at its first call.
+    events: ClassVar[int] = 1
 
     def patches(self) -> Iterable[Patch]:
         """The boundaries this adapter applies."""

@@ -61,6 +61,7 @@ class AdapterEntry(Value):
             "version": self.library_version,
             "supported": self.adapter.supported,
             "provided_by": self.provided_by,
+            "events": self.adapter.events,
         }
 
 

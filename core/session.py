@@ -430,6 +430,14 @@ def begin_replay(
         )
     adapters = [available[name] for name in sorted(recorded)]
     for entry in adapters:
+        events = recorded[entry.name].get("events", 1)
+        if events != entry.adapter.events:
+            raise UsageError(
+                f"{path} was recorded by a {entry.name} adapter whose events are version "
+                f"{events!r}; the one installed here ({entry.provided_by}) writes version "
+                f"{entry.adapter.events}. Replay it with the retrace that recorded it "
+                f"({reader.header.get('retrace')}), or record it again"
+            )
         was = recorded[entry.name].get("version")
         if was and entry.library_version and was != entry.library_version:
             warn(f"{entry.adapter.distribution} was {was} when recorded and is "

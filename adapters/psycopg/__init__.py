@@ -46,6 +46,8 @@ class PsycopgAdapter(Adapter):
     modules = LIBRARY
     imports = ("psycopg", "psycopg_binary", "psycopg_c")
     coordinating = ("psycopg_pool",)
+    #: 2: a round trip's fingerprint digests its sends as JSON text, not their ``repr``.
+    events = 2
 
     def patches(self) -> list[Patch]:
         from retrace.adapters.psycopg import accel, aio, roundtrips, sends

@@ -50,6 +50,28 @@ def _encoder() -> Callable[[Any], str]:
 dumps: Callable[[Any], str] = _encoder()
 """Ints, None, bytes and (nested) lists as one string; the walk happens in C."""
 
+
+def _argument_as_text(value: Any) -> str:
+    """Called by the (C) JSON encoder for a send's argument JSON lacks: buffers as latin-1
+    text, anything else (no psycopg send passes one) by its ``repr``."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1")
+    return repr(value)
+
+
+def _sorted_encoder() -> Callable[[Any], str]:
+    if c_make_encoder is not None:
+        encode = c_make_encoder(None, _argument_as_text, json.encoder.encode_basestring, None,
+                                ":", ",", True, False, True)
+        return lambda value: "".join(encode(value, 0))
+    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                            sort_keys=True, default=_argument_as_text).encode
+
+
+send_text: Callable[[Any], str] = _sorted_encoder()
+"""A send's method and arguments as one string, keywords sorted: only for digests, never
+read back. Ints (``psycopg.pq.Format`` members included) are their value, buffers text."""
+
 _scan: Callable[[str, int], tuple[Any, int]] = JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
@@ -62,7 +84,8 @@ def loads(text: Any) -> Any:
     if type(text) is not str:
         raise BadRecording("a psycopg event in the recording is malformed (not a string)")
     try:
-        text.encode("latin-1")
+        if not text.isascii():  # no copy of the text for the common, ASCII one
+            text.encode("latin-1")
         value, end = _scan(text, 0)
     except StopIteration:
         raise BadRecording("a psycopg event in the recording is malformed (not JSON)") from None

@@ -163,14 +163,14 @@ SENDS_INSIDE = "pipeline_communicate"
 def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """What was sent since the last round trip (and the COPY data or error this one sends).
 
-    As ``repr`` text: the notes hold only bytes, ints, None, text and lists, whose
-    ``repr`` is stable, and computing it is one C call.
+    The sends' text (see :func:`.sends.note`): one string, which the core digests
+    without a walk; with COPY data, the text and the data's bytes.
     """
-    notes = args[0] if args else []
+    text = sends.text(args[0]) if args else ""
     if len(args) > 1 and args[1] is not None:
         data = args[1]
-        return repr([notes, data if type(data) is bytes else bytes(data)])
-    return repr(notes)
+        return [text, data if type(data) is bytes else bytes(data)]
+    return text
 
 
 def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
@@ -260,32 +260,32 @@ def _detach_result(exc: BaseException) -> None:
             return
 
 
-def _begin(boundary: Boundary, fp_args: Args) -> _Pending:
-    pending = _Pending(boundary, fp_args)
-    _local.pending = pending
-    return pending
-
-
 def _end(pending: _Pending) -> None:
     pending.done = True
     if _local.pending is pending:
         _local.pending = None
 
 
-def _packed(value: Any, pgconn: Any, pending: _Pending) -> str:
-    """``[value, state]``, then changed parameters and callbacks when there are any."""
-    packed = [value, wire.state(pgconn)]
-    parameters = wire.parameters(pgconn)
+def _packed(value: Any, pgconn: Any, callbacks: list[Any]) -> str:
+    """``[value, state]``, then changed parameters and callbacks when there are any.
+
+    The state is :func:`.wire.state` and the parameters :func:`.wire.parameters`,
+    inlined: this runs for every query.
+    """
+    packed = [value,
+              pgconn.pipeline_status * 256 + pgconn.status * 16 + pgconn.transaction_status]
+    parameters = list(map(pgconn.parameter_status, wire.PARAMETERS))
     changed = parameters if _parameters_changed(pgconn, parameters) else None
-    if changed is not None or pending.callbacks:
-        packed += (changed, pending.callbacks or None)
+    if changed is not None or callbacks:
+        packed += (changed, callbacks or None)
     return compact.dumps(packed)
 
 
 def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
               fp_args: Args) -> Generator[Any, Any, Any]:
     boundary = BOUNDARIES[kind]
-    pending = _begin(boundary, fp_args)
+    local = _local
+    pending = local.pending = _Pending(boundary, fp_args)
     try:
         value = yield from gen
     except GeneratorExit:
@@ -296,11 +296,17 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
         _detach_result(exc)
         _emit(boundary, _raise(exc), fp_args, pgconn, None)
         raise
-    _end(pending)
+    pending.done = True
+    if local.pending is pending:
+        local.pending = None
     if kind == SENDS_INSIDE:
         fp_args = (fp_args[0] + sends.take(),)
-    packed = _packed(KINDS[kind][0](value), pgconn, pending)
-    _emit(boundary, _give(packed), fp_args, pgconn, pending.callbacks)
+    callbacks = pending.callbacks
+    packed = _packed(KINDS[kind][0](value), pgconn, callbacks)
+    if local.collector is None:
+        runtime.active().call(boundary, _give(packed), None, fp_args, {})
+    else:
+        local.collector.events.append((boundary, _give(packed), fp_args, pgconn, callbacks))
     return value
 
 
@@ -315,7 +321,7 @@ def _emit(boundary: Boundary, outcome: Callable[..., Any], fp_args: Args, pgconn
 
 
 def _recorded_connect(gen: Generator[Any, Any, Any], conninfo: str) -> Generator[Any, Any, Any]:
-    pending = _begin(CONNECT, (conninfo,))
+    pending = _local.pending = _Pending(CONNECT, (conninfo,))
     try:
         pgconn = yield from _stepped(gen)
     except GeneratorExit:
@@ -365,7 +371,8 @@ def _call_handlers(pgconn: Any, callbacks: Any, notify_class: Any) -> None:
 def _replayed(kind: str, pgconn: Any, fp_args: Args) -> Generator[Any, Any, Any]:
     """The recorded outcome; a malformed one stops the replay the way the core stops it."""
     try:
-        packed = compact.loads(runtime.call(BOUNDARIES[kind], _unreachable, *fp_args))
+        packed = compact.loads(
+            runtime.active().call(BOUNDARIES[kind], _unreachable, None, fp_args, {}))
     except BadRecording as exc:
         _bad(str(exc))
     try:

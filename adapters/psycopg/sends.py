@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from retrace import Patch, runtime
+from retrace.adapters.psycopg import compact
 from retrace.boundary import Args, Kwargs
 
 MAX_SQL = 120
@@ -29,113 +30,50 @@ METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
 PIPELINE_METHODS = ("pipeline_sync", "send_flush_request")
 
 
-def _plain(value: Any) -> Any:
-    """Parameters as bytes/ints/None whatever buffer type a dumper produced.
-
-    C dumpers give ``bytearray``, Python ones ``bytes``, and a replay uses the
-    Python ones for most types, so the fingerprint must not tell them apart. Every note runs
-    through here, so the conversion for each type is looked up, once found.
-    """
-    if value is None:
-        return None
-    kind = type(value)
-    return (_CONVERTERS.get(kind) or _converter(kind))(value)
-
-
-def _plain_sequence(values: Any) -> list[Any]:
-    """A list of plain values; the common lists (parameters all ``bytearray``, formats all
-    ``psycopg.pq.Format``) converted in C, without a Python call per item."""
-    kinds = set(map(type, values))
-    if kinds <= _PLAIN:
-        return list(values)
-    get = _CONVERTERS.get
-    if len(kinds) == 1:
-        (kind,) = kinds
-        return list(map(get(kind) or _converter(kind), values))
-    return [v if v is None or (t := type(v)) is bytes else (get(t) or _converter(t))(v)
-            for v in values]
-
-
-# Builtins that return what they are given for their own exact type (bytes(b) is b).
-_CONVERTERS: dict[type, Callable[[Any], Any]] = {
-    bytes: bytes, str: str, int: int, bytearray: bytes, memoryview: bytes,
-    list: _plain_sequence, tuple: _plain_sequence,
-}
-
-
-#: The types a note keeps as they are (exact types: ``bool`` and IntEnums become ints).
-_PLAIN = frozenset((bytes, int, str, type(None)))
-
-
-def _converter(kind: type) -> Callable[[Any], Any]:
-    """The conversion for a type not seen yet: IntEnums (``psycopg.pq.Format``) become ints."""
-    found: Callable[[Any], Any]
-    if issubclass(kind, (bytes, str)):
-        found = _same
-    elif issubclass(kind, int):
-        found = int
-    elif issubclass(kind, (bytearray, memoryview)):
-        found = bytes
-    elif issubclass(kind, (list, tuple)):
-        found = _plain_sequence
-    else:
-        found = repr
-    if len(_CONVERTERS) < 64:
-        _CONVERTERS[kind] = found
-    return found
-
-
-def _same(value: Any) -> Any:
-    return value
+#: One send: its arguments as one JSON text (the fingerprint's part), the method, and the
+#: arguments as they were (for divergence reports only).
+Note = tuple[str, str, Args]
 
 
 class _Outbox(threading.local):
-    notes: list[Any] | None = None
+    notes: list[Note] | None = None
 
 
 _outbox = _Outbox()
 
 
 def note(method: str, args: Args, kwargs: Kwargs) -> None:
-    """Note one send for the next round trip on this thread, as plain data: the method,
-    then its arguments (keywords sorted by name).
+    """Note one send for the next round trip on this thread.
 
-    Runs for every query, so the common shapes (SQL text, a list of dumped
-    parameters, formats) are converted here without a call per argument.
+    Runs for every query, so the arguments become text in one call of the C
+    JSON encoder (:func:`~retrace.adapters.psycopg.compact.send_text`), keywords
+    sorted by name. Its text is the same whichever implementation made the
+    call: C dumpers give ``bytearray`` and ``psycopg.pq.Format`` members where
+    the Python ones, which a replay uses for most types, give ``bytes`` and ints.
     """
-    found: list[Any] = [method]
-    for value in args:
-        kind = type(value)
-        if kind is bytes:
-            found.append(value)
-        elif kind is list or kind is tuple:
-            found.append(_plain_sequence(value))
-        else:
-            found.append(_plain(value))
-    if kwargs:
-        get = _CONVERTERS.get
-        for key in sorted(kwargs):
-            value = kwargs[key]
-            kind = type(value)
-            if kind is list or kind is tuple:
-                value = _plain_sequence(value)
-            elif value is not None and kind is not bytes:
-                value = (get(kind) or _converter(kind))(value)
-            found += (key, value)
+    found = (compact.send_text([method, args, kwargs]), method, args)
     notes = _outbox.notes
     if notes is None:
-        notes = _outbox.notes = []
-    notes.append(found)
+        _outbox.notes = [found]
+    else:
+        notes.append(found)
 
 
-def take() -> list[Any]:
+def take() -> list[Note]:
     """The sends since the last round trip on this thread, oldest first."""
     notes = _outbox.notes
     _outbox.notes = None
     return notes or []
 
 
-def _text(value: Any) -> str:
+def text(notes: list[Note]) -> str:
+    """What a round trip's sends say, as one text (part of its fingerprint)."""
+    if len(notes) == 1:
+        return notes[0][0]
+    return "\n".join([found[0] for found in notes])
+
+
+def _as_text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", "replace")
     return str(value)
@@ -144,17 +82,17 @@ def _text(value: Any) -> str:
 _described: dict[tuple[Any, ...], str] = {}
 
 
-def statement_key(notes: list[Any]) -> tuple[Any, ...]:
+def statement_key(notes: list[Note]) -> tuple[Any, ...]:
     """What :func:`describe` says depends on: the number of sends, the last one's method and
     statement (SQL text or prepared name) and its number of parameters."""
     if not notes:
         return ()
-    last = notes[-1]
-    return (len(notes), last[0], last[1] if len(last) > 1 else None,
-            len(last[2]) if len(last) > 2 and isinstance(last[2], list) else 0)
+    _text, method, args = notes[-1]
+    return (len(notes), method, args[0] if args else None,
+            len(args[1]) if len(args) > 1 and isinstance(args[1], (list, tuple)) else 0)
 
 
-def describe(notes: list[Any]) -> str:
+def describe(notes: list[Note]) -> str:
     """The last send of a round trip, for divergence reports: SQL text, no parameter values.
 
     Cached by statement: a program runs the same statements over and over.
@@ -170,20 +108,20 @@ def describe(notes: list[Any]) -> str:
     return text
 
 
-def _describe(notes: list[Any]) -> str:
-    method, *args = notes[-1]
+def _describe(notes: list[Note]) -> str:
+    _text, method, args = notes[-1]
     more = f" (after {len(notes) - 1} more send(s))" if len(notes) > 1 else ""
     if method in ("send_query", "send_query_params"):
-        sql = " ".join(_text(args[0]).split()) if args else ""
+        sql = " ".join(_as_text(args[0]).split()) if args else ""
         sql = sql if len(sql) <= MAX_SQL else sql[: MAX_SQL - 1] + "…"
         count = len(args[1]) if method == "send_query_params" and len(args) > 1 and args[1] else 0
         return f"{sql!r} with {count} parameter(s){more}" if count else f"{sql!r}{more}"
     if method == "send_prepare" and len(args) > 1:
-        return f"prepare {_text(args[0])!r} as {_text(args[1])[:MAX_SQL]!r}{more}"
+        return f"prepare {_as_text(args[0])!r} as {_as_text(args[1])[:MAX_SQL]!r}{more}"
     if method == "send_query_prepared" and args:
         count = len(args[1]) if len(args) > 1 and args[1] else 0
-        return f"execute prepared {_text(args[0])!r} with {count} parameter(s){more}"
-    return f"{method} " + " ".join(repr(_text(a)) for a in args) + more
+        return f"execute prepared {_as_text(args[0])!r} with {count} parameter(s){more}"
+    return f"{method} " + " ".join(repr(_as_text(a)) for a in args) + more
 
 
 def _noting(method: str) -> Any:

@@ -112,9 +112,31 @@ def _active() -> bool:
     return not LOCAL.busy and runtime.active().name != "passthrough"
 
 
-_adopted: weakref.WeakSet[Any] = weakref.WeakSet()
+class _Sockets:
+    """Live sockets by identity: a membership test is one dict lookup (a ``WeakSet`` makes
+    a weak reference per test, and every socket call tests)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, weakref.ref[Any]] = {}
+
+    def add(self, sock: Any) -> None:
+        key, ids = id(sock), self.ids
+        if key in ids:
+            return
+
+        def forget(ref: weakref.ref[Any]) -> None:  # runs before the id can be reused
+            if ids.get(key) is ref:
+                del ids[key]
+
+        ids[key] = weakref.ref(sock, forget)
+
+    def __contains__(self, sock: Any) -> bool:
+        return id(sock) in self.ids
+
+
+_adopted = _Sockets()
 #: Adopted sockets that listen: waiting on them is a server's loop, not an exchange (see readiness).
-_listening: weakref.WeakSet[Any] = weakref.WeakSet()
+_listening = _Sockets()
 
 
 def _connectable(sock: Any) -> bool:
@@ -123,7 +145,7 @@ def _connectable(sock: Any) -> bool:
 
 
 def _ours(sock: Any) -> bool:
-    return _active() and sock in _adopted
+    return id(sock) in _adopted.ids and _active()
 
 
 def _address(value: Any) -> Any:

@@ -372,6 +372,20 @@ def test_malformed_file_globs_in_the_header_are_one_clear_message(loop_recording
                           "malformed; record the program again\n")
 
 
+def test_a_recording_of_older_adapter_events_is_one_clear_message(loop_recording, craft):
+    adapters = [dict(a, events=0) if a["name"] == "clock" else a
+                for a in loop_recording.header["adapters"]]
+    assert any(a["name"] == "clock" and a["events"] == 1 for a in loop_recording.header["adapters"])
+    directory = craft("old-events", header=dict(loop_recording.header, adapters=adapters))
+    run = replay(directory)
+    assert (run.status, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"retrace: {directory.resolve() / 'trace.bin'} was recorded by a "
+                                 "clock adapter whose events are version 0; the one installed "
+                                 "here (retrace ")
+    assert run.stderr.endswith(") writes version 1. Replay it with the retrace that recorded it "
+                               f"({loop_recording.header['retrace']}), or record it again\n")
+
+
 def test_a_missing_directory(tmp_path):
     missing = tmp_path / "nowhere"
     run = replay(missing)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections import Counter
 from pathlib import Path
 
+from retrace.events import read_events
 from retrace.testing import record, record_and_replay, replay
 
 PROCESS_PROGRAM = textwrap.dedent(
@@ -69,6 +71,50 @@ def test_secret_environment_values_never_reach_the_recording(tmp_path: Path) -> 
     replayed = replay(tmp_path / "rec", env={"RETRACE_CHECK_OUTPUT": "0"})
     lines = replayed.stdout.splitlines()
     assert lines == ["False", "db/x", "True", "<retrace:redacted>"]
+
+
+def test_the_whole_environment_is_one_event_per_read(tmp_path: Path) -> None:
+    """``items()``, ``values()`` and ``copy()`` read every variable in one event, not one per
+    variable (urllib's proxy lookup walks the environment twice per call); replay gives the
+    recorded variables whatever the replaying machine has, secrets redacted (in
+    ``os.environb`` too, a URL's password included)."""
+    secret = "s3cr3t-Zq9-value"
+    program = tmp_path / "whole.py"
+    program.write_text(textwrap.dedent(
+        """
+        import os, urllib.request
+        print(sorted((k, v) for k, v in os.environ.items() if k.startswith("APP_TEST")))
+        print(sorted(v for v in os.environ.values() if v.startswith("app-")))
+        child = os.environ.copy()
+        child["APP_TEST_CHILD"] = "1"
+        print(type(child).__name__, child["APP_TEST_PLAIN"], "APP_TEST_CHILD" in os.environ)
+        print(urllib.request.getproxies().get("http", "").endswith("@proxy.example:3128"))
+        print(sorted(k for k, v in os.environb.items() if k.startswith(b"APP_TEST")))
+        """
+    ))
+    env = {"APP_TEST_PLAIN": "app-1", "APP_TEST_TOKEN": secret,
+           "http_proxy": f"http://user:{secret}@proxy.example:3128"}
+    recorded = record(program, tmp_path / "rec", env=env)
+    # The replayed program prints what redaction gave it, so its output differs on purpose.
+    replayed = replay(tmp_path / "rec",
+                      env={"APP_TEST_PLAIN": "changed", "RETRACE_CHECK_OUTPUT": "0"})
+    assert (recorded.status, replayed.status) == (0, 0), replayed.stderr
+    assert recorded.stdout.splitlines() == [
+        f"[('APP_TEST_PLAIN', 'app-1'), ('APP_TEST_TOKEN', '{secret}')]",
+        "['app-1']", "dict app-1 False", "True",
+        "[b'APP_TEST_PLAIN', b'APP_TEST_TOKEN']",
+    ]
+    assert replayed.stdout.splitlines() == [
+        "[('APP_TEST_PLAIN', 'app-1'), ('APP_TEST_TOKEN', '<retrace:redacted>')]",
+        "['app-1']", "dict app-1 False", "True",
+        "[b'APP_TEST_PLAIN', b'APP_TEST_TOKEN']",
+    ]
+    for path in (tmp_path / "rec").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    events = Counter(event.boundary for event in read_events(tmp_path / "rec"))
+    assert events["os.environ.items"] == 6  # items, values, copy, urllib's two walks, environb
+    assert events.get("os.environ[]", 0) < 5  # urllib's 'REQUEST_METHOD' in os.environ
 
 
 def test_stdin_and_input_replay_without_input(tmp_path: Path) -> None:
