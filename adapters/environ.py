@@ -79,7 +79,7 @@ def _iter_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
 
 def _variables(instance: Any) -> dict[Any, Any]:
     """The environment as one event (its reads inside it pass through, as in any call)."""
-    return call(ITEMS, lambda: dict(instance))  # type: ignore[no-any-return]
+    return call(ITEMS, lambda: dict(instance))
 
 
 def _items_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
