@@ -78,8 +78,17 @@ def _iter_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
 
 
 def _variables(instance: Any) -> dict[Any, Any]:
-    """The environment as one event (its reads inside it pass through, as in any call)."""
-    return call(ITEMS, lambda: dict(instance))
+    """The environment as one event, read from ``os._Environ``'s own store (through the
+    mapping, each variable would pass through two patched methods)."""
+    return call(ITEMS, lambda: _read_all(instance))
+
+
+def _read_all(environ: Any) -> dict[Any, Any]:
+    data = getattr(environ, "_data", None)
+    if type(data) is not dict:
+        return dict(environ)
+    key, value = environ.decodekey, environ.decodevalue
+    return {key(k): value(v) for k, v in data.items()}
 
 
 def _items_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:

@@ -21,6 +21,7 @@ class RedactionRules:
     """
 
     __slots__ = (
+        "_env_answers",
         "_env_re",
         "_header_re",
         "_kept_env_re",
@@ -54,6 +55,8 @@ class RedactionRules:
         self.replaced: list[str] = []
         self._env_re: re.Pattern[str] | None = None
         self._kept_env_re: re.Pattern[str] | None = None
+        #: Answers of secret_env by name: a program reads the same variables over and over.
+        self._env_answers: dict[str, bool] = {}
         self._header_re: re.Pattern[str] | None = None
 
     def remember(self, value: str | bytes) -> None:
@@ -73,6 +76,7 @@ class RedactionRules:
     def add_env_pattern(self, pattern: str) -> None:
         self.env_patterns.append(pattern)
         self._env_re = None
+        self._env_answers.clear()
 
     def add_header(self, name: str) -> None:
         self.headers.add(name.lower())
@@ -91,6 +95,7 @@ class RedactionRules:
         """Record the variables matching ``pattern`` as they are, whatever else matches."""
         self.kept_env_patterns.append(pattern)
         self._kept_env_re = None
+        self._env_answers.clear()
 
     def keep_header(self, name: str) -> None:
         self.kept_headers.add(name.lower())
@@ -103,6 +108,12 @@ class RedactionRules:
 
     def secret_env(self, name: str) -> bool:
         """Whether the environment variable ``name`` holds a secret."""
+        known = self._env_answers.get(name)
+        if known is None:
+            known = self._env_answers[name] = self._secret_env(name)
+        return known
+
+    def _secret_env(self, name: str) -> bool:
         if self._env_re is None:
             self._env_re = _compile(self.env_patterns)
         if self._env_re.search(name) is None:
