@@ -779,6 +779,16 @@ class BuiltinPatch:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _mode.call(self._boundary, self._original, None, args, kwargs)
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: N802
+        """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it (and as
+        they did for the wrapt wrapper this replaces)."""
+        return type(self._original)
+
+    def __reduce__(self) -> Any:
+        """Pickled and copied as the builtin is: by its module and name (it is what they hold)."""
+        return self._original.__reduce__()
+
     def __repr__(self) -> str:
         return f"<retrace patch of {self._original!r}>"
 
