@@ -319,7 +319,7 @@ class Recorder:
             fp = self._fingerprint(b, instance, args, kwargs)
         state["busy"] = True
         try:
-            result = wrapped(*args, **kwargs)
+            result = wrapped(*args, **kwargs) if kwargs else wrapped(*args)  # no copy of {}
         except BaseException as exc:
             state["busy"] = False
             self._event(b, fp, 1, exc, sys._getframe(self._depth - 1), instance, args, kwargs)
