@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import operator
 import os
 import sys
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
@@ -79,10 +81,13 @@ class Cursor:
         self.stopped: str | None = None
         self._blocks = reader.blocks()
         self._offset = 0
-        #: The current block's records not read yet; the same iterator as ``_events`` when
-        #: the block holds nothing but program threads' events (see :meth:`_load`).
+        #: The current block's records not read yet, and the run of them :meth:`take` publishes
+        #: without checks (see :meth:`_load`).
         self._records: Iterator[tuple[Any, ...]] = _NOTHING
         self._events: Iterator[tuple[Any, ...]] = _NOTHING
+        self._pos = self._size = 0  # the index of the next record in the block, and their number
+        #: Indices of the block's definitions and markers (None: check every record).
+        self._marks: list[int] | None = None
         self._next: tuple[Any, ...] | None = None
         self._exhausted = False
         self._mutex = _raw_lock()
@@ -110,21 +115,24 @@ class Cursor:
             if rec is None:
                 self._load()
                 continue
+            self._pos += 1
             code = rec[1]
             if type(code) is int and code >= 0 and type(rec[0]) is int and not self._library_keys:
                 self._next = rec  # an event of a program thread, the common record: as _absorb
+                self._plain_run()
             else:
                 self._absorb(rec)
         return self._next
 
     def _load(self) -> None:
-        """Read the next block, and tell whether :meth:`take` may serve it without checks.
+        """Read the next block, and find the records :meth:`take` may publish without checks.
 
-        A block of program threads' events alone (most blocks after the first)
-        needs no check per record: its thread keys and codes are checked here,
-        in C, for the whole block, and :meth:`take` publishes its records
-        straight from ``_events``. Any other block goes through :meth:`_peek`
-        record by record. Records are made into tuples by ``zip``, in C.
+        Records are made into tuples by ``zip``, in C. The thread keys and
+        codes of the whole block are checked here, in C too; then the events
+        between its definitions and markers (all of a block but the first,
+        in most traces) are published by :meth:`take` straight from
+        ``_events`` (see :meth:`_plain_run`), and only the rest go through
+        :meth:`_peek` record by record, with its checks.
         """
         block = next(self._blocks, None)
         if block is None:
@@ -132,10 +140,31 @@ class Cursor:
             return
         self._offset, items = block
         self._records = zip(*[iter(items)] * trace.RECORD_WIDTH)
+        self._pos = 0
         threads, codes = items[0 :: trace.RECORD_WIDTH], items[1 :: trace.RECORD_WIDTH]
-        plain = (not self._library_keys and _ONLY_INT.issuperset(map(type, threads))
-                 and _ONLY_INT.issuperset(map(type, codes)) and (not codes or min(codes) >= 0))
-        self._events = self._records if plain else _NOTHING
+        self._size = len(codes)
+        if _ONLY_INT.issuperset(map(type, threads)) and _ONLY_INT.issuperset(map(type, codes)):
+            negative = map(operator.lt, codes, itertools.repeat(0))
+            self._marks = list(itertools.compress(itertools.count(), negative))
+        else:
+            self._marks = None  # a malformed record: each one is checked (and reported) in turn
+
+    def _plain_run(self) -> None:
+        """Let ``_events`` give the records from here to the next definition or marker.
+
+        They are program threads' events, checked by :meth:`_load`; while
+        library threads are known, every record goes through :meth:`_peek`,
+        which leaves theirs out.
+        """
+        marks = self._marks
+        if marks is None or self._library_keys:
+            self._events = _NOTHING
+            return
+        start = self._pos
+        following = bisect_left(marks, start)
+        end = marks[following] if following < len(marks) else self._size
+        self._events = itertools.islice(self._records, end - start) if end > start else _NOTHING
+        self._pos = end  # where _records is when _events runs out
 
     def _read_on(self) -> None:
         """Publish the next event after the current one (the slow way: see :meth:`_load`)."""
