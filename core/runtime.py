@@ -338,9 +338,9 @@ class Recorder:
             if key is None:
                 key = self.thread_key()
             records = self.writer.records
-            records.append((key, known[0] * 2, sid, fp, result))
+            records += (key, known[0] * 2, sid, fp, result)  # see trace.RecordBuffer
             next(self._counter)
-            if len(records) >= trace.FLUSH_RECORDS:  # writer.due(), one call less per event
+            if len(records) >= trace.FLUSH_ITEMS:  # writer.due(), one call less per event
                 self.flush()
             return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
@@ -374,7 +374,7 @@ class Recorder:
         sid = self._site(b, known, sys._getframe(2))
         records = self.writer.records
         if b.ordered == "before":
-            records.append((key, known[0] * 2, sid, fp, None))
+            records += (key, known[0] * 2, sid, fp, None)
             next(self._counter)
             local.busy = True
             try:
@@ -388,7 +388,7 @@ class Recorder:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             local.busy = False
-            records.append((key, known[0] * 2 + 1, sid, fp, type(exc).__name__))
+            records += (key, known[0] * 2 + 1, sid, fp, type(exc).__name__)
             next(self._counter)
             raise
         local.busy = False
@@ -399,7 +399,7 @@ class Recorder:
             except Exception as exc:  # an adapter bug: the program still gets its result
                 self.stop(f"encoding the outcome of {b.name} failed: {exc!r}")
                 return result
-        records.append((key, known[0] * 2, sid, fp, value))
+        records += (key, known[0] * 2, sid, fp, value)
         next(self._counter)
         if self.writer.due():
             self.flush()
@@ -526,9 +526,10 @@ class Recorder:
         key = self._keys.key
         if key is None:
             key = self.thread_key()
-        self.writer.records.append((key, known[0] * 2 + raised, sid, fp, value))
+        records = self.writer.records
+        records += (key, known[0] * 2 + raised, sid, fp, value)
         next(self._counter)
-        if self.writer.due():
+        if len(records) >= trace.FLUSH_ITEMS:
             self.flush()
 
     def flush(self) -> None:
@@ -633,7 +634,8 @@ class TimingRecorder(Recorder):
             return Recorder.call(self, b, timed, instance, args, kwargs)
         finally:
             if self.stopped is None:
-                self.writer.records.append((self._keys.key, trace.TIMING, spent[0], None, None))
+                records = self.writer.records
+                records += (self._keys.key, trace.TIMING, spent[0], None, None)
 
 
 _ns = time.perf_counter_ns  # taken before any patch
