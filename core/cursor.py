@@ -143,11 +143,13 @@ class Cursor:
         self._pos = 0
         threads, codes = items[0 :: trace.RECORD_WIDTH], items[1 :: trace.RECORD_WIDTH]
         self._size = len(codes)
-        if _ONLY_INT.issuperset(map(type, threads)) and _ONLY_INT.issuperset(map(type, codes)):
+        if not (_ONLY_INT.issuperset(map(type, threads)) and _ONLY_INT.issuperset(map(type, codes))):
+            self._marks = None  # a malformed record: each one is checked (and reported) in turn
+        elif not codes or min(codes) >= 0:
+            self._marks = []  # events alone: most blocks after the first
+        else:
             negative = map(operator.lt, codes, itertools.repeat(0))
             self._marks = list(itertools.compress(itertools.count(), negative))
-        else:
-            self._marks = None  # a malformed record: each one is checked (and reported) in turn
 
     def _plain_run(self) -> None:
         """Let ``_events`` give the records from here to the next definition or marker.
