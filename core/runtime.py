@@ -658,7 +658,8 @@ class Replayer:
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
         state = LOCAL.__dict__  # this thread's flags (see _Local)
-        if state["busy"] or (b.timing and state["library"]) or (
+        library = state["library"]
+        if state["busy"] or (b.timing and library) or (
                 b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return wrapped(*args, **kwargs)
         modules = sys.modules  # DebuggerFrames.active(), inlined: this runs on every event
@@ -671,7 +672,7 @@ class Replayer:
                 b.on_replay(instance, args, kwargs)
             finally:
                 state["busy"] = False
-        if state["library"]:
+        if library:
             raised, value = self.cursor.library_take(b, None, instance, args, kwargs,
                                                      sys._getframe(1))
         else:
