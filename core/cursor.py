@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import operator
 import os
+import sys
 import time
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -39,6 +42,10 @@ from .interruptions import marked
 from .library_threads import LibraryEvents, is_library_path, wait_quietly
 from .runtime import LOCAL, ThreadKeys, fingerprint_of, summarize, thread_path
 
+#: No records: the reading state before the first block, and ``_events`` of a block that must be
+#: read record by record.
+_NOTHING: Iterator[Any] = iter(())
+_ONLY_INT = frozenset((int,))
 DEFAULT_TURN_TIMEOUT = float(os.environ.get("RETRACE_REPLAY_TIMEOUT", "10"))
 #: ``RETRACE_CHECK_OUTPUT=0`` replays output at its turns without comparing digests
 #: (for a program that prints what redaction replaced).
@@ -63,6 +70,8 @@ class Cursor:
         self.turn_timeout = turn_timeout
         self.check_output = CHECK_OUTPUT
         self.names: dict[int, str] = {}
+        #: Event codes whose boundary name :meth:`take` found to be a :class:`Boundary`'s.
+        self._bound: dict[int, Boundary] = {}
         self.sites: dict[int, tuple[str, int]] = {}
         self.summaries: dict[int, str] = {}
         self.paths: dict[int, str] = {}
@@ -71,8 +80,14 @@ class Cursor:
         self.footer: dict[str, Any] | None = None
         self.stopped: str | None = None
         self._blocks = reader.blocks()
-        self._items: list[Any] = []
-        self._pos = 0
+        self._offset = 0
+        #: The current block's records not read yet, and the run of them :meth:`take` publishes
+        #: without checks (see :meth:`_load`).
+        self._records: Iterator[tuple[Any, ...]] = _NOTHING
+        self._events: Iterator[tuple[Any, ...]] = _NOTHING
+        self._pos = self._size = 0  # the index of the next record in the block, and their number
+        #: Indices of the block's definitions and markers (None: check every record).
+        self._marks: list[int] | None = None
         self._next: tuple[Any, ...] | None = None
         self._exhausted = False
         self._mutex = _raw_lock()
@@ -96,23 +111,70 @@ class Cursor:
     def _peek(self) -> tuple[Any, ...] | None:
         """The next event record, absorbing definitions; None at the end."""
         while self._next is None and not self._exhausted:
-            if self._pos >= len(self._items):
-                block = next(self._blocks, None)
-                if block is None:
-                    self._exhausted = True
-                    break
-                self._offset, self._items = block
-                self._pos = 0
+            rec = next(self._records, None)
+            if rec is None:
+                self._load()
                 continue
-            pos = self._pos
-            rec = tuple(self._items[pos : pos + trace.RECORD_WIDTH])
-            self._pos = pos + trace.RECORD_WIDTH
+            self._pos += 1
             code = rec[1]
             if type(code) is int and code >= 0 and type(rec[0]) is int and not self._library_keys:
                 self._next = rec  # an event of a program thread, the common record: as _absorb
+                self._plain_run()
             else:
                 self._absorb(rec)
         return self._next
+
+    def _load(self) -> None:
+        """Read the next block, and find the records :meth:`take` may publish without checks.
+
+        Records are made into tuples by ``zip``, in C. The thread keys and
+        codes of the whole block are checked here, in C too; then the events
+        between its definitions and markers (all of a block but the first,
+        in most traces) are published by :meth:`take` straight from
+        ``_events`` (see :meth:`_plain_run`), and only the rest go through
+        :meth:`_peek` record by record, with its checks.
+        """
+        block = next(self._blocks, None)
+        if block is None:
+            self._exhausted = True
+            return
+        self._offset, items = block
+        self._records = zip(*[iter(items)] * trace.RECORD_WIDTH)
+        self._pos = 0
+        threads, codes = items[0 :: trace.RECORD_WIDTH], items[1 :: trace.RECORD_WIDTH]
+        self._size = len(codes)
+        if not (_ONLY_INT.issuperset(map(type, threads)) and _ONLY_INT.issuperset(map(type, codes))):
+            self._marks = None  # a malformed record: each one is checked (and reported) in turn
+        elif not codes or min(codes) >= 0:
+            self._marks = []  # events alone: most blocks after the first
+        else:
+            negative = map(operator.lt, codes, itertools.repeat(0))
+            self._marks = list(itertools.compress(itertools.count(), negative))
+
+    def _plain_run(self) -> None:
+        """Let ``_events`` give the records from here to the next definition or marker.
+
+        They are program threads' events, checked by :meth:`_load`; while
+        library threads are known, every record goes through :meth:`_peek`,
+        which leaves theirs out.
+        """
+        marks = self._marks
+        if marks is None or self._library_keys:
+            self._events = _NOTHING
+            return
+        start = self._pos
+        following = bisect_left(marks, start)
+        end = marks[following] if following < len(marks) else self._size
+        self._events = itertools.islice(self._records, end - start) if end > start else _NOTHING
+        self._pos = end  # where _records is when _events runs out
+
+    def _read_on(self) -> None:
+        """Publish the next event after the current one (the slow way: see :meth:`_load`)."""
+        self._next = None
+        try:
+            self._peek()
+        except BadRecording as exc:  # a damaged block: stop the replay, never raise into the program
+            self._fail(exc)
 
     def _absorb(self, rec: tuple[Any, ...]) -> None:
         thread, code, ident, _fp, value = rec
@@ -125,6 +187,8 @@ class Cursor:
                 self._next = rec
         elif code == trace.DEF_BOUNDARY:
             self.names[ident] = value
+            self._bound.pop(ident * 2, None)  # a boundary id defined again is checked again
+            self._bound.pop(ident * 2 + 1, None)
             if value in self._interruptions:
                 self._interruption_ids.add(ident)
                 self.has_interruptions = True
@@ -176,37 +240,52 @@ class Cursor:
         return self.names.get(rec[1] >> 1)
 
     # -- serving -----------------------------------------------------------
-    def take(
-        self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs, frame: FrameType | None
-    ) -> tuple[int, Any]:
-        """The recorded ``(raised, value)`` for this call, after checking it matches.
+    def take(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> tuple[int, Any]:
+        """The recorded ``(raised, value)`` for this call of a program thread, after checking it matches.
 
         Only the thread an event belongs to can take it, so taking needs no
         lock; the taker alone advances the cursor, and publishes the next
         event only after absorbing the definitions before it. Threads whose
-        turn it is not wait at their gates.
+        turn it is not wait at their gates. :meth:`Replayer.call
+        <retrace.runtime.Replayer.call>` calls it, so the frame a report
+        names the call site from is two above (the boundary's wrapper's).
         """
-        if self._local.library:
-            return self._library_take(b, None, instance, args, kwargs, frame)
-        key = self._keys.key
         rec = self._next
-        if rec is None or key is None or rec[0] != key:
-            rec = self._turn(b, instance, args, kwargs, frame)
+        if rec is None or rec[0] != self._keys.key:
+            rec = self._turn(b, instance, args, kwargs, sys._getframe(2))
         if self.has_interruptions and rec[1] >> 1 in self._interruption_ids:
-            rec = self._interrupted(rec, b, instance, args, kwargs, frame)
-        _thread, code, _site, fp, value = rec
-        if self.names.get(code >> 1) != b.name:
-            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, frame))
+            rec = self._interrupted(rec, b, instance, args, kwargs, sys._getframe(2))
+        code = rec[1]
+        if self._bound.get(code) is not b and not self._bind(code, b):
+            self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, sys._getframe(2)))
+        fp = rec[3]
         if fp is not None:
             recorded = fp[0] if type(fp) is list else fp
             if b.fingerprint is None or recorded != fingerprint_of(
                 self.codecs, b, instance, args, kwargs
             )[0]:
-                self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs, frame))
-        self.advance()
+                self._fail(self._diverged(b.mismatch, rec, b, instance, args, kwargs,
+                                          sys._getframe(2)))
+        # advance(), inlined: this runs on every event
+        self._holding = None
+        self.consumed += 1
+        after = next(self._events, None)
+        if after is None:
+            self._read_on()
+        else:
+            self._next = after
+        if self._gates or self._finisher is not None:
+            self._wake()
         if self.has_interruptions:
             self.interruptions_due()
-        return code & 1, value
+        return code & 1, rec[4]
+
+    def _bind(self, code: int, b: Boundary) -> bool:
+        """Whether events with ``code`` are ``b``'s (by name); if so, remembered by identity."""
+        if self.names.get(code >> 1) != b.name:
+            return False
+        self._bound[code] = b
+        return True
 
     def hold(
         self, b: Boundary, fp: Any, instance: Any, args: Args, kwargs: Kwargs,
@@ -218,7 +297,7 @@ class Cursor:
         the call's fingerprint, already digested.
         """
         if self._local.library:
-            return self._library_take(b, fp, instance, args, kwargs, frame)
+            return self.library_take(b, fp, instance, args, kwargs, frame)
         key = self._keys.key
         rec = self._next
         if rec is None or key is None or rec[0] != key:
@@ -292,16 +371,16 @@ class Cursor:
             return  # a library thread's event came from its own stream
         self._holding = None
         self.consumed += 1
-        self._next = None
-        try:
-            self._peek()
-        except BadRecording as exc:  # a damaged block: stop the replay, never raise into the program
-            self._fail(exc)
+        rec = next(self._events, None)
+        if rec is None:
+            self._read_on()
+        else:
+            self._next = rec
         if self._gates or self._finisher is not None:
             self._wake()
 
-    def _library_take(self, b: Boundary, ordered_fp: Any, instance: Any, args: Args,
-                      kwargs: Kwargs, frame: FrameType | None) -> tuple[int, Any]:
+    def library_take(self, b: Boundary, ordered_fp: Any, instance: Any, args: Args,
+                     kwargs: Kwargs, frame: FrameType | None) -> tuple[int, Any]:
         """An event for a thread a library started (see :mod:`retrace.library_threads`).
 
         ``ordered_fp`` is the digest an ordered call brings (None for other

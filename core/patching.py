@@ -21,12 +21,13 @@ import functools
 import gc
 import sys
 from collections.abc import Callable
-from types import ModuleType
+from types import BuiltinFunctionType, ModuleType
 from typing import Any
 
 import wrapt
 
 from .boundary import Patch
+from .runtime import BuiltinPatch
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -133,6 +134,10 @@ class Patcher:
         if (patch.function and patch.wrapper is not None and not isinstance(parent, type)
                 and not _is_patched(original)):
             wrapped = _plain_wrapper(original, wrapper)
+        elif (patch.wrapper is None and patch.boundary is not None and patch.boundary.ordered is None
+                and type(original) is BuiltinFunctionType and isinstance(parent, ModuleType)):
+            wrapped = BuiltinPatch(patch.boundary, original)
+            wrapped.__retrace_patch__ = True
         else:
             wrapped = wrapt.FunctionWrapper(original, wrapper)
         _set_attribute(parent, name, wrapped)

@@ -25,6 +25,7 @@ their first event), written once per thread as a ``DEF_THREAD`` record.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import sys
 import threading
@@ -53,9 +54,22 @@ _Known = tuple[int, dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]]]
 
 
 class _Local(threading.local):
-    busy = False
+    """Per-thread flags, present in every thread's own dictionary.
+
+    ``threading.local`` runs ``__init__`` in each thread that first touches
+    the object, so the flags are always in the thread's ``__dict__``, and the
+    hot path reads them there: one ``LOCAL.__dict__`` and subscripts cost a
+    third of attribute reads through ``threading.local`` (each of which looks
+    the thread's dictionary up again). Everything else reads attributes.
+    """
+
+    busy: bool
     #: This thread was started by a library (see :mod:`retrace.library_threads`).
-    library = False
+    library: bool
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.library = False
 
 
 class ThreadKeys(threading.local):
@@ -296,21 +310,21 @@ class Recorder:
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
-        local = self._local
-        if local.busy or (b.timing and local.library) or (
+        state = LOCAL.__dict__  # this thread's flags (see _Local)
+        if state["busy"] or (b.timing and state["library"]) or (
                 b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return wrapped(*args, **kwargs)
         fp: Any = None
         if b.fingerprint is not None:
             fp = self._fingerprint(b, instance, args, kwargs)
-        local.busy = True
+        state["busy"] = True
         try:
-            result = wrapped(*args, **kwargs)
+            result = wrapped(*args, **kwargs) if kwargs else wrapped(*args)  # no copy of {}
         except BaseException as exc:
-            local.busy = False
+            state["busy"] = False
             self._event(b, fp, 1, exc, sys._getframe(self._depth - 1), instance, args, kwargs)
             raise
-        local.busy = False
+        state["busy"] = False
         # The common case, inlined: a scalar outcome of a known boundary.
         known = self._boundaries.get(b)
         if known is not None and b.encode is None and type(result) in SCALARS and (
@@ -323,10 +337,10 @@ class Recorder:
             key = self._keys.key
             if key is None:
                 key = self.thread_key()
-            writer = self.writer
-            writer.records.append((key, known[0] * 2, sid, fp, result))
+            records = self.writer.records
+            records += (key, known[0] * 2, sid, fp, result)  # see trace.RecordBuffer
             next(self._counter)
-            if writer.due():
+            if len(records) >= trace.FLUSH_ITEMS:  # writer.due(), one call less per event
                 self.flush()
             return result
         self._event(b, fp, 0, result, sys._getframe(self._depth - 1), instance, args, kwargs)
@@ -360,7 +374,7 @@ class Recorder:
         sid = self._site(b, known, sys._getframe(2))
         records = self.writer.records
         if b.ordered == "before":
-            records.append((key, known[0] * 2, sid, fp, None))
+            records += (key, known[0] * 2, sid, fp, None)
             next(self._counter)
             local.busy = True
             try:
@@ -374,7 +388,7 @@ class Recorder:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             local.busy = False
-            records.append((key, known[0] * 2 + 1, sid, fp, type(exc).__name__))
+            records += (key, known[0] * 2 + 1, sid, fp, type(exc).__name__)
             next(self._counter)
             raise
         local.busy = False
@@ -385,7 +399,7 @@ class Recorder:
             except Exception as exc:  # an adapter bug: the program still gets its result
                 self.stop(f"encoding the outcome of {b.name} failed: {exc!r}")
                 return result
-        records.append((key, known[0] * 2, sid, fp, value))
+        records += (key, known[0] * 2, sid, fp, value)
         next(self._counter)
         if self.writer.due():
             self.flush()
@@ -512,9 +526,10 @@ class Recorder:
         key = self._keys.key
         if key is None:
             key = self.thread_key()
-        self.writer.records.append((key, known[0] * 2 + raised, sid, fp, value))
+        records = self.writer.records
+        records += (key, known[0] * 2 + raised, sid, fp, value)
         next(self._counter)
-        if self.writer.due():
+        if len(records) >= trace.FLUSH_ITEMS:
             self.flush()
 
     def flush(self) -> None:
@@ -619,7 +634,8 @@ class TimingRecorder(Recorder):
             return Recorder.call(self, b, timed, instance, args, kwargs)
         finally:
             if self.stopped is None:
-                self.writer.records.append((self._keys.key, trace.TIMING, spent[0], None, None))
+                records = self.writer.records
+                records += (self._keys.key, trace.TIMING, spent[0], None, None)
 
 
 _ns = time.perf_counter_ns  # taken before any patch
@@ -641,8 +657,9 @@ class Replayer:
 
     def call(self, b: Boundary, wrapped: Callable[..., Any], instance: Any, args: Args,
              kwargs: Kwargs) -> Any:
-        local = self._local
-        if local.busy or (b.timing and local.library) or (
+        state = LOCAL.__dict__  # this thread's flags (see _Local)
+        library = state["library"]
+        if state["busy"] or (b.timing and library) or (
                 b.passthrough is not None and b.passthrough(instance, args, kwargs)):
             return wrapped(*args, **kwargs)
         modules = sys.modules  # DebuggerFrames.active(), inlined: this runs on every event
@@ -650,23 +667,28 @@ class Replayer:
                 sys._getframe(1)):
             return wrapped(*args, **kwargs)
         if b.on_replay is not None:  # what the call does first (input's prompt), before the
-            local.busy = True        # handlers of signals that arrived during it
+            state["busy"] = True     # handlers of signals that arrived during it
             try:
                 b.on_replay(instance, args, kwargs)
             finally:
-                local.busy = False
-        raised, value = self.cursor.take(b, instance, args, kwargs, sys._getframe(1))
-        local.busy = True
-        try:
+                state["busy"] = False
+        if library:
+            raised, value = self.cursor.library_take(b, None, instance, args, kwargs,
+                                                     sys._getframe(1))
+        else:
+            raised, value = self.cursor.take(b, instance, args, kwargs)
+        if type(value) not in SCALARS or (not raised and b.decode is not None):
+            state["busy"] = True  # rebuilding the outcome is retrace's own work
             try:
-                if type(value) not in SCALARS:
-                    value = self.codecs.materialize(value)
-                if not raised and b.decode is not None:
-                    value = b.decode(value, instance, args, kwargs)
-            except Exception as exc:  # the trace's fault: stop, never raise it into the program
-                self.cursor.unreadable(b, exc)
-        finally:
-            local.busy = False
+                try:
+                    if type(value) not in SCALARS:
+                        value = self.codecs.materialize(value)
+                    if not raised and b.decode is not None:
+                        value = b.decode(value, instance, args, kwargs)
+                except Exception as exc:  # the trace's fault: stop, never raise it into the program
+                    self.cursor.unreadable(b, exc)
+            finally:
+                state["busy"] = False
         if raised:
             raise value
         return value
@@ -733,6 +755,45 @@ def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
         return _mode.call(boundary, wrapped, instance, args, kwargs)
 
     return retrace_boundary
+
+
+class BuiltinPatch:
+    """What a module's builtin function (``time.time``, ``os.getpid``) is patched with.
+
+    It sends every call straight to the active mode, as ``retrace_boundary``
+    does under a wrapt wrapper, with the same arguments (wrapt gives a
+    builtin no instance); but its ``__call__`` is the one frame between the
+    program and the mode, where a wrapt wrapper costs a C call that builds
+    the wrapper's arguments and then that frame: about 900 instructions per
+    clock read. Like the builtin, and unlike a Python function, it does not
+    bind as a method when a class stores it (``class Job: clock =
+    time.monotonic``); it carries the builtin's ``__wrapped__`` and names, so
+    ``inspect.signature`` and adapters that look for the real function find
+    it. The modes check the busy flag themselves.
+    """
+
+    __slots__ = ("_boundary", "_original", "__dict__")
+
+    def __init__(self, boundary: Boundary, original: Callable[..., Any]) -> None:
+        self._boundary = boundary
+        self._original = original
+        functools.update_wrapper(self, original)  # type: ignore[arg-type]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _mode.call(self._boundary, self._original, None, args, kwargs)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: N802
+        """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it (and as
+        they did for the wrapt wrapper this replaces)."""
+        return type(self._original)
+
+    def __reduce__(self) -> Any:
+        """Pickled and copied as the builtin is: by its module and name (it is what they hold)."""
+        return self._original.__reduce__()
+
+    def __repr__(self) -> str:
+        return f"<retrace patch of {self._original!r}>"
 
 
 def _ordered_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:

@@ -26,8 +26,7 @@ import os
 import struct
 import threading
 import zlib
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -55,6 +54,8 @@ TIMING = -7  # (thread, TIMING, nanoseconds, None, None): the real call of that 
 
 #: Buffered records past which the recorder writes them itself (see :mod:`retrace.flusher`).
 FLUSH_RECORDS = 8192
+#: The same, in items of a :class:`RecordBuffer`.
+FLUSH_ITEMS = FLUSH_RECORDS * RECORD_WIDTH
 
 
 def valid_marker(code: int, ident: Any, value: Any) -> bool:
@@ -82,10 +83,32 @@ def frame(payload: bytes) -> bytes:
 DELETED = "{path} was deleted while the program ran (nothing of this recording is kept)"
 
 
+class RecordBuffer(list):  # type: ignore[type-arg]
+    """Records waiting to be written, flat: five items each, as a block holds them.
+
+    ``append(record)`` and ``extend(records)`` take whole records (5-tuples).
+    The recorder's hot path adds one with ``buffer += record``: ``list``'s
+    own in-place concatenation, one C call, so it is atomic and threads need
+    no lock. A buffer of record tuples kept every record a GC-tracked object
+    until its flush (a garbage collection every 700 events) and needed a
+    flattening copy per block; this one holds only the items, and a flush
+    encodes a slice of it as it is.
+    """
+
+    __slots__ = ()
+
+    def append(self, record: tuple[Any, ...]) -> None:  # type: ignore[override]
+        self += record
+
+    def extend(self, records: Iterable[tuple[Any, ...]]) -> None:  # type: ignore[override]
+        for record in records:
+            self += record
+
+
 class TraceWriter:
     """Appends records to a trace file; flushes by size and on demand.
 
-    Records are 5-tuples appended to a deque (one atomic append per record,
+    Records go into a :class:`RecordBuffer` (one atomic addition per record,
     so threads need no lock to record); a flush drains what is there into one
     frame, from a recording thread or the flusher's (:mod:`retrace.flusher`),
     one at a time. Writing goes straight to the file descriptor, so what a
@@ -96,7 +119,7 @@ class TraceWriter:
 
     def __init__(self, path: str, header: dict[str, Any]) -> None:
         self.path = path
-        self.records: deque[tuple[Any, ...]] = deque()
+        self.records = RecordBuffer()
         self.failure: str | None = None
         #: Bytes written so far, and the size past which the recorder stops (None: no limit).
         self.written = 0
@@ -109,7 +132,7 @@ class TraceWriter:
 
     def due(self) -> bool:
         """Whether buffered records should be written now."""
-        return len(self.records) >= FLUSH_RECORDS
+        return len(self.records) >= FLUSH_ITEMS
 
     def flush(self) -> None:
         """Write every buffered record as one frame (one flusher at a time).
@@ -132,13 +155,15 @@ class TraceWriter:
         count = len(records)
         if not count:
             return
-        batch = [records.popleft() for _ in range(count)]
+        batch = records[:count]  # threads add on meanwhile, after these: each step is one C call
+        del records[:count]
         if self.failure is not None:  # broken off: only the marker saying so still goes in
-            batch = [record for record in batch if record[1] == STOPPED]
+            batch = list(chain.from_iterable(
+                record for record in zip(*[iter(batch)] * RECORD_WIDTH) if record[1] == STOPPED))
             if not batch:
                 return
         try:
-            payload = cbor2.dumps(list(chain.from_iterable(batch)))
+            payload = cbor2.dumps(batch)
         except Exception as exc:  # an adapter gave us a value cbor2 refuses
             self.failure = f"a value could not be encoded ({exc})"
             return
@@ -178,7 +203,7 @@ class TraceWriter:
 
     def detach(self) -> None:
         """Forget the file without writing to it (in a forked child)."""
-        self.records = deque()
+        self.records = RecordBuffer()
         self.failure = "detached"
         self._fd = -1
 
