@@ -170,12 +170,35 @@ def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """
     flat: list[Any] = [bool(instance.transaction or instance.explicit_transaction),
                        bool(instance.watching), _options(kwargs), list(args)]
-    for cmd_args, options in instance.command_stack:
+    stack = instance.command_stack
+    queued = _plain_stack(stack)
+    if queued is not None:
+        flat += queued
+        return flat
+    for cmd_args, options in stack:
         flat.append(None)
         flat += redacted_args(cmd_args)
         if options and _has_options(options):
             flat.append(_options(options))
     return flat
+
+
+def _plain_stack(stack: list[tuple[Args, Kwargs]]) -> list[Any] | None:
+    """The queued commands as :func:`stack_fingerprint` lists them, when each is its own
+    fingerprint (a name known to carry no credentials, no parse options, plain arguments);
+    None when one is not. The common pipeline's way: one loop, the types checked in C."""
+    flat: list[Any] = []
+    known = _secret_names
+    try:
+        for cmd_args, options in stack:
+            if known.get(cmd_args[0]) is not False or (
+                    options and (len(options) > 1 or "keys" not in options)):
+                return None
+            flat.append(None)
+            flat += cmd_args
+    except (IndexError, TypeError):  # a command with no arguments, or an unhashable name
+        return None
+    return flat if _PLAIN_TYPES.issuperset(map(type, flat)) else None
 
 
 def _short(value: Any) -> str:
@@ -228,6 +251,16 @@ def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     first = "; ".join(summary(None, tuple(c[0]), {}) for c in stack[:2])
     more = "; …" if len(stack) > 2 else ""
     return f"{kind} of {len(stack)}: {first}{more}"
+
+
+def stack_summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What :func:`stack_summary` shows, cheaply: the kind, the length and the first two
+    commands' :func:`summary_key` (None when one of those has none)."""
+    stack = instance.command_stack
+    shown = [summary_key(None, c[0], {}) for c in stack[:2]]
+    if None in shown:
+        return None
+    return (bool(instance.transaction or instance.explicit_transaction), len(stack), *shown)
 
 
 def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
