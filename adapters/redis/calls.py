@@ -14,31 +14,16 @@ moment.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from retrace import Boundary, runtime
 from retrace.boundary import Args, Kwargs
 
 
-class _Depth(threading.local):
-    value = 0
-
-
-_depth = _Depth()
-
-
 def call(boundary: Boundary, wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """``wrapped(*args, **kwargs)`` as one call of ``boundary`` in the active mode."""
-    _depth.value += 1
     try:
         return runtime.active().call(boundary, wrapped, instance, args, kwargs)
     except Exception as exc:
         raise exc.with_traceback(None) from None
-    finally:
-        _depth.value -= 1
 
-
-def inside() -> bool:
-    """Whether this thread is inside a redis boundary call (redis-py runs for real there)."""
-    return _depth.value > 0

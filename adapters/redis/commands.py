@@ -57,12 +57,39 @@ def _word(value: Any) -> str:
     return str(value).upper()
 
 
+#: :func:`may_carry_secrets` by a command's first argument, for the names a program uses.
+_secret_names: dict[str, bool] = {}
+_KNOWN_NAMES = 1024
+
+
+def may_carry_secrets(args: Args) -> bool:
+    """Whether the command is one whose arguments or reply can hold credentials (``AUTH``,
+    ``HELLO``, ``MIGRATE``, ``CONFIG``, ``ACL``): the only ones :func:`redacted_args` and
+    :func:`redact_reply` change. Remembered per command name, so asking costs a lookup."""
+    first = args[0] if args else None
+    if type(first) is str:
+        known = _secret_names.get(first)
+        if known is not None:
+            return known
+    words = command_name(args).split(None, 1)
+    secret = bool(words) and words[0] in _WITH_SECRETS
+    if type(first) is str and len(_secret_names) < _KNOWN_NAMES:
+        _secret_names[first] = secret
+    return secret
+
+
+def _plain_args(args: Args) -> list[Any]:
+    if _PLAIN_TYPES.issuperset(map(type, args)):
+        return list(args)
+    return [a if type(a) in _PLAIN_TYPES else _plain(a) for a in args]
+
+
 def redacted_args(args: Args) -> list[Any]:
     """The command as plain data with every credential replaced by the placeholder."""
+    if not may_carry_secrets(args):
+        return _plain_args(args)
     plain = [a if type(a) in _PLAIN_TYPES else _plain(a) for a in args]
     words = command_name(args).split()
-    if words[:1] and words[0] not in _WITH_SECRETS:
-        return plain
     if len(words) == 1 and len(plain) > 1 and isinstance(plain[1], (str, bytes)):
         words.append(_word(plain[1]))
         first_operand = 2
@@ -123,6 +150,18 @@ def fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return redacted_args(args)
 
 
+def plain_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """:func:`fingerprint` of a command that carries no credentials (see
+    :func:`may_carry_secrets`): the same data, without looking for any."""
+    if _PLAIN_TYPES.issuperset(map(type, args)):  # _plain_args, inlined: every command's path
+        plain = list(args)
+    else:
+        plain = [a if type(a) in _PLAIN_TYPES else _plain(a) for a in args]
+    if kwargs and (len(kwargs) > 1 or "keys" not in kwargs):  # _has_options, inlined
+        return [plain, _options(kwargs)]
+    return plain
+
+
 def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Every command queued in a pipeline, and how it will be sent.
 
@@ -131,12 +170,35 @@ def stack_fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """
     flat: list[Any] = [bool(instance.transaction or instance.explicit_transaction),
                        bool(instance.watching), _options(kwargs), list(args)]
-    for cmd_args, options in instance.command_stack:
+    stack = instance.command_stack
+    queued = _plain_stack(stack)
+    if queued is not None:
+        flat += queued
+        return flat
+    for cmd_args, options in stack:
         flat.append(None)
         flat += redacted_args(cmd_args)
         if options and _has_options(options):
             flat.append(_options(options))
     return flat
+
+
+def _plain_stack(stack: list[tuple[Args, Kwargs]]) -> list[Any] | None:
+    """The queued commands as :func:`stack_fingerprint` lists them, when each is its own
+    fingerprint (a name known to carry no credentials, no parse options, plain arguments);
+    None when one is not. The common pipeline's way: one loop, the types checked in C."""
+    flat: list[Any] = []
+    known = _secret_names
+    try:
+        for cmd_args, options in stack:
+            if known.get(cmd_args[0]) is not False or (
+                    options and (len(options) > 1 or "keys" not in options)):
+                return None
+            flat.append(None)
+            flat += cmd_args
+    except (IndexError, TypeError):  # a command with no arguments, or an unhashable name
+        return None
+    return flat if _PLAIN_TYPES.issuperset(map(type, flat)) else None
 
 
 def _short(value: Any) -> str:
@@ -162,13 +224,24 @@ def summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     how many follow. None for commands that can carry credentials (their summary is redacted
     every time) and for arguments that do not make a cheap key."""
     first = args[0] if args else None
-    if type(first) is not str or command_name(args).split(" ", 1)[0] in _WITH_SECRETS:
+    if type(first) is not str or may_carry_secrets(args):
         return None
     shown = args[1] if len(args) > 1 else None
     if shown is not None and (type(shown) not in _KEYED
                               or (type(shown) is not int and len(shown) > _SUMMARY_ARG_CHARS)):
         return None
     return (first, type(shown), shown, len(args))
+
+
+def plain_summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """:func:`summary_key` of a command that carries no credentials."""
+    if not args or type(args[0]) is not str:
+        return None
+    shown = args[1] if len(args) > 1 else None
+    if shown is not None and (type(shown) not in _KEYED
+                              or (type(shown) is not int and len(shown) > _SUMMARY_ARG_CHARS)):
+        return None
+    return (args[0], type(shown), shown, len(args))
 
 
 def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
@@ -178,6 +251,16 @@ def stack_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
     first = "; ".join(summary(None, tuple(c[0]), {}) for c in stack[:2])
     more = "; …" if len(stack) > 2 else ""
     return f"{kind} of {len(stack)}: {first}{more}"
+
+
+def stack_summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """What :func:`stack_summary` shows, cheaply: the kind, the length and the first two
+    commands' :func:`summary_key` (None when one of those has none)."""
+    stack = instance.command_stack
+    shown = [summary_key(None, c[0], {}) for c in stack[:2]]
+    if None in shown:
+        return None
+    return (bool(instance.transaction or instance.explicit_transaction), len(stack), *shown)
 
 
 def redact_reply(value: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrace.adapters.redis import calls, state
+from retrace.adapters.redis import state
 from retrace.boundary import Args, Kwargs
 from retrace.errors import UsageError
+from retrace.runtime import LOCAL
 from retrace.session import warn
 
 MESSAGE = (
@@ -30,8 +31,12 @@ class ConnectionOutsideCommand(UsageError):
 
 
 def get_connection(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """Wrapper of ``ConnectionPool.get_connection`` (and the blocking pool's)."""
-    if not calls.inside():
+    """Wrapper of ``ConnectionPool.get_connection`` (and the blocking pool's).
+
+    Inside a command the thread is busy (the mode marks it so while the real
+    call runs; on replay a command's real call does not run at all).
+    """
+    if not LOCAL.busy:
         outside_command()
     return wrapped(*args, **kwargs)
 

@@ -20,6 +20,7 @@ EXECUTE = Boundary(
     "redis.pipeline.execute",
     fingerprint=commands.stack_fingerprint,
     summary=commands.stack_summary,
+    summary_key=commands.stack_summary_key,
     blocking=True,
     library=client.LIBRARY,
 )

@@ -19,7 +19,7 @@ from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 from retrace.runtime import call
 
-from . import LIBRARY, _listening, _ours
+from . import LIBRARY, _active, _adopted, _listening
 
 SELECT = Boundary("select.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
                   blocking=True)
@@ -28,7 +28,14 @@ SELECTOR = Boundary("selectors.select", fingerprint=lambda i, a, k: list(a), lib
 
 
 def _watched(obj: Any) -> bool:
-    return _ours(obj) and obj not in _listening
+    return obj in _adopted and obj not in _listening
+
+
+def _unwatched() -> bool:
+    """Whether no call can be about a socket of ours: recording or replaying is off, a boundary
+    call is in flight, or no socket was adopted. An event loop polls its selector several
+    times per task step; this answers those polls without looking at what is registered."""
+    return not _adopted or not _active()
 
 
 def _positions(found: Any, asked: list[Any]) -> list[int]:
@@ -44,6 +51,8 @@ def _checked(value: Any, sizes: list[int]) -> Any:
 
 
 def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if _unwatched():
+        return wrapped(*args, **kwargs)
     lists = [list(a) for a in args[:3]]
     if len(lists) < 3 or not any(_watched(obj) for objs in lists for obj in objs):
         return wrapped(*args, **kwargs)
@@ -59,6 +68,8 @@ def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
 
 
 def selector_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if _unwatched():
+        return wrapped(*args, **kwargs)
     keys = list(instance.get_map().values())
     if not any(_watched(key.fileobj) for key in keys):
         return wrapped(*args, **kwargs)
