@@ -139,7 +139,7 @@ class Cursor:
             self._exhausted = True
             return
         self._offset, items = block
-        self._records = zip(*[iter(items)] * trace.RECORD_WIDTH)
+        self._records = zip(*[iter(items)] * trace.RECORD_WIDTH, strict=False)
         self._pos = 0
         threads, codes = items[0 :: trace.RECORD_WIDTH], items[1 :: trace.RECORD_WIDTH]
         self._size = len(codes)

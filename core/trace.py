@@ -83,7 +83,7 @@ def frame(payload: bytes) -> bytes:
 DELETED = "{path} was deleted while the program ran (nothing of this recording is kept)"
 
 
-class RecordBuffer(list):  # type: ignore[type-arg]
+class RecordBuffer(list):
     """Records waiting to be written, flat: five items each, as a block holds them.
 
     ``append(record)`` and ``extend(records)`` take whole records (5-tuples).
@@ -97,10 +97,10 @@ class RecordBuffer(list):  # type: ignore[type-arg]
 
     __slots__ = ()
 
-    def append(self, record: tuple[Any, ...]) -> None:  # type: ignore[override]
+    def append(self, record: tuple[Any, ...]) -> None:
         self += record
 
-    def extend(self, records: Iterable[tuple[Any, ...]]) -> None:  # type: ignore[override]
+    def extend(self, records: Iterable[tuple[Any, ...]]) -> None:
         for record in records:
             self += record
 
@@ -159,7 +159,8 @@ class TraceWriter:
         del records[:count]
         if self.failure is not None:  # broken off: only the marker saying so still goes in
             batch = list(chain.from_iterable(
-                record for record in zip(*[iter(batch)] * RECORD_WIDTH) if record[1] == STOPPED))
+                record for record in zip(*[iter(batch)] * RECORD_WIDTH, strict=False)
+                if record[1] == STOPPED))
             if not batch:
                 return
         try:
