@@ -772,18 +772,18 @@ class BuiltinPatch:
     it. The modes check the busy flag themselves.
     """
 
-    __slots__ = ("_boundary", "_original", "__dict__")
+    __slots__ = ("__dict__", "_boundary", "_original")
 
     def __init__(self, boundary: Boundary, original: Callable[..., Any]) -> None:
         self._boundary = boundary
         self._original = original
-        functools.update_wrapper(self, original)  # type: ignore[arg-type]
+        functools.update_wrapper(self, original)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _mode.call(self._boundary, self._original, None, args, kwargs)
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: N802
+    def __class__(self) -> type:
         """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it (and as
         they did for the wrapt wrapper this replaces)."""
         return type(self._original)
