@@ -127,7 +127,7 @@ class Cursor:
     def _load(self) -> None:
         """Read the next block, and find the records :meth:`take` may publish without checks.
 
-        Records are made into tuples by ``zip``, in C. The thread keys and
+        Records are made into tuples in C (:func:`~retrace.trace.records_of`). The thread keys and
         codes of the whole block are checked here, in C too; then the events
         between its definitions and markers (all of a block but the first,
         in most traces) are published by :meth:`take` straight from
@@ -139,7 +139,7 @@ class Cursor:
             self._exhausted = True
             return
         self._offset, items = block
-        self._records = zip(*[iter(items)] * trace.RECORD_WIDTH, strict=False)
+        self._records = trace.records_of(items)
         self._pos = 0
         threads, codes = items[0 :: trace.RECORD_WIDTH], items[1 :: trace.RECORD_WIDTH]
         self._size = len(codes)

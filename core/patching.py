@@ -1,4 +1,9 @@
-"""Applying and removing patches: wrapt wrappers installed through post-import hooks.
+"""Applying and removing patches: wrappers installed through post-import hooks.
+
+A patch is a wrapt ``FunctionWrapper``, except for a module's builtin
+function with a boundary (``time.time``), which gets a
+:class:`~retrace.runtime.BuiltinPatch` (no wrapt call per event, and it binds
+as the builtin does: never), and for ``Patch(function=True)`` (a plain function).
 
 Three details make patches hold everywhere a program can reach a target:
 

@@ -74,6 +74,11 @@ def valid_marker(code: int, ident: Any, value: Any) -> bool:
     return True
 
 
+def records_of(items: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """A flat block's records, as 5-tuples made in C (``items`` holds whole records)."""
+    return zip(*[iter(items)] * RECORD_WIDTH, strict=True)
+
+
 def frame(payload: bytes) -> bytes:
     """One frame: ``[crc32, payload]`` as CBOR with fixed-width lengths."""
     return _PREFIX.pack(0x82, 0x1A, zlib.crc32(payload), 0x5A, len(payload)) + payload
@@ -83,7 +88,7 @@ def frame(payload: bytes) -> bytes:
 DELETED = "{path} was deleted while the program ran (nothing of this recording is kept)"
 
 
-class RecordBuffer(list):
+class RecordBuffer(list[Any]):
     """Records waiting to be written, flat: five items each, as a block holds them.
 
     ``append(record)`` and ``extend(records)`` take whole records (5-tuples).
@@ -159,8 +164,7 @@ class TraceWriter:
         del records[:count]
         if self.failure is not None:  # broken off: only the marker saying so still goes in
             batch = list(chain.from_iterable(
-                record for record in zip(*[iter(batch)] * RECORD_WIDTH, strict=False)
-                if record[1] == STOPPED))
+                record for record in records_of(batch) if record[1] == STOPPED))
             if not batch:
                 return
         try:

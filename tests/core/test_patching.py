@@ -86,3 +86,47 @@ def test_boundaries_and_patches_are_immutable_values_replace_makes_changed_copie
     assert Patch("thirdparty", "fetch", b) == Patch("thirdparty", "fetch", boundary=b)
     assert len({Patch("thirdparty", "fetch", b), Patch("thirdparty", "fetch", b)}) == 1
     assert "name='thirdparty.fetch'" in repr(b)
+
+
+
+def test_a_builtin_with_a_boundary_is_patched_to_look_and_bind_like_the_builtin() -> None:
+    """A module's builtin (``time.time``) gets a ``BuiltinPatch``: every call goes to the mode
+    with no instance, and the patch never binds as a method, keeps the builtin's names and
+    ``__wrapped__``, answers ``isinstance`` and pickles as the builtin does."""
+    import inspect
+    import math
+    import pickle
+    import types
+
+    from retrace import runtime
+
+    calls: list[tuple[Boundary, object, tuple[object, ...]]] = []
+
+    class Recording(runtime.Passthrough):
+        def call(self, b, wrapped, instance, args, kwargs):
+            calls.append((b, instance, args))
+            return wrapped(*args, **kwargs)
+
+    original = math.gcd
+    patch = Patch("math", "gcd", Boundary("math.gcd"))
+    patcher = Patcher()
+    before = runtime.active()
+    try:
+        patcher.install([(patch, patch.make_wrapper())])
+        patched = math.gcd
+        assert type(patched) is runtime.BuiltinPatch
+        assert patched.__wrapped__ is original and patched.__name__ == "gcd"
+        assert isinstance(patched, types.BuiltinFunctionType) and inspect.isbuiltin(patched)
+
+        class Holder:
+            divisor = patched
+
+        runtime.set_mode(Recording())
+        assert Holder().divisor(12, 18) == 6 and patched(4, 6) == 2
+        assert calls == [(patch.boundary, None, (12, 18)), (patch.boundary, None, (4, 6))]
+        assert pickle.loads(pickle.dumps(patched)) is patched  # by name, as the builtin pickles
+        patcher.uninstall()
+        assert math.gcd is original
+    finally:
+        runtime.set_mode(before)
+        patcher.uninstall()
