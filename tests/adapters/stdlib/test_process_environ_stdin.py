@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import textwrap
 from collections import Counter
 from pathlib import Path
+from urllib.request import getproxies_environment
 
 from retrace.events import read_events
 from retrace.testing import record, record_and_replay, replay
@@ -113,7 +115,10 @@ def test_the_whole_environment_is_one_event_per_read(tmp_path: Path) -> None:
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     events = Counter(event.boundary for event in read_events(tmp_path / "rec"))
-    assert events["os.environ.items"] == 6  # items, values, copy, urllib's two walks, environb
+    # items, values, copy, environb, and urllib's two walks where it walks with items()
+    # (3.11.7 does; 3.10, 3.12 and 3.13 walk the names and read the few *_proxy ones).
+    urllib_walks = 2 if "os.environ.items()" in inspect.getsource(getproxies_environment) else 0
+    assert events["os.environ.items"] == 4 + urllib_walks
     assert events.get("os.environ[]", 0) < 5  # urllib's 'REQUEST_METHOD' in os.environ
 
 
