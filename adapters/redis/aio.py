@@ -47,6 +47,7 @@ async def execute(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> An
     """Wrapper of ``redis.asyncio``'s ``Pipeline.execute``."""
     if not instance.command_stack and not instance.watching:
         return await wrapped(*args, **kwargs)
+    pipeline.note_guarded_replies(instance)
     try:
         return await aio.call(pipeline.EXECUTE, wrapped, instance, args, kwargs)
     finally:

@@ -3,6 +3,7 @@
 Usage: auth.py HOST PORT PREFIX; the password comes from $RD_PASSWORD.
 """
 
+import asyncio
 import os
 import sys
 
@@ -22,6 +23,11 @@ print("resp3", r3.set(prefix + "k", "v"), r3.get(prefix + "k"))
 pipe = r.pipeline()
 pipe.execute_command("AUTH", password).get(prefix + "k")
 print("pipeline", pipe.execute())
+for transaction in (True, False):
+    pipe = r.pipeline(transaction=transaction)
+    pipe.config_get("requirepass").get(prefix + "k")
+    config, value = pipe.execute()
+    print("pipeline-config", transaction, sorted(config), value)
 sub = r.pubsub()
 sub.subscribe(prefix + "c")
 print("pubsub", sub.get_message(timeout=1)["type"])
@@ -30,3 +36,17 @@ r.delete(prefix + "k")
 print("hello", r.execute_command("HELLO", 2, "AUTH", "default", password)[:2])
 r.close()
 r3.close()
+
+
+async def through_asyncio() -> None:
+    import redis.asyncio
+
+    client = redis.asyncio.Redis(host=host, port=port, password=password)
+    pipe = client.pipeline(transaction=False)
+    pipe.config_get("requirepass").ping()
+    config, pong = await pipe.execute()
+    print("async-pipeline-config", sorted(config), pong)
+    await (client.aclose() if hasattr(client, "aclose") else client.close())
+
+
+asyncio.run(through_asyncio())
