@@ -34,7 +34,7 @@ class Call:
         self.args = args
         self.kwargs = kwargs
         self.fingerprint = _taken(boundary.fingerprint, instance, args, kwargs)
-        self.summary = _taken(boundary.summary, instance, args, kwargs)
+        self.summary = _summary_at_start(boundary, instance, args, kwargs)
 
 
 def _taken(function: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -44,6 +44,31 @@ def _taken(function: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         return function(instance, args, kwargs)
     except Exception as exc:  # the same text on both sides; the recorder reports adapter bugs
         return f"<{type(exc).__name__}: {exc}>"
+
+
+#: Per boundary with a ``summary_key``: the summaries made so far, by key (as the recorder
+#: keeps them for plain calls), so a call whose key was seen makes no summary.
+_summaries: dict[Boundary, dict[Any, Any]] = {}
+_KNOWN_SUMMARIES = 65536
+
+
+def _summary_at_start(boundary: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    if boundary.summary is None:
+        return None
+    if boundary.summary_key is None:
+        return _taken(boundary.summary, instance, args, kwargs)
+    try:
+        key = boundary.summary_key(instance, args, kwargs)
+        by_key = _summaries.setdefault(boundary, {})
+        known = by_key.get(key) if key is not None else None
+    except Exception:  # an unhashable key: an adapter's slip, the summary still comes
+        key = known = None
+    if known is not None:
+        return known
+    summary = _taken(boundary.summary, instance, args, kwargs)
+    if key is not None and len(by_key) < _KNOWN_SUMMARIES:
+        by_key[key] = summary
+    return summary
 
 
 _as_made: dict[Boundary, Boundary] = {}
@@ -65,6 +90,7 @@ def as_made(b: Boundary) -> Boundary:
     made = b.replace(
         fingerprint=None if b.fingerprint is None else lambda c, a, k: c.fingerprint,
         summary=None if b.summary is None else lambda c, a, k: c.summary,
+        summary_key=None,  # taken with the summary when the call started
         passthrough=None,
         encode=adapt(b.encode, True),
         decode=adapt(b.decode, True),

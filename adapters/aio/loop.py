@@ -28,10 +28,10 @@ clock to decide, and never sleeps.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import heapq
 import itertools
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -48,6 +48,9 @@ DONE, TIMER, CANCELLED, THREAD, ACCEPT = 0, 1, 2, 3, 4
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
 _monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
 _LOCAL = runtime.LOCAL
+#: The thread's real ident, as the loop's ``_thread_id`` holds it (asyncio is library code: the
+#: threading adapter's ``get_ident`` gives it the real one too, through a wrapper).
+_real_get_ident = _thread.get_ident
 
 
 def _unreachable(*args: Any, **kwargs: Any) -> Any:
@@ -89,7 +92,7 @@ class Driver:
         if _LOCAL.busy or self._chaining:
             return True
         owner = self.loop._thread_id
-        return owner is not None and owner != threading.get_ident()
+        return owner is not None and owner != _real_get_ident()
 
     def call_soon(self, callback: Any, args: Args, context: Any) -> Any:
         """``BaseEventLoop._call_soon``, classifying the handle before another thread can see it."""
@@ -542,11 +545,12 @@ def _describe(kind: int, serial: int) -> str:
 def driver_for(loop: Any) -> Driver | None:
     """The driver of ``loop`` for the active session (None when nothing is recorded or replayed)."""
     mode = runtime.active()
+    driver = loop.__dict__.get("_retrace_driver")
+    if driver is not None and driver.mode is mode:
+        return driver
     if isinstance(mode, runtime.Passthrough):
         return None
-    driver = loop.__dict__.get("_retrace_driver")
-    if driver is None or driver.mode is not mode:
-        driver = loop._retrace_driver = Driver(loop, mode)
+    driver = loop._retrace_driver = Driver(loop, mode)
     return driver
 
 

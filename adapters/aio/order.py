@@ -45,8 +45,10 @@ def _active() -> bool:
 
 
 def create_task(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """A task the program makes gets its serial; one made inside a boundary call (an awaited
+    call's real coroutine, recorded runs only) needs none: replay has no such task."""
     task = wrapped(*args, **kwargs)
-    if _active():
+    if not runtime.LOCAL.busy and _active():
         _serials[task] = next(_counter)
     return task
 
