@@ -12,6 +12,13 @@ so the post-import hooks the callback registers for the library's modules
 apply exactly as when the adapter was installed at start. A module already
 imported when it is watched runs its callbacks at once. Per import the cost
 is one set lookup.
+
+A callback may import the watched module itself (the asyncio adapter's
+modules subclass asyncio's classes, so installing it imports asyncio). The
+module is then complete when the callback returns, its patches are applied
+to it at once and its re-exports swept (see :mod:`retrace.patching`), and
+the import that was waiting is handed that module instead of running its
+code a second time.
 """
 
 from __future__ import annotations
@@ -19,7 +26,12 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 
 class _Waiting:
@@ -30,6 +42,27 @@ class _Waiting:
     def __init__(self, callback: Callable[[], None]) -> None:
         self.callback = callback
         self.done = False
+
+
+class _Imported:
+    """The loader of a module a callback has already imported: it hands back that module.
+
+    The import system, given a spec for a module already in ``sys.modules``,
+    loads from that module's own ``__spec__``, so the module carries this
+    spec until it is "executed", which puts its own spec back.
+    """
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.original = module.__spec__
+        self.spec = ModuleSpec(module.__name__, cast("Loader", self))
+        module.__spec__ = self.spec
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__spec__ = self.original
 
 
 class ImportWatch:
@@ -55,11 +88,14 @@ class ImportWatch:
             if self not in sys.meta_path:
                 sys.meta_path.insert(0, self)
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if fullname in self._waiting:
             with self._lock:
                 for waiting in self._waiting.pop(fullname, ()):
                     self._run(waiting)
+            module = sys.modules.get(fullname)
+            if module is not None:  # a callback imported it: its code must not run twice
+                return _Imported(module).spec
         return None
 
     def _run(self, waiting: _Waiting) -> None:

@@ -10,14 +10,12 @@ supported range is an error, never a silent skip.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
-import sys
 from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import distributions, hookspecs
 from .boundary import Adapter
 from .errors import UnsupportedLibrary, UsageError
 from .frozen import Value
@@ -65,41 +63,15 @@ class AdapterEntry(Value):
         }
 
 
-_read: tuple[tuple[str, ...], Any] | None = None
-
-
-def _entry_points(group: str) -> Any:
-    """The entry points of ``group``, from one read of every distribution's metadata.
-
-    Reading them parses each installed distribution's ``entry_points.txt``; a
-    session needs two groups and a test suite of scoped sessions many more
-    times, so the read is kept while ``sys.path`` stays the same.
-    """
-    global _read
-    key = tuple(p for p in sys.path if isinstance(p, str))
-    if _read is None or _read[0] != key:
-        _read = (key, importlib.metadata.entry_points())
-    return _read[1].select(group=group)
-
-
 def plugin_manager() -> pluggy.PluginManager:
     """A manager with our hookspecs and every installed lifecycle plugin."""
     pm = pluggy.PluginManager("retrace")
     pm.add_hookspecs(hookspecs)
-    for ep in _entry_points(PLUGIN_GROUP):
+    for ep in distributions.installed().entry_points(PLUGIN_GROUP):
         if pm.get_plugin(ep.name) is None:
             pm.register(ep.load(), name=ep.name)
     pm.check_pending()
     return pm
-
-
-def _library_version(distribution: str | None) -> str | None:
-    if distribution is None:
-        return None
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _names(variable: str) -> set[str] | None:
@@ -113,26 +85,26 @@ def discover_adapters() -> list[AdapterEntry]:
     """Every installed adapter, loaded, in entry-point name order."""
     found = []
     seen = set()
-    providers: dict[str, str] = {}  # reading a distribution's name and version parses its METADATA
-    for ep in sorted(_entry_points(ADAPTER_GROUP), key=lambda e: e.name):
+    providers: dict[int, str] = {}  # reading a distribution's name and version parses its METADATA
+    installed = distributions.installed()
+    for ep in sorted(installed.entry_points(ADAPTER_GROUP), key=lambda e: e.name):
         if ep.name in seen:
             continue
         seen.add(ep.name)
         adapter = ep.load()
         provided_by = _provider(ep.dist, providers)
-        found.append(AdapterEntry(ep.name, adapter, provided_by,
-                                  _library_version(adapter.distribution)))
+        version = None if adapter.distribution is None else installed.version(adapter.distribution)
+        found.append(AdapterEntry(ep.name, adapter, provided_by, version))
     return found
 
 
-def _provider(dist: importlib.metadata.Distribution | None, known: dict[str, str]) -> str:
+def _provider(dist: Any, known: dict[int, str]) -> str:
     """``"name version"`` of the distribution an entry point comes from, read once per distribution."""
     if dist is None:
         return "?"
-    key = str(getattr(dist, "_path", id(dist)))
-    if key not in known:
-        known[key] = f"{dist.name} {dist.version}"
-    return known[key]
+    if id(dist) not in known:  # the entry points being read hold their distributions alive
+        known[id(dist)] = f"{dist.name} {dist.version}"
+    return known[id(dist)]
 
 
 def select_adapters(

@@ -105,8 +105,11 @@ class Session:
 
     def _install(self, mode: runtime.Recorder | runtime.Replayer, defer: bool = False) -> None:
         self._mode = mode
-        waiting = [entry for entry in self.adapters if entry.adapter.imports]
-        self._add([entry for entry in self.adapters if not entry.adapter.imports])
+        # An adapter whose library is already loaded is installed with the rest, in
+        # order and in one sweep of the loaded modules, as if it did not wait.
+        waiting = [entry for entry in self.adapters if entry.adapter.imports
+                   and not any(name in sys.modules for name in entry.adapter.imports)]
+        self._add([entry for entry in self.adapters if entry not in waiting])
         for entry in waiting:
             self.arrivals.watch(entry.adapter.imports, partial(self._arrive, entry))
         if not defer:

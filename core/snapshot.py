@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import importlib.machinery
 import os
-import shutil
 import sys
 import sysconfig
 from collections.abc import Callable
@@ -80,6 +79,8 @@ class Snapshot:
         partial = target.with_name(f".{target.name}.{_getpid()}.partial")
         try:
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            import shutil  # replay, which copies nothing, does not import it
+
             shutil.copyfile(absolute, partial)
             os.chmod(partial, 0o600)
             os.replace(partial, target)

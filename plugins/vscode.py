@@ -31,7 +31,6 @@ are parts of a test, not programs, and get no files.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import zlib
@@ -157,6 +156,8 @@ def launch(header: dict[str, Any], directory: Path) -> dict[str, Any]:
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
+    import json  # a replay, which writes none of these files, does not import it
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

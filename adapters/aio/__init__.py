@@ -9,6 +9,11 @@ and ``sock_*`` calls boundaries, so a pure-asyncio client replays.
 docs/adapters/asyncio.md explains the design. Works with ``asyncio.run`` and
 the standard loops on Unix; uvloop's loop is not ordered (use the standard
 one while recording).
+
+The adapter waits for the program's ``import asyncio`` (``imports``): its
+modules subclass asyncio's classes, so they are imported only then, and a
+program that never uses asyncio does not pay for importing it (about a
+third of a bare start-up; docs/performance.md, "start-up").
 """
 
 from __future__ import annotations
@@ -17,10 +22,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from retrace import Adapter, Patch, aio
-from retrace.adapters.aio import io, loop, order, servers, streams, subprocesses
-from retrace.codecs import CodecRegistry
 
 if TYPE_CHECKING:
+    from retrace.codecs import CodecRegistry
     from retrace.session import Session
 
 
@@ -30,8 +34,11 @@ class AsyncioAdapter(Adapter):
     #: The loop's executor runs the program's functions (``to_thread``,
     #: ``run_in_executor``): its threads are the program's, for the threading adapter.
     coordinating = ("asyncio",)
+    imports = ("asyncio",)
 
     def patches(self) -> list[Patch]:
+        from retrace.adapters.aio import io, loop, order, servers, streams, subprocesses
+
         module = "asyncio.base_events"
         return [
             Patch(module, "BaseEventLoop._run_once", wrapper=loop.run_once),
@@ -57,7 +64,9 @@ class AsyncioAdapter(Adapter):
         codecs.allow_exceptions_from("asyncio")
 
     def start(self, session: Session) -> None:
-        aio.current = loop.current_scheduler
+        from retrace.adapters.aio.loop import current_scheduler
+
+        aio.current = current_scheduler
 
     def stop(self, session: Session) -> None:
         aio.current = _none

@@ -46,7 +46,7 @@ from retrace.errors import BadRecording, Divergence, RetraceError
 TURN = Boundary("asyncio.turn", library=("asyncio", "retrace"))
 DONE, TIMER, CANCELLED, THREAD, ACCEPT = 0, 1, 2, 3, 4
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
-_monotonic = time.monotonic  # taken before any patch: the replay's own patience is real time
+_monotonic = getattr(time.monotonic, "__wrapped__", time.monotonic)  # the replay's own patience is real time
 _LOCAL = runtime.LOCAL
 #: The thread's real ident, as the loop's ``_thread_id`` holds it (asyncio is library code: the
 #: threading adapter's ``get_ident`` gives it the real one too, through a wrapper).

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 from typing import Any
 
@@ -74,6 +73,8 @@ def _stand_in(files: state.FilesState, info: Any, flags: int) -> int:
         if hasattr(os, "memfd_create"):
             fd = os.memfd_create("retrace-replayed-file", os.MFD_CLOEXEC)
         else:
+            import tempfile  # only where memfd_create is missing: tempfile imports shutil, bz2, lzma
+
             with tempfile.TemporaryFile() as anonymous:
                 fd = os.dup(anonymous.fileno())
         if content:

@@ -16,10 +16,9 @@ as it does.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import TYPE_CHECKING
 
-from retrace import Adapter, Patch
+from retrace import Adapter, Patch, distributions
 
 if TYPE_CHECKING:
     from retrace.codecs import CodecRegistry
@@ -28,9 +27,8 @@ LIBRARY = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "contextlib
 
 
 def _installed_version() -> tuple[int, int]:
-    try:
-        text = importlib.metadata.version("psycopg")
-    except importlib.metadata.PackageNotFoundError:
+    text = distributions.installed().version("psycopg")
+    if text is None:
         return (0, 0)
     parts = [*text.split("."), "0"][:2]
     try:

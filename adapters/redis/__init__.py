@@ -17,10 +17,9 @@ when the program first imports redis, and its patches apply as it does.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-from retrace import Adapter, Patch
+from retrace import Adapter, Patch, distributions
 
 if TYPE_CHECKING:
     from retrace.codecs import CodecRegistry
@@ -30,9 +29,8 @@ LIBRARY = ("redis",)
 
 
 def _installed_version() -> tuple[int, ...]:
-    try:
-        text = importlib.metadata.version("redis")
-    except importlib.metadata.PackageNotFoundError:
+    text = distributions.installed().version("redis")
+    if text is None:
         return (0,)
     return tuple(int(part) for part in text.split(".")[:3] if part.isdigit())
 

@@ -12,10 +12,10 @@ rebuilt urllib3 response, in both modes.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable
 from typing import Any
 
+from retrace import distributions
 from retrace.boundary import Args, Boundary, Kwargs
 from retrace.runtime import call
 
@@ -25,9 +25,8 @@ from .wire import capture, rebuild
 
 def needs_legacy_send() -> bool:
     """Whether the installed requests is one that sends chunked bodies by itself."""
-    try:
-        version = importlib.metadata.version("requests")
-    except importlib.metadata.PackageNotFoundError:
+    version = distributions.installed().version("requests")
+    if version is None:
         return False
     major, minor = (int(part) for part in version.split(".")[:2])
     return (major, minor) < (2, 30)

@@ -145,6 +145,59 @@ def test_the_watch_runs_before_the_module_executes_and_once(
     assert watch not in sys.meta_path
 
 
+def test_a_callback_that_imports_the_watched_module_leaves_it_run_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The asyncio adapter's case: installing it imports the library it waits for."""
+    (tmp_path / "eager_pkg").mkdir()
+    (tmp_path / "eager_pkg" / "__init__.py").write_text(
+        "import builtins\nbuiltins._retrace_test_runs.append('pkg')\nfrom .part import *\n"
+        "__all__ = part.__all__\n"  # a package that reads its submodule as an attribute
+    )
+    (tmp_path / "eager_pkg" / "part.py").write_text("__all__ = ['VALUE']\nVALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runs: list[str] = []
+    monkeypatch.setattr("builtins._retrace_test_runs", runs, raising=False)
+    seen = []
+    watch = ImportWatch()
+    try:
+        watch.watch(["eager_pkg"], lambda: seen.append(importlib.import_module("eager_pkg")))
+        import eager_pkg  # type: ignore[import-not-found]
+
+        assert runs == ["pkg"]
+        assert seen == [eager_pkg] and sys.modules["eager_pkg"] is eager_pkg
+        assert eager_pkg.__all__ == ["VALUE"]
+        assert type(eager_pkg.__spec__.loader).__name__ == "SourceFileLoader"
+        assert eager_pkg.__loader__ is eager_pkg.__spec__.loader
+        importlib.reload(eager_pkg)
+        assert runs == ["pkg", "pkg"]
+    finally:
+        watch.close()
+        for name in ("eager_pkg", "eager_pkg.part"):
+            sys.modules.pop(name, None)
+
+
+def test_the_asyncio_adapter_is_loaded_only_with_asyncio(tmp_path: Path) -> None:
+    """Its implementation imports asyncio: a program without asyncio must not get it from us.
+
+    (wrapt 2 imports asyncio itself, so while retrace runs on it both are loaded;
+    the adapter's modules must then still be there, installed at start.)
+    """
+    program = tmp_path / "plain.py"
+    program.write_text(
+        "import sys, time\ntime.time()\n"
+        "print('asyncio' in sys.modules, 'retrace.adapters.aio.loop' in sys.modules)\n"
+        "import asyncio\n"
+        "print('retrace.adapters.aio.loop' in sys.modules)\n"
+    )
+    recorded, replayed = record_and_replay(program, tmp_path / "rec", times=1)
+    first, after = recorded.stdout.splitlines()[-2:]
+    asyncio_loaded, adapter_loaded = first.split()
+    assert asyncio_loaded == adapter_loaded, recorded.stdout
+    assert after == "True"
+    assert replayed.stdout == recorded.stdout
+
+
 def test_the_public_adapter_base_declares_imports_empty_by_default() -> None:
     assert retrace.Adapter.imports == ()
 
