@@ -11,7 +11,10 @@ CPU clock (``CLOCK_PROCESS_CPUTIME_ID``, which retrace does not intercept):
   keys cycling over 100 values;
 - ``deep``: a boundary reached through eight frames of a library (as a
   psycopg query is), with a list fingerprint, a summary and a nested list
-  outcome.
+  outcome;
+- ``socket``: a loopback TCP connection made in the session (so the sockets
+  adapter adopts it), ``sendall`` of 100 bytes and ``recv`` of them
+  alternating: one socket event each.
 
 ``--once`` runs each workload once without timing, for instruction counts::
 
@@ -87,10 +90,27 @@ def deep(n: int) -> None:
         outer(_deep_call, i % 50)
 
 
+def socket_pair(n: int) -> None:
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    client = socket.create_connection(server.getsockname())
+    connection, _ = server.accept()
+    data = b"x" * 100
+    for _ in range(n // 2):
+        client.sendall(data)
+        connection.recv(100)
+    for sock in (client, connection, server):
+        sock.close()
+
+
 WORKLOADS: dict[str, tuple[Callable[[int], None], int]] = {
     "clock": (clock, 10),  # cheap: ten times the events
     "redis": (redis_stub, 1),
     "deep": (deep, 1),
+    "socket": (socket_pair, 1),
 }
 
 

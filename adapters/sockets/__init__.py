@@ -42,42 +42,36 @@ from typing import Any
 
 from retrace import Adapter, Boundary, Patch, runtime
 from retrace.boundary import Args, Kwargs
-from retrace.codecs import SCALARS
-from retrace.runtime import LOCAL, call
+from retrace.runtime import LOCAL, active
 
 LIBRARY = ("socket", "ssl", "http", "urllib", "smtplib", "ftplib", "poplib", "imaplib", "selectors")
 _NETWORK = {getattr(socket, name) for name in ("AF_INET", "AF_INET6", "AF_UNIX") if hasattr(socket, name)}
 
 
-def _arguments(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return list(args)
+def _fingerprint(instance: Any, args: Args, kwargs: Kwargs) -> str:
+    """A call's fingerprint: the first argument the wrappers pass, one string.
+
+    The core digests a string as its bytes (no CBOR encoding of a list), so a
+    socket event's fingerprint costs one f-string: ``"sendall 9a0c3f1e 183"``
+    (method, CRC-32 and size of the bytes sent), ``"recv_into 8192"``.
+    """
+    return args[0]
 
 
 def _summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
-    return " ".join(str(a) for a in args)[:120]
+    """The second: the fingerprint itself, or for a send its size alone (``sendall 183 bytes``),
+    so a connection's sends share a few summaries, each written to the trace once."""
+    return args[1]
 
 
-def _summary_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """The arguments, when all are scalars (a recv's size, a shutdown's how): a call like one
-    seen before takes its interned summary instead of formatting it again."""
-    return args if SCALARS.issuperset(map(type, args)) else None
-
-
-def _send_summary(instance: Any, args: Args, kwargs: Kwargs) -> str:
-    """``sendall 183 bytes``: the data's CRC is in the fingerprint only, so the summaries of
-    a connection's sends repeat and each is written to the trace once, not once per send."""
-    method, (_crc, size), *rest = args
-    return " ".join([method, f"{size} bytes", *map(str, rest)])[:120]
-
-
-def _send_key(instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    return (args[0], args[1][1]) if len(args) == 2 else None
-
-
-def _boundary(name: str, blocking: bool = False, summary: Any = _summary,
-              summary_key: Any = _summary_key, **extra: Any) -> Boundary:
-    return Boundary(name, fingerprint=_arguments, summary=summary, summary_key=summary_key,
+def _boundary(name: str, blocking: bool = False, **extra: Any) -> Boundary:
+    return Boundary(name, fingerprint=_fingerprint, summary=_summary, summary_key=_summary,
                     library=LIBRARY, blocking=blocking, **extra)
+
+
+def _text(*parts: Any) -> str:
+    """A fingerprint of plain parts (``_address`` values): ``connect ['127.0.0.1', 80]``."""
+    return " ".join(map(str, parts))
 
 
 def _addrinfo_encode(value: Any, *_: Any) -> Any:
@@ -99,7 +93,7 @@ def _enum(kind: Any, value: int) -> Any:
 GETADDRINFO = _boundary("socket.getaddrinfo", blocking=True, encode=_addrinfo_encode,
                         decode=_addrinfo_decode)
 CONNECT = _boundary("socket.connect", blocking=True)
-SEND = _boundary("socket.send", blocking=True, summary=_send_summary, summary_key=_send_key)
+SEND = _boundary("socket.send", blocking=True)
 RECV = _boundary("socket.recv", blocking=True)
 BIND = _boundary("socket.bind")
 LISTEN = _boundary("socket.listen")
@@ -133,6 +127,10 @@ class _Sockets:
     def __contains__(self, sock: Any) -> bool:
         return id(sock) in self.ids
 
+    def __bool__(self) -> bool:
+        """Whether any socket is here (without it every instance is true)."""
+        return bool(self.ids)
+
 
 _adopted = _Sockets()
 #: Adopted sockets that listen: waiting on them is a server's loop, not an exchange (see readiness).
@@ -157,16 +155,27 @@ def _address(value: Any) -> Any:
     return int(value) if isinstance(value, int) else repr(value)
 
 
-def _crc(data: Any) -> list[int]:
-    view = memoryview(data)
-    return [zlib.crc32(view), view.nbytes]
+def _arguments(method: str, args: Args, kwargs: Kwargs) -> str:
+    """The fingerprint of a call by its plain arguments; ``recv 8192`` without the generic walk."""
+    if not kwargs and len(args) == 1 and type(args[0]) is int:
+        return f"{method} {args[0]}"
+    return _text(method, *map(_address, args),
+                 *[[k, _address(v)] for k, v in sorted(kwargs.items())])
+
+
+#: The wrappers below call the active mode themselves, as the core's own wrapper does, not
+#: through ``runtime.call``: the program's frame is then right above the mode's, where the
+#: recorder finds its call site with one lookup instead of a walk past two frames of ours.
+#: And each tests membership in ``_ids`` itself (one dict lookup, no call).
+_ids = _adopted.ids
 
 
 def getaddrinfo_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if not _active():
         return wrapped(*args, **kwargs)
-    key = [_address(a) for a in args] + [[k, _address(v)] for k, v in sorted(kwargs.items())]
-    return call(GETADDRINFO, lambda *_: wrapped(*args, **kwargs), *key)
+    key = _text("getaddrinfo", *map(_address, args),
+                *[[k, _address(v)] for k, v in sorted(kwargs.items())])
+    return active().call(GETADDRINFO, lambda *_: wrapped(*args, **kwargs), None, (key, key), {})
 
 
 def connect_wrapper(method: str) -> Any:
@@ -174,45 +183,58 @@ def connect_wrapper(method: str) -> Any:
         if not _connectable(instance):
             return wrapped(*args, **kwargs)
         _adopted.add(instance)
-        return call(CONNECT, lambda *_: wrapped(*args, **kwargs), method, _address(args[0]))
+        key = _text(method, _address(args[0]))
+        return active().call(CONNECT, lambda *_: wrapped(*args, **kwargs), instance, (key, key), {})
 
     return wrapper
 
 
 def send_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if LOCAL.busy or not _ours(instance) or not args:
+        if LOCAL.busy or id(instance) not in _ids or not args:
             return wrapped(*args, **kwargs)
-        rest = [_address(a) for a in args[1:]]
-        return call(SEND, lambda *_: wrapped(*args, **kwargs), method, _crc(args[0]), *rest)
+        data = args[0]
+        size = len(data) if type(data) is bytes else memoryview(data).nbytes
+        if len(args) == 1:
+            key = f"{method} {zlib.crc32(data):08x} {size}"
+            summary = f"{method} {size} bytes"
+        else:  # flags, and sendto's address
+            rest = _text(*map(_address, args[1:]))
+            key = f"{method} {zlib.crc32(data):08x} {size} {rest}"
+            summary = f"{method} {size} bytes {rest}"
+        return active().call(SEND, lambda *_: wrapped(*args, **kwargs), instance, (key, summary), {})
 
     return wrapper
 
 
 def recv_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if LOCAL.busy or not _ours(instance):
+        if LOCAL.busy or id(instance) not in _ids:
             return wrapped(*args, **kwargs)
-        key = [_address(a) for a in args] + [[k, _address(v)] for k, v in sorted(kwargs.items())]
+        key = _arguments(method, args, kwargs)
         if method == "recvfrom":
-            data, peer = call(RECV, lambda *_: list(wrapped(*args, **kwargs)), method, *key)
+            data, peer = active().call(RECV, lambda *_: list(wrapped(*args, **kwargs)), instance,
+                                       (key, key), {})
             return data, tuple(peer) if isinstance(peer, list) else peer
-        return call(RECV, lambda *_: wrapped(*args, **kwargs), method, *key)
+        return active().call(RECV, lambda *_: wrapped(*args, **kwargs), instance, (key, key), {})
 
     return wrapper
 
 
 def recv_into_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if LOCAL.busy or not _ours(instance) or not args:
+    """``recv_into(buffer, nbytes=0, flags=0)``: recorded as the bytes received, which replay
+    copies into the program's buffer."""
+    if LOCAL.busy or id(instance) not in _ids or not args:
         return wrapped(*args, **kwargs)
     buffer = memoryview(args[0]).cast("B")
     size = args[1] if len(args) > 1 and args[1] else kwargs.get("nbytes") or buffer.nbytes
+    key = f"recv_into {size}" if len(args) < 3 else _text("recv_into", size, *args[2:])
 
     def really(*_: Any) -> bytes:
         count = wrapped(*args, **kwargs)
         return bytes(buffer[:count])
 
-    data = call(RECV, really, "recv_into", size, *args[2:])
+    data = active().call(RECV, really, instance, (key, key), {})
     buffer[:len(data)] = data
     return len(data)
 
@@ -221,14 +243,16 @@ def bind_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
     if not _connectable(instance) or not args:
         return wrapped(*args, **kwargs)
     _adopted.add(instance)
-    return call(BIND, lambda *_: wrapped(*args, **kwargs), _address(args[0]))
+    key = _text("bind", _address(args[0]))
+    return active().call(BIND, lambda *_: wrapped(*args, **kwargs), instance, (key, key), {})
 
 
 def listen_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if LOCAL.busy or not _ours(instance):
         return wrapped(*args, **kwargs)
     _listening.add(instance)
-    return call(LISTEN, lambda *_: wrapped(*args, **kwargs), *[_address(a) for a in args])
+    key = _text("listen", *map(_address, args))
+    return active().call(LISTEN, lambda *_: wrapped(*args, **kwargs), instance, (key, key), {})
 
 
 def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -241,7 +265,7 @@ def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
         accepted.append(connection)
         return _address(peer)
 
-    peer = call(ACCEPT, really, "accept")
+    peer = active().call(ACCEPT, really, instance, ("accept", "accept"), {})
     connection = accepted[0] if accepted else socket.socket(instance.family, instance.type,
                                                             instance.proto)
     _adopted.add(connection)
@@ -250,23 +274,28 @@ def accept_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
 
 def address_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if LOCAL.busy or not _ours(instance):
+        if LOCAL.busy or id(instance) not in _ids:
             return wrapped(*args, **kwargs)
-        found = call(ADDRESS, lambda *_: _address(wrapped(*args, **kwargs)), method)
+        found = active().call(ADDRESS, lambda *_: _address(wrapped(*args, **kwargs)), instance,
+                              (method, method), {})
         return tuple(found) if isinstance(found, list) else found
 
     return wrapper
 
 
 def shutdown_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    if LOCAL.busy or not _ours(instance):
+    if LOCAL.busy or id(instance) not in _ids:
         return wrapped(*args, **kwargs)
-    return call(SHUTDOWN, lambda *_: wrapped(*args, **kwargs), *args)
+    key = _arguments("shutdown", args, kwargs)
+    return active().call(SHUTDOWN, lambda *_: wrapped(*args, **kwargs), instance, (key, key), {})
 
 
 class SocketsAdapter(Adapter):
     name = "sockets"
     modules = LIBRARY
+    #: 2: a fingerprint is one string (``"sendall 9a0c3f1e 183"``); in 1 it was a list
+    #: (``["sendall", [crc, 183]]``), which digests differently.
+    events = 2
     #: ``socketserver`` runs the program's request handlers in threads it starts
     #: (``ThreadingMixIn``) and stops ``serve_forever`` with an Event: both order
     #: the program's own work, so the threading adapter records them as the program's.

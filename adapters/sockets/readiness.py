@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrace import Boundary, Patch
+from retrace import Patch
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 from retrace.runtime import call
 
-from . import LIBRARY, _active, _adopted, _listening
+from . import _active, _adopted, _boundary, _listening
 
-SELECT = Boundary("select.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
-                  blocking=True)
-SELECTOR = Boundary("selectors.select", fingerprint=lambda i, a, k: list(a), library=LIBRARY,
-                    blocking=True)
+SELECT = _boundary("select.select", blocking=True)
+SELECTOR = _boundary("selectors.select", blocking=True)
 
 
 def _watched(obj: Any) -> bool:
@@ -62,8 +60,9 @@ def select_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
         ready = wrapped(*lists, timeout)
         return [_positions(found, asked) for found, asked in zip(ready, lists, strict=True)]
 
-    found = _checked(call(SELECT, really, *(len(objs) for objs in lists), timeout is None),
-                     [len(objs) for objs in lists])
+    sizes = [len(objs) for objs in lists]
+    key = f"select {sizes[0]} {sizes[1]} {sizes[2]} {timeout is None}"
+    found = _checked(call(SELECT, really, key, key), sizes)
     return tuple([asked[i] for i in positions] for positions, asked in zip(found, lists, strict=True))
 
 
@@ -80,7 +79,8 @@ def selector_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) ->
         return [[i, int(events)] for key, events in ready
                 for i, known in enumerate(keys) if known is key]
 
-    found = call(SELECTOR, really, len(keys), timeout is None)
+    key = f"selector {len(keys)} {timeout is None}"
+    found = call(SELECTOR, really, key, key)
     if not (type(found) is list and all(
             type(pair) is list and len(pair) == 2 and type(pair[0]) is int
             and 0 <= pair[0] < len(keys) and type(pair[1]) is int for pair in found)):

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrace import Boundary, Patch
+from retrace import Patch
 from retrace.boundary import Args, Kwargs
 from retrace.runtime import call
 
-from . import LIBRARY, RECV, _adopted, _ours, _summary, recv_into_wrapper, recv_wrapper, send_wrapper
+from . import RECV, _adopted, _boundary, _ours, _text, recv_into_wrapper, recv_wrapper, send_wrapper
 
-HANDSHAKE = Boundary("ssl.SSLSocket.do_handshake", fingerprint=lambda i, a, k: list(a),
-                     summary=_summary, library=LIBRARY, blocking=True)
-INFO = Boundary("ssl.SSLSocket.info", fingerprint=lambda i, a, k: list(a), summary=_summary,
-                library=LIBRARY)
+HANDSHAKE = _boundary("ssl.SSLSocket.do_handshake", blocking=True)
+INFO = _boundary("ssl.SSLSocket.info")
 
 
 def create_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -57,7 +55,8 @@ def create_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> A
 def handshake_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if not _ours(instance):
         return wrapped(*args, **kwargs)
-    return call(HANDSHAKE, lambda *_: wrapped(*args, **kwargs), instance.server_hostname)
+    key = _text("do_handshake", instance.server_hostname)
+    return call(HANDSHAKE, lambda *_: wrapped(*args, **kwargs), key, key)
 
 
 def read_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
@@ -74,7 +73,8 @@ def read_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
         count = wrapped(size, view)
         return bytes(view[:count])
 
-    data = call(RECV, really, "read_into", size)
+    key = _text("read_into", size)
+    data = call(RECV, really, key, key)
     view[:len(data)] = data
     return len(data)
 
@@ -83,7 +83,8 @@ def info_wrapper(method: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if not _ours(instance):
             return wrapped(*args, **kwargs)
-        return call(INFO, lambda *_: wrapped(*args, **kwargs), method, *args)
+        key = _text(method, *args)
+        return call(INFO, lambda *_: wrapped(*args, **kwargs), key, key)
 
     return wrapper
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from retrace.testing import record_and_replay, run_retrace
+from retrace.testing import record, record_and_replay, replay, run_retrace
 from retrace.trace import DEF_SUMMARY, TraceReader
 
 
@@ -194,3 +194,60 @@ def test_sends_are_summarised_by_size_so_their_summaries_are_written_once(
         reader.close()
     assert sorted(s for s in summaries if s.startswith("sendall")) == [
         "sendall 47 bytes", "sendall 49 bytes"]
+
+
+def test_a_replay_that_sends_other_bytes_of_the_same_size_diverges_at_that_send(
+        tmp_path: Path, servers: dict[str, object]) -> None:
+    """The fingerprint holds the data's CRC, not just its size: a request that differs in
+    one digit stops the replay at its ``sendall``, before any answer is handed out."""
+    program = tmp_path / "varying.py"
+    program.write_text(textwrap.dedent(
+        """
+        import socket, sys, time
+        conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        # CLOCK_MONOTONIC through clock_gettime_ns is not a boundary: it differs on replay
+        path = f"/{time.clock_gettime_ns(time.CLOCK_MONOTONIC) % 10**6:06d}"
+        conn.sendall(f"GET {path} HTTP/1.0\\r\\n\\r\\n".encode())
+        print(conn.recv(12))
+        """
+    ))
+    web_port = servers["web"].server_address[1]  # type: ignore[attr-defined]
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, str(web_port), cwd=tmp_path)
+    assert recorded.status == 0 and "b'HTTP/1.0 200'" in recorded.stdout, recorded.stderr
+    stop = servers["stop"]
+    stop()  # type: ignore[operator]
+    replayed = replay(rec)
+    assert replayed.status != 0
+    assert "socket.send" in replayed.stderr and "sendall 24 bytes" in replayed.stderr, (
+        replayed.stderr)
+    assert "HTTP/1.0 200" not in replayed.stdout
+
+
+def test_fingerprints_are_one_string_each() -> None:
+    """Version 2 of the adapter's events: every socket call is fingerprinted by one string
+    (digested as its bytes), and the adapter says so in the header."""
+    from retrace.adapters.sockets import SEND, SocketsAdapter
+
+    assert SocketsAdapter.events == 2
+    assert SEND.fingerprint is not None and SEND.summary is not None
+    assert SEND.fingerprint(None, ("sendall 0000002a 3", "sendall 3 bytes"), {}) == (
+        "sendall 0000002a 3")
+    assert SEND.summary(None, ("sendall 0000002a 3", "sendall 3 bytes"), {}) == "sendall 3 bytes"
+
+
+def test_no_adopted_socket_is_false_so_waits_on_pipes_skip_the_selector_walk() -> None:
+    from retrace.adapters.sockets import _Sockets
+
+    sockets = _Sockets()
+    assert not sockets
+    import socket
+
+    sock = socket.socket()
+    try:
+        sockets.add(sock)
+        assert sockets and sock in sockets
+    finally:
+        sock.close()
+    del sock
+    assert not sockets
