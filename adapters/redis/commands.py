@@ -201,6 +201,22 @@ def _plain_stack(stack: list[tuple[Args, Kwargs]]) -> list[Any] | None:
     return flat if _PLAIN_TYPES.issuperset(map(type, flat)) else None
 
 
+def secret_positions(stack: list[tuple[Args, Kwargs]]) -> list[tuple[int, Args]]:
+    """The queued commands whose replies :func:`redact_reply` may change, with their positions
+    in the stack; each name's answer looked up inline, as :func:`_plain_stack` does, since
+    every pipeline's execute asks."""
+    known = _secret_names
+    found = []
+    for position, (cmd_args, _) in enumerate(stack):
+        first = cmd_args[0] if cmd_args else None
+        secret = known.get(first) if type(first) is str else None
+        if secret is None:
+            secret = may_carry_secrets(cmd_args)
+        if secret:
+            found.append((position, cmd_args))
+    return found
+
+
 def _short(value: Any) -> str:
     text = repr(_plain(value))
     return text if len(text) <= _SUMMARY_ARG_CHARS else text[: _SUMMARY_ARG_CHARS - 1] + "…"

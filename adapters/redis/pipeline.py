@@ -26,8 +26,7 @@ _guarded: weakref.WeakKeyDictionary[Any, list[tuple[int, Args]]] = weakref.WeakK
 def note_guarded_replies(instance: Any) -> None:
     """Note which of the pipeline's queued commands have replies to redact (see the module's
     docstring); called by the sync and the asyncio ``execute`` before the call."""
-    guarded = [(i, cmd[0]) for i, cmd in enumerate(instance.command_stack)
-               if commands.may_carry_secrets(cmd[0])]
+    guarded = commands.secret_positions(instance.command_stack)
     if guarded:
         _guarded[instance] = guarded
     elif _guarded:
