@@ -209,6 +209,9 @@ class Adapter:
     #: Raise it when a change would make recordings made before replay differently: replay
     #: then refuses such a recording with one message instead of diverging at its first call.
     events: ClassVar[int] = 1
+    #: The versions of events this adapter replays, when it still reads older ones (a
+    #: change that only adds a shape an older retrace cannot read); empty: ``events`` only.
+    replays: ClassVar[tuple[int, ...]] = ()
 
     def patches(self) -> Iterable[Patch]:
         """The boundaries this adapter applies."""

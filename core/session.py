@@ -434,7 +434,7 @@ def begin_replay(
     adapters = [available[name] for name in sorted(recorded)]
     for entry in adapters:
         events = recorded[entry.name].get("events", 1)
-        if events != entry.adapter.events:
+        if events != entry.adapter.events and events not in entry.adapter.replays:
             raise UsageError(
                 f"{path} was recorded by a {entry.name} adapter whose events are version "
                 f"{events!r}; the one installed here ({entry.provided_by}) writes version "

@@ -386,6 +386,23 @@ def test_a_recording_of_older_adapter_events_is_one_clear_message(loop_recording
                                f"({loop_recording.header['retrace']}), or record it again\n")
 
 
+def test_an_adapter_replays_the_older_events_it_still_reads(loop_recording, craft):
+    """The environment adapter writes version 2 (a walk may be "the same as the last") and
+    still reads version 1, which never says so; a version it does not list is refused."""
+    environ = next(a for a in loop_recording.header["adapters"] if a["name"] == "environ")
+    assert environ["events"] == 2
+
+    def with_environ_events(name, events):
+        adapters = [dict(a, events=events) if a["name"] == "environ" else a
+                    for a in loop_recording.header["adapters"]]
+        return craft(name, header=dict(loop_recording.header, adapters=adapters))
+
+    older = replay(with_environ_events("environ-1", 1))
+    assert (older.status, older.stdout, older.stderr) == (0, loop_recording.stdout, "")
+    newer = replay(with_environ_events("environ-3", 3))
+    assert newer.status == 2 and "environ adapter whose events are version 3" in newer.stderr
+
+
 def test_a_missing_directory(tmp_path):
     missing = tmp_path / "nowhere"
     run = replay(missing)

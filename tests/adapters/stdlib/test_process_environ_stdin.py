@@ -9,8 +9,11 @@ from collections import Counter
 from pathlib import Path
 from urllib.request import getproxies_environment
 
+import cbor2
+
 from retrace.events import read_events
 from retrace.testing import record, record_and_replay, replay
+from retrace.trace import DEF_BOUNDARY, MAGIC, RECORD_WIDTH, TraceReader, frame
 
 PROCESS_PROGRAM = textwrap.dedent(
     """
@@ -120,6 +123,81 @@ def test_the_whole_environment_is_one_event_per_read(tmp_path: Path) -> None:
     urllib_walks = 2 if "os.environ.items()" in inspect.getsource(getproxies_environment) else 0
     assert events["os.environ.items"] == 4 + urllib_walks
     assert events.get("os.environ[]", 0) < 5  # urllib's 'REQUEST_METHOD' in os.environ
+
+
+WALKS_PROGRAM = textwrap.dedent(
+    """
+    import os, threading
+    def walk(label):
+        print(label, sorted((k, v) for k, v in os.environ.items() if k.startswith("APP_TEST")))
+    for i in range(3):
+        walk("main")
+    os.environ["APP_TEST_LATER"] = "set"
+    walk("changed")
+    copy = os.environ.copy()
+    copy["APP_TEST_COPY"] = "mine"
+    walk("after a copy")
+    print("bytes", sorted(k for k, v in os.environb.items() if k.startswith(b"APP_TEST")))
+    thread = threading.Thread(target=walk, args=("thread",))
+    thread.start()
+    thread.join()
+    print("values", sorted(v for v in os.environ.values() if v.startswith("app-")))
+    del os.environ["APP_TEST_PLAIN"]
+    walk("deleted")
+    """
+)
+
+
+def test_a_walk_of_an_unchanged_environment_is_recorded_as_the_same(tmp_path: Path) -> None:
+    """urllib walks the environment up to four times per request: a walk finding it as the
+    thread's last walk did is one short event, and replay gives the program the same
+    variables as that walk (a copy the program changed, another thread, ``os.environb`` and
+    a variable set or deleted in between each keep their own)."""
+    program = tmp_path / "walks.py"
+    program.write_text(WALKS_PROGRAM)
+    env = {"APP_TEST_PLAIN": "app-1", "APP_TEST_OTHER": "app-2"}
+    recorded = record(program, tmp_path / "rec", env=env)
+    replayed = replay(tmp_path / "rec", env={"APP_TEST_PLAIN": "elsewhere"})
+    assert (recorded.status, replayed.status) == (0, 0), replayed.stderr
+    assert replayed.stdout == recorded.stdout
+    both = "('APP_TEST_OTHER', 'app-2'), ('APP_TEST_PLAIN', 'app-1')"
+    later = "('APP_TEST_LATER', 'set'), " + both
+    assert recorded.stdout.splitlines() == [
+        f"main [{both}]", f"main [{both}]", f"main [{both}]", f"changed [{later}]",
+        f"after a copy [{later}]", "bytes [b'APP_TEST_LATER', b'APP_TEST_OTHER', b'APP_TEST_PLAIN']",
+        f"thread [{later}]", "values ['app-1', 'app-2']",
+        "deleted [('APP_TEST_LATER', 'set'), ('APP_TEST_OTHER', 'app-2')]",
+    ]
+    walks = [event.value for event in read_events(tmp_path / "rec")
+             if event.boundary == "os.environ.items"]
+    same = "<retrace:same-environment>"
+    # main x3, changed, copy, after a copy, environb, thread, values, deleted
+    assert [w if w == same else "all" for w in walks] == [
+        "all", same, same, "all", same, same, "all", "all", same, "all"]
+
+
+def test_a_walk_recorded_as_the_same_as_none_is_a_clear_error(tmp_path: Path) -> None:
+    """A trace whose first walk says "the same" (damaged, or cut and spliced) stops the
+    replay with a message naming the boundary, never a traceback of retrace's."""
+    program = tmp_path / "walks.py"
+    program.write_text(WALKS_PROGRAM)
+    directory = tmp_path / "rec"
+    assert record(program, directory, env={"APP_TEST_PLAIN": "app-1"}).status == 0
+    path = directory / "trace.bin"
+    reader = TraceReader(str(path))
+    blocks = [list(items) for _offset, items in reader.blocks()]
+    reader.close()
+    walk = next(ident for block in blocks for i in range(0, len(block), RECORD_WIDTH)
+                if block[i + 1] == DEF_BOUNDARY and block[i + 4] == "os.environ.items"
+                for ident in [block[i + 2]])
+    first = next((block, i) for block in blocks for i in range(0, len(block), RECORD_WIDTH)
+                 if block[i + 1] == walk * 2)
+    first[0][first[1] + 4] = "<retrace:same-environment>"
+    path.write_bytes(MAGIC + frame(cbor2.dumps(reader.header))
+                     + b"".join(frame(cbor2.dumps(block)) for block in blocks))
+    run = replay(directory)
+    assert run.status != 0 and run.stdout == ""
+    assert "os.environ.items" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_stdin_and_input_replay_without_input(tmp_path: Path) -> None:
