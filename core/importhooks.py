@@ -105,9 +105,11 @@ class _HookLoader:
 
     def exec_module(self, module: ModuleType) -> None:
         # The module keeps its real loader (``inspect.getsource``, resources, reload).
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
+        if getattr(module, "__loader__", None) is self:
+            module.__loader__ = self.loader
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self.loader
         with _lock:
             _loading.add(self.name)
         try:

@@ -104,8 +104,8 @@ def class_method(original: Any, wrapper: Wrapper) -> Any:
     def patched(cls: Any, /, *args: Any, **kwargs: Any) -> Any:
         return wrapper(original.__get__(None, cls), cls if pass_class else None, args, kwargs)
 
-    form = classmethod(_marked(patched, getattr(original, "__func__", original)))
-    form.__retrace_patch__ = True  # type: ignore[attr-defined]
+    form: Any = classmethod(_marked(patched, getattr(original, "__func__", original)))
+    form.__retrace_patch__ = True
     return form
 
 
@@ -116,8 +116,8 @@ def static_method(original: staticmethod[..., Any], wrapper: Wrapper) -> Any:
     def patched(*args: Any, **kwargs: Any) -> Any:
         return wrapper(function_, None, args, kwargs)
 
-    form = staticmethod(_marked(patched, function_))
-    form.__retrace_patch__ = True  # type: ignore[attr-defined]
+    form: Any = staticmethod(_marked(patched, function_))
+    form.__retrace_patch__ = True
     return form
 
 
