@@ -14,9 +14,9 @@ for wrapt keep working; but importing wrapt costs about 60 ms of start-up
   function (``instance`` the class, or None, as wrapt gives); a C classmethod
   (``datetime.datetime.now``) becomes a ``classmethod`` whose ``instance`` is
   None, as wrapt gave for a call through the class;
-- a module's builtin function or a bound method (``random.seed``): a small
-  callable object that, like the builtin, never binds (``instance`` None, or
-  the method's ``__self__``).
+- a builtin function or a bound method (``random.seed``), in a module or
+  held by a class: a small callable object that, like the builtin, never
+  binds (``instance`` None, or the method's ``__self__``).
 
 A patch with only a boundary (no wrapper of its own) calls the active mode
 straight from the plain function, as :class:`~retrace.runtime.BuiltinPatch`
@@ -178,11 +178,11 @@ def make(parent: Any, original: Any, wrapper: Wrapper, boundary: Boundary | None
             return class_method(original, wrapper)
         if isinstance(original, staticmethod):
             return static_method(original, wrapper)
-    else:
-        if _plain(original):
-            return boundary_function(original, direct) if direct else function(original, wrapper)
-        if isinstance(original, (BuiltinFunctionType, MethodType)):
-            return CallablePatch(original, wrapper)
+    elif _plain(original):
+        return boundary_function(original, direct) if direct else function(original, wrapper)
+    if isinstance(original, (BuiltinFunctionType, MethodType)):
+        # In a module, or held by a class (pathlib's accessor on 3.10): it binds nowhere.
+        return CallablePatch(original, wrapper)
     import wrapt  # a class, a property, a callable object: rare enough to pay for wrapt
 
     return wrapt.FunctionWrapper(original, wrapper)
