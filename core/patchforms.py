@@ -9,7 +9,9 @@ for wrapt keep working; but importing wrapt costs about 60 ms of start-up
   ``wrapper(original, None, args, kwargs)``;
 - a function or C method in a class's dict: a plain function that binds like
   the method (``super()`` and subclasses included) and calls
-  ``wrapper(original bound to self, self, args, kwargs)``;
+  ``wrapper(original bound to self, self, args, kwargs)`` (``self`` is the
+  first argument even in ``Class.method(not_an_instance)``, where wrapt
+  gave None);
 - ``classmethod`` / ``staticmethod``: the same descriptor around a plain
   function (``instance`` the class, or None, as wrapt gives); a C classmethod
   (``datetime.datetime.now``) becomes a ``classmethod`` whose ``instance`` is
