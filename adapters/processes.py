@@ -202,7 +202,7 @@ def _internal_caller() -> bool:
     frame = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__") or ""
-        if module not in ("subprocess", "os") and not module.startswith("wrapt"):
+        if module not in ("subprocess", "os", "retrace.patchforms") and not module.startswith("wrapt"):
             return module == "retrace" or module.startswith(("retrace.", "_pytest", "pytest"))
         frame = frame.f_back  # type: ignore[assignment]
     return False
@@ -306,6 +306,20 @@ def _returning(boundary: Boundary, method: str) -> Any:
     return wrapper
 
 
+def _reaping(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """``Popen._internal_poll``, run as part of a boundary call: it is bookkeeping.
+
+    ``poll()`` calls it inside its own boundary call; otherwise ``__del__``
+    and the module's reaping of finished children do, at moments set by
+    garbage collection, and a replayed ``Popen`` (never started) does not. Its
+    ``os.waitpid`` is a default argument bound when ``subprocess`` is
+    imported: the real one if that was before the session, else the patch,
+    which would record those reads as the program's.
+    """
+    with runtime.in_flight():
+        return wrapped(*args, **kwargs)
+
+
 def system_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     if not _active() or _internal_caller():
         return wrapped(*args, **kwargs)
@@ -357,6 +371,7 @@ class SubprocessAdapter(Adapter):
             Patch("subprocess", "Popen.send_signal", wrapper=_returning(SIGNAL, "send_signal")),
             Patch("subprocess", "Popen.terminate", wrapper=_returning(SIGNAL, "terminate")),
             Patch("subprocess", "Popen.kill", wrapper=_returning(SIGNAL, "kill")),
+            Patch("subprocess", "Popen._internal_poll", wrapper=_reaping),
             Patch("os", "system", wrapper=system_wrapper),
         ]
 

@@ -35,7 +35,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from retrace import Adapter, Boundary, Patch, interruptions, runtime
+from retrace import Adapter, Boundary, Patch, interruptions, patchforms, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.callsite import CallSites
 from retrace.errors import BadRecording, Divergence
@@ -103,7 +103,7 @@ def _untouched(frame: FrameType | None) -> bool:
 
 def _signal(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     handler = args[1] if len(args) > 1 else kwargs.get("handler")
-    if callable(handler) and not _untouched(sys._getframe(1)):
+    if callable(handler) and not _untouched(patchforms.caller(sys._getframe(1))):
         args = (args[0], _Trampoline(handler))
         kwargs = {}
     return _program_handler(wrapped(*args, **kwargs))

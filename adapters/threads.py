@@ -49,7 +49,7 @@ import time
 import zlib
 from typing import Any
 
-from retrace import Adapter, Boundary, Patch, library_threads, runtime, serial
+from retrace import Adapter, Boundary, Patch, library_threads, patchforms, runtime, serial
 from retrace.boundary import Args, Kwargs
 from retrace.errors import Blocked
 from retrace.snapshot import is_program_file
@@ -242,7 +242,9 @@ class RecordedRLock(RecordedLock):
         return count
 
 
-_SYNC_MODULES = ("threading", "queue", "concurrent.futures.thread", "concurrent.futures._base")
+# retrace.patchforms: the frame a patch adds between a call and its wrapper.
+_SYNC_MODULES = ("threading", "queue", "concurrent.futures.thread", "concurrent.futures._base",
+                 "retrace.patchforms")
 #: code object -> True (the program's), False (a library's), None (a synchronisation module:
 #: look at its caller).
 _creators: dict[Any, bool | None] = {}
@@ -545,7 +547,7 @@ def _ident_of(thread: Any, real: Any) -> Any:
 
 def _get_ident(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     real = wrapped(*args, **kwargs)
-    if not _program_asks(sys._getframe(1)):
+    if not _program_asks(patchforms.caller(sys._getframe(1))):
         return real
     return _ident_of(threading.current_thread(), real)
 

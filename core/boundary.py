@@ -140,16 +140,15 @@ class Patch(Value):
     ``target`` is dotted inside the module: ``"time"``, ``"Session.send"``.
     Methods of immutable builtin types (``datetime.datetime.now``) are patched
     too; see docs/architecture.md for how. Instead of a boundary, a patch may
-    carry its own wrapt ``wrapper(wrapped, instance, args, kwargs)`` for
-    calls that are not one boundary call (it then uses :func:`retrace.runtime.call`).
+    carry its own ``wrapper(wrapped, instance, args, kwargs)`` (wrapt's
+    convention) for calls that are not one boundary call (it then uses
+    :func:`retrace.runtime.call`). What the target is replaced with depends
+    on what it is: see :mod:`retrace.patchforms`.
 
-    ``function=True`` says the target is a module-level Python (or Cython)
-    function that no caller binds as a method, and the ``wrapper`` ignores
-    ``instance``: it is installed as a plain function that calls the wrapper
-    (``instance`` None), which costs half what a wrapt wrapper does per call
-    (wrapt looks the function up for a ``__self__`` on every call, and the
-    ``AttributeError`` alone costs more than the plain function's frame). For
-    a target called on every query; any other target keeps a wrapt wrapper.
+    ``function=True`` said the target is a module-level function to install
+    as a plain function rather than a wrapt wrapper; every such function is
+    now installed that way, and the flag is accepted for the adapters that
+    pass it.
     """
 
     __slots__ = ("boundary", "function", "module", "target", "wrapper")

@@ -1,14 +1,16 @@
 """Applying and removing patches: wrappers installed through post-import hooks.
 
-A patch is a wrapt ``FunctionWrapper``, except for a module's builtin
-function with a boundary (``time.time``), which gets a
-:class:`~retrace.runtime.BuiltinPatch` (no wrapt call per event, and it binds
-as the builtin does: never), and for ``Patch(function=True)`` (a plain function).
+A patch is one of the forms of :mod:`retrace.patchforms` (a plain function,
+a method, a small callable object; wrapt only for rare targets), except for a
+module's builtin function with a boundary (``time.time``), which gets a
+:class:`~retrace.runtime.BuiltinPatch` (it binds as the builtin does: never).
+The hooks are :mod:`retrace.importhooks`: neither imports wrapt at start-up.
 
 Three details make patches hold everywhere a program can reach a target:
 
 - **post-import hooks**: a patch waits until the program imports its module,
-  so an adapter never imports its library first;
+  so an adapter never imports its library first (and applies again if the
+  program reloads the module);
 - **the alias sweep**: ``from time import time`` and ``threading._time``
   copied the function before we patched it; after installing, every loaded
   module's namespace is searched once for the original and pointed at the
@@ -22,15 +24,13 @@ Three details make patches hold everywhere a program can reach a target:
 from __future__ import annotations
 
 import ctypes
-import functools
 import gc
 import sys
 from collections.abc import Callable
 from types import BuiltinFunctionType, ModuleType
 from typing import Any
 
-import wrapt
-
+from . import importhooks, patchforms
 from .boundary import Patch
 from .runtime import BuiltinPatch
 
@@ -60,22 +60,6 @@ def _set_attribute(parent: Any, name: str, value: Any) -> None:
         ctypes.pythonapi.PyType_Modified(ctypes.py_object(parent))
 
 
-def _plain_wrapper(original: Any, wrapper: Wrapper) -> Any:
-    """``original`` wrapped in a plain function (see ``Patch.function``): its name, its
-    ``__wrapped__``, and the wrapper called with no instance, as wrapt would call it."""
-
-    def patched(*args: Any, **kwargs: Any) -> Any:
-        return wrapper(original, None, args, kwargs)
-
-    functools.update_wrapper(patched, original)
-    patched.__retrace_patch__ = True  # type: ignore[attr-defined]
-    return patched
-
-
-def _is_patched(value: Any) -> bool:
-    return isinstance(value, wrapt.FunctionWrapper) or getattr(value, "__retrace_patch__", False)
-
-
 def _del_attribute(parent: Any, name: str) -> None:
     try:
         delattr(parent, name)
@@ -94,7 +78,10 @@ class Patcher:
     def __init__(self, warn: Callable[[str], None] = lambda message: None) -> None:
         self._warn = warn
         self._undo: list[tuple[Any, str, Any]] = []
-        self._patched: set[tuple[str, str]] = set()
+        # What each applied patch installed where: a reloaded module no longer holds it.
+        self._patched: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._missing: set[tuple[str, str]] = set()
+        self._hooks: list[importhooks.Registration] = []
         self._sweep_map: dict[int, tuple[Any, Any]] = {}
         self._active = False
 
@@ -102,7 +89,7 @@ class Patcher:
         """Register every patch; those whose module is loaded apply at once."""
         self._active = True
         for patch, wrapper in patches:
-            wrapt.register_post_import_hook(self._hook(patch, wrapper), patch.module)
+            self._hooks.append(importhooks.register(patch.module, self._hook(patch, wrapper)))
         self._sweep()
 
     def _hook(self, patch: Patch, wrapper: Wrapper) -> Callable[[ModuleType], None]:
@@ -114,9 +101,9 @@ class Patcher:
 
     def _apply(self, module: ModuleType, patch: Patch, wrapper: Wrapper) -> None:
         key = (patch.module, patch.target)
-        if key in self._patched:
-            return
         *path, name = patch.target.split(".")
+        if key in self._missing or self._still_applied(key, module, path, name):
+            return
         parent: Any = module
         try:
             for part in path:
@@ -127,7 +114,7 @@ class Patcher:
             else:
                 own = original = getattr(parent, name)
         except AttributeError:
-            self._patched.add(key)
+            self._missing.add(key)
             version = getattr(module, "__version__", None)
             self._warn(f"{patch.module}.{patch.target} does not exist in this "
                        f"{patch.module.split('.')[0]}"
@@ -136,22 +123,32 @@ class Patcher:
                        "version: `retrace adapters` lists the supported ones)")
             return
         wrapped: Any
-        if (patch.function and patch.wrapper is not None and not isinstance(parent, type)
-                and not _is_patched(original)):
-            wrapped = _plain_wrapper(original, wrapper)
-        elif (patch.wrapper is None and patch.boundary is not None and patch.boundary.ordered is None
+        if (patch.wrapper is None and patch.boundary is not None and patch.boundary.ordered is None
                 and type(original) is BuiltinFunctionType and isinstance(parent, ModuleType)):
             wrapped = BuiltinPatch(patch.boundary, original)
             wrapped.__retrace_patch__ = True
         else:
-            wrapped = wrapt.FunctionWrapper(original, wrapper)
+            wrapped = patchforms.make(parent, original, wrapper,
+                                      patch.boundary if patch.wrapper is None else None)
         _set_attribute(parent, name, wrapped)
         self._undo.append((parent, name, own))
-        self._patched.add(key)
-        if not isinstance(parent, type) and not _is_patched(original):
+        self._patched[key] = (parent, wrapped)
+        if not isinstance(parent, type) and not patchforms.is_patched(original):
             # Aliases of an already-patched function (psycopg.waiting's ``from time import
             # monotonic``) belong to that patch: only the first patch of an original sweeps.
             self._sweep_map.setdefault(id(original), (original, wrapped))
+
+    def _still_applied(self, key: tuple[str, str], module: ModuleType, path: list[str],
+                       name: str) -> bool:
+        """Whether ``key``'s patch is in place (a reload re-runs the module's code, undoing it)."""
+        applied = self._patched.get(key)
+        if applied is None:
+            return False
+        parent: Any = module
+        for part in path:
+            parent = getattr(parent, part, None)
+        own = parent.__dict__.get(name) if isinstance(parent, type) else getattr(parent, name, None)
+        return parent is applied[0] and own is applied[1]
 
     def _sweep(self) -> None:
         """Point module-level aliases of patched functions at their wrappers."""
@@ -177,6 +174,8 @@ class Patcher:
     def uninstall(self) -> None:
         """Restore every original, newest first. Safe to call twice."""
         self._active = False
+        while self._hooks:
+            importhooks.remove(self._hooks.pop())
         while self._undo:
             parent, name, original = self._undo.pop()
             if original is _MISSING:

@@ -745,7 +745,7 @@ def set_mode(mode: Passthrough | Recorder | Replayer) -> None:
 
 
 def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
-    """The wrapt wrapper that sends calls of ``boundary`` to the active mode."""
+    """The wrapper (wrapt's convention) that sends calls of ``boundary`` to the active mode."""
     if boundary.ordered is not None:
         return _ordered_wrapper(boundary)
 
@@ -761,11 +761,10 @@ class BuiltinPatch:
     """What a module's builtin function (``time.time``, ``os.getpid``) is patched with.
 
     It sends every call straight to the active mode, as ``retrace_boundary``
-    does under a wrapt wrapper, with the same arguments (wrapt gives a
-    builtin no instance); but its ``__call__`` is the one frame between the
-    program and the mode, where a wrapt wrapper costs a C call that builds
-    the wrapper's arguments and then that frame: about 900 instructions per
-    clock read. Like the builtin, and unlike a Python function, it does not
+    does under a wrapper, with the same arguments (no instance); its
+    ``__call__`` is the one frame between the program and the mode, where a
+    wrapper costs a call that builds the wrapper's arguments and then that
+    frame: about 900 instructions per clock read. Like the builtin, and unlike a Python function, it does not
     bind as a method when a class stores it (``class Job: clock =
     time.monotonic``); it carries the builtin's ``__wrapped__`` and names, so
     ``inspect.signature`` and adapters that look for the real function find
@@ -784,8 +783,7 @@ class BuiltinPatch:
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
-        """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it (and as
-        they did for the wrapt wrapper this replaces)."""
+        """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it."""
         return type(self._original)
 
     def __reduce__(self) -> Any:

@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-from retrace import Boundary, forking, processes, runtime
+from retrace import Boundary, forking, patchforms, processes, runtime
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
 from retrace.runtime import LOCAL, call
@@ -89,7 +89,8 @@ def _replayed_fork(session: Any) -> int:
 
 def exit_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     session = state.session
-    caller = sys._getframe(1).f_globals.get("__name__") or ""
+    frame = patchforms.caller(sys._getframe(1))
+    caller = (frame.f_globals.get("__name__") or "") if frame is not None else ""
     if session is not None and not caller.startswith("retrace"):
         status = args[0] if args else kwargs.get("n", 0)
         try:

@@ -32,11 +32,12 @@ from retrace import pyproject
 from retrace.snapshot import _OWN_ROOTS, _SYSTEM_ROOTS, ABS_DIR, is_program_file
 
 _getcwd = os.getcwd
-#: Modules that only pass a call on: the frame that decides is the one above them.
+#: Modules that only pass a call on: the frame that decides is the one above them
+#: (``retrace.patchforms``: the frame a patch adds between a call and its wrapper).
 CARRIERS = frozenset({
     "os", "posixpath", "ntpath", "genericpath", "pathlib", "pathlib._local", "pathlib._abc",
     "shutil", "glob", "fnmatch", "io", "_io", "codecs", "_pyio", "wrapt", "wrapt.wrappers",
-    "retrace.adapters.files.tempnames",
+    "retrace.adapters.files.tempnames", "retrace.patchforms",
 })
 #: Callers whose file accesses are never the program's input. ``tempfile`` makes and removes its
 #: files for real in every mode: it keeps its own copy of ``os.unlink``, so half of its work would

@@ -1,4 +1,4 @@
-"""The wrapt wrappers that turn file calls into boundary calls, or let them through.
+"""The wrappers that turn file calls into boundary calls, or let them through.
 
 Each wrapper asks the same three questions before anything else: is a
 session recording or replaying, is a boundary call already in flight on this

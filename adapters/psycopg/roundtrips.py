@@ -537,12 +537,9 @@ def _real_clock(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
 
 
 def patches(version: tuple[int, int]) -> list[Patch]:
-    # Called on every query: plain functions, not wrapt wrappers (see Patch.function).
     found = [Patch("psycopg.generators", "connect", wrapper=_connect_wrapper)]
-    found += [Patch("psycopg.generators", kind, wrapper=_generator_wrapper(kind), function=True)
-              for kind in KINDS]
-    found += [Patch("psycopg.waiting", name, wrapper=_wait_wrapper, function=True)
-              for name in ("wait", "wait_conn")]
+    found += [Patch("psycopg.generators", kind, wrapper=_generator_wrapper(kind)) for kind in KINDS]
+    found += [Patch("psycopg.waiting", name, wrapper=_wait_wrapper) for name in ("wait", "wait_conn")]
     base = "psycopg.connection" if version < (3, 2) else "psycopg._connection_base"
     found += [
         Patch(base, "BaseConnection._notice_handler", wrapper=_capture(NOTICE, wire.result)),

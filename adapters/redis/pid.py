@@ -15,7 +15,7 @@ import os
 import types
 from typing import Any
 
-import wrapt
+from retrace import importhooks
 
 MODULES = ("redis.connection", "redis.asyncio.connection")
 
@@ -42,11 +42,12 @@ class PidView:
     def __init__(self) -> None:
         self._active = False
         self._patched: list[Any] = []
+        self._hooks: list[importhooks.Registration] = []
 
     def install(self) -> None:
         self._active = True
         for name in MODULES:
-            wrapt.register_post_import_hook(self._apply, name)
+            self._hooks.append(importhooks.register(name, self._apply))
 
     def _apply(self, module: Any) -> None:
         if self._active and getattr(module, "os", None) is os:
@@ -55,5 +56,7 @@ class PidView:
 
     def uninstall(self) -> None:
         self._active = False
+        while self._hooks:
+            importhooks.remove(self._hooks.pop())
         while self._patched:
             self._patched.pop().os = os

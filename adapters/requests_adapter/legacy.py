@@ -33,7 +33,7 @@ def needs_legacy_send() -> bool:
 
 
 def legacy_send_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
-    """A wrapt wrapper for ``HTTPAdapter.send`` routing chunked sends through ``boundary``."""
+    """A wrapper for ``HTTPAdapter.send`` routing chunked sends through ``boundary``."""
 
     def send(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         request = args[0] if args else kwargs["request"]

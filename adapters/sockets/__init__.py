@@ -14,7 +14,7 @@ something else stops with a divergence.
 A call made while a library adapter's boundary is in flight (requests,
 redis...) is not recorded again: the core's busy flag lets it through (each
 wrapper reads it first, so passing a redis command's ``sendall`` and
-``recv_into`` through costs one attribute read on top of wrapt's call). A
+``recv_into`` through costs one attribute read on top of the patch's call). A
 socket belongs to this adapter only if its ``connect`` was a boundary call
 here: a socket a library adapter connected (redis-py's pooled connections)
 stays that adapter's business for its whole life, so its later

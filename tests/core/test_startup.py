@@ -268,3 +268,12 @@ def test_codecs_registered_on_first_use_encode_and_decode(value: str) -> None:
     replayed = CodecRegistry().materialize(safe_loads(cbor2.dumps(plain)))  # a replay's fresh registry
     assert replayed == [made]
     assert type(replayed[0]) is type(made)
+
+
+def test_recording_a_program_that_imports_nothing_does_not_import_wrapt(tmp_path: Path) -> None:
+    """wrapt's import costs ~60 ms (asyncio, inspect, importlib.metadata): patches do without it."""
+    program = tmp_path / "empty.py"
+    program.write_text("import sys\nprint(sorted(m for m in sys.modules if m.startswith(('wrapt', "
+                       "'asyncio', 'importlib.metadata'))))\n")
+    recorded, _replayed = record_and_replay(program, tmp_path / "rec", times=1)
+    assert recorded.stdout.strip().splitlines()[-1] == "[]", recorded.stdout
