@@ -123,14 +123,11 @@ def static_method(original: staticmethod[..., Any], wrapper: Wrapper) -> Any:
     return form
 
 
-class CallablePatch:
-    """A module's builtin function or bound method, patched: it never binds, as they do not.
+class CallablePatch(runtime.StandIn):
+    """A module's builtin function or bound method, patched: it never binds, as they do not,
+    and it carries its ``__wrapped__`` and names."""
 
-    It answers ``isinstance`` and pickles as the original does (as wrapt's
-    proxy did), and carries its ``__wrapped__`` and names.
-    """
-
-    __slots__ = ("__dict__", "_instance", "_original", "_wrapper")
+    __slots__ = ("__dict__", "_instance", "_wrapper")
 
     def __init__(self, original: Any, wrapper: Wrapper) -> None:
         self._original = original
@@ -141,16 +138,6 @@ class CallablePatch:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._wrapper(self._original, self._instance, args, kwargs)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        return type(self._original)
-
-    def __reduce__(self) -> Any:
-        return self._original.__reduce__()
-
-    def __repr__(self) -> str:
-        return f"<retrace patch of {self._original!r}>"
 
 
 _CODES.add(CallablePatch.__call__.__code__)

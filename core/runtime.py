@@ -757,21 +757,40 @@ def wrapper_for(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
     return retrace_boundary
 
 
-class BuiltinPatch:
+class StandIn:
+    """A patch object standing in for a callable that does not bind (a builtin, a bound
+    method): it answers ``isinstance`` and ``inspect.isbuiltin``, pickles and copies as the
+    original does (by its module and name, which is what they hold), and says what it is."""
+
+    __slots__ = ("_original",)
+    _original: Any
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(self._original)
+
+    def __reduce__(self) -> Any:
+        return self._original.__reduce__()
+
+    def __repr__(self) -> str:
+        return f"<retrace patch of {self._original!r}>"
+
+
+class BuiltinPatch(StandIn):
     """What a module's builtin function (``time.time``, ``os.getpid``) is patched with.
 
     It sends every call straight to the active mode, as ``retrace_boundary``
     does under a wrapper, with the same arguments (no instance); its
     ``__call__`` is the one frame between the program and the mode, where a
     wrapper costs a call that builds the wrapper's arguments and then that
-    frame: about 900 instructions per clock read. Like the builtin, and unlike a Python function, it does not
-    bind as a method when a class stores it (``class Job: clock =
-    time.monotonic``); it carries the builtin's ``__wrapped__`` and names, so
+    frame: about 900 instructions per clock read. Like the builtin, and
+    unlike a Python function, it does not bind as a method when a class
+    stores it (``class Job: clock = time.monotonic``); it carries the builtin's ``__wrapped__`` and names, so
     ``inspect.signature`` and adapters that look for the real function find
     it. The modes check the busy flag themselves.
     """
 
-    __slots__ = ("__dict__", "_boundary", "_original")
+    __slots__ = ("__dict__", "_boundary")
 
     def __init__(self, boundary: Boundary, original: Callable[..., Any]) -> None:
         self._boundary = boundary
@@ -780,18 +799,6 @@ class BuiltinPatch:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _mode.call(self._boundary, self._original, None, args, kwargs)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        """The builtin's, so ``isinstance`` and ``inspect.isbuiltin`` answer as for it."""
-        return type(self._original)
-
-    def __reduce__(self) -> Any:
-        """Pickled and copied as the builtin is: by its module and name (it is what they hold)."""
-        return self._original.__reduce__()
-
-    def __repr__(self) -> str:
-        return f"<retrace patch of {self._original!r}>"
 
 
 def _ordered_wrapper(boundary: Boundary) -> Callable[[Any, Any, Args, Kwargs], Any]:
