@@ -184,13 +184,15 @@ def _clear_cache(port: int) -> None:
         r.delete(*keys)
 
 
-def _drive(port: int, total: int) -> float:
-    """Send every request (warm-up first) and time the measured ones; every answer is checked."""
+def _drive(port: int, total: int, warmup: int = WARMUP, timeout: float = 30) -> float:
+    """Send every request (warm-up first) and time the measured ones; every answer is checked.
+
+    ``timeout`` is per request (``bench/profile_sockets.py`` serves them under callgrind)."""
     start = 0.0
-    for i in range(WARMUP + total):
-        if i == WARMUP:
+    for i in range(warmup + total):
+        if i == warmup:
             start = time.perf_counter()
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         client.request("GET", f"/product/{i % PRODUCTS}")
         answer = client.getresponse()
         body = answer.read()

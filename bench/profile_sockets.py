@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import http.server
 import os
 import pstats
@@ -128,17 +127,6 @@ def _service() -> Iterator[tuple[Path, list[str]]]:
             bench_service._drop_database(bench_service.DATABASE)
 
 
-def _drive(port: int, total: int) -> None:
-    for i in range(total):
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        client.request("GET", f"/product/{i % bench_service.PRODUCTS}")
-        answer = client.getresponse()
-        body = answer.read()
-        client.close()
-        if answer.status != 200 or b'"stock"' not in body:
-            raise SystemExit(f"request {i}: {answer.status} {body[:200]!r}")
-
-
 def _run_service(folder: Path, base: list[str], count: int, mode: str, prefix: list[str],
                  env: dict[str, str], script: str = bench_service.SERVICE) -> None:
     path = folder / "service.py"
@@ -151,7 +139,8 @@ def _run_service(folder: Path, base: list[str], count: int, mode: str, prefix: l
     server, reports = _channel.start(command, env)
     with reports:
         if mode != "replay":
-            _drive(int(reports.readline().split()[1]), count + WARMUP)
+            bench_service._drive(int(reports.readline().split()[1]), count, warmup=WARMUP,
+                                 timeout=600)
         stdout, stderr = server.communicate(timeout=3600)
     if server.returncode != 0 or "retrace:" in stderr:
         raise SystemExit(f"{' '.join(command)} failed ({server.returncode}):\n{stdout}\n{stderr}")
