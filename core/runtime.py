@@ -785,9 +785,10 @@ class BuiltinPatch(StandIn):
     wrapper costs a call that builds the wrapper's arguments and then that
     frame: about 900 instructions per clock read. Like the builtin, and
     unlike a Python function, it does not bind as a method when a class
-    stores it (``class Job: clock = time.monotonic``); it carries the builtin's ``__wrapped__`` and names, so
-    ``inspect.signature`` and adapters that look for the real function find
-    it. The modes check the busy flag themselves.
+    stores it (``class Job: clock = time.monotonic``); it carries the
+    builtin's ``__wrapped__`` and names, so ``inspect.signature`` and adapters
+    that look for the real function find it. The modes check the busy flag
+    themselves.
     """
 
     __slots__ = ("__dict__", "_boundary")
