@@ -174,7 +174,7 @@ class EnvironAdapter(Adapter):
     modules = LIBRARY
     #: 2: a walk may be recorded as the same as the thread's previous one (see ``SAME``).
     events = 2
-    replays = (1, 2)
+    replays = (1,)
 
     def patches(self) -> list[Patch]:
         return [
