@@ -78,30 +78,31 @@ FORKS = textwrap.dedent(
 )
 
 
-# The child holds a lock while recording, so the thread's put goes first; on replay there is
-# no child, and the main thread reaches the queue's write lock first.
+# The child holds a lock until the thread has put, so while recording the thread's put goes
+# first; on replay there is no child, and the main thread reaches the queue's write lock first.
 TWO_PUTTERS = textwrap.dedent(
     """
-    import multiprocessing as mp, threading, time
+    import multiprocessing as mp, threading
 
-    def hold(held, writer):
+    def hold(held, writer, put):
         with held:
             writer.send("holding")
-            time.sleep(1)
+            put.wait(60)
 
-    def put_b(q, go):
+    def put_b(q, go, put):
         go.wait()
         q.put("b")
+        put.set()
 
     if __name__ == "__main__":
         ctx = mp.get_context("fork")
-        q, held = ctx.SimpleQueue(), ctx.Lock()
+        q, held, put = ctx.SimpleQueue(), ctx.Lock(), ctx.Event()
         reader, writer = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=hold, args=(held, writer))
+        child = ctx.Process(target=hold, args=(held, writer, put))
         child.start()
         print(reader.recv())
         go = threading.Event()
-        thread = threading.Thread(target=put_b, args=(q, go))
+        thread = threading.Thread(target=put_b, args=(q, go, put))
         thread.start()
         go.set()
         with held:
