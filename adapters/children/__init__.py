@@ -13,7 +13,8 @@ saw of its children, so that its replay starts none of them:
   status, signals;
 - :mod:`.connection`: what flows through ``multiprocessing`` pipes and
   queues;
-- :mod:`.queues`: a ``multiprocessing.Queue``'s count of items in flight;
+- :mod:`.queues`: a ``multiprocessing.Queue``'s count of items in flight, and the
+  locks around queues' reads and writes;
 - :mod:`.pool`, :mod:`.futures` and :mod:`.finalizers`: the parts of
   ``multiprocessing.Pool``, ``ProcessPoolExecutor`` and multiprocessing's
   cleanups whose timing no replay can reproduce;
@@ -62,6 +63,9 @@ class ChildrenAdapter(Adapter):
             Patch("multiprocessing.queues", "Queue.__setstate__", wrapper=queues.init_wrapper),
             Patch("multiprocessing.queues", "Queue.full", wrapper=queues.counted("full")),
             Patch("multiprocessing.queues", "Queue.qsize", wrapper=queues.counted("qsize")),
+            Patch("multiprocessing.queues", "SimpleQueue.__init__", wrapper=queues.init_wrapper),
+            Patch("multiprocessing.queues", "SimpleQueue.__setstate__",
+                  wrapper=queues.init_wrapper),
             Patch("multiprocessing.pool", "Pool._handle_workers", wrapper=pool.workers_wrapper),
             Patch("multiprocessing.pool", "Pool._help_stuff_finish", wrapper=pool.quietly),
             Patch("multiprocessing.util", "Finalize.__init__", wrapper=finalizers.finalize_init),

@@ -78,6 +78,43 @@ FORKS = textwrap.dedent(
 )
 
 
+# The child holds a lock until the thread has put, so while recording the thread's put goes
+# first; on replay there is no child, and the main thread reaches the queue's write lock first.
+TWO_PUTTERS = textwrap.dedent(
+    """
+    import multiprocessing as mp, threading
+
+    def hold(held, writer, put):
+        with held:
+            writer.send("holding")
+            put.wait(60)
+
+    def put_b(q, go, put):
+        go.wait()
+        q.put("b")
+        put.set()
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        q, held, put = ctx.SimpleQueue(), ctx.Lock(), ctx.Event()
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=hold, args=(held, writer, put))
+        child.start()
+        print(reader.recv())
+        go = threading.Event()
+        thread = threading.Thread(target=put_b, args=(q, go, put))
+        thread.start()
+        go.set()
+        with held:
+            pass
+        q.put("a")
+        thread.join()
+        print(q.get(), q.get())
+        child.join()
+    """
+)
+
+
 def _moved_aside(marker: Path) -> str:
     text = marker.read_text()
     marker.unlink()
@@ -115,6 +152,15 @@ def test_a_process_pool_executor_replays_without_workers(tmp_path: Path) -> None
     assert seen["text"].count("worked") == 8
     assert not marker.exists(), "a worker ran during replay"
     assert recorded.stdout.startswith("[(0, 0.")
+
+
+def test_two_threads_putting_to_one_queue_replay_in_the_recorded_order(tmp_path: Path) -> None:
+    """A queue's write lock is not a second order on replay (a pool's task handler and
+    ``terminate()`` both put to its result queue): the trace's order of the sends is the one."""
+    program = tmp_path / "putters.py"
+    program.write_text(TWO_PUTTERS)
+    recorded, _ = record_and_replay(program, tmp_path / "rec", times=2)
+    assert recorded.stdout == "holding\nb a\n"
 
 
 def test_a_forked_child_replays_from_its_own_trace(tmp_path: Path) -> None:
