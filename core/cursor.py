@@ -260,7 +260,7 @@ class Cursor:
             self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, sys._getframe(2)))
         fp = rec[3]
         if fp is not None:
-            recorded = fp[0] if type(fp) is list else fp
+            recorded = fp & trace.DIGEST_MASK if type(fp) is int else trace.digest_of(fp)
             if b.fingerprint is None or recorded != fingerprint_of(
                 self.codecs, b, instance, args, kwargs
             )[0]:
@@ -575,7 +575,7 @@ class Cursor:
             return None
         _thread, code, site, fp, _value = rec
         file, line = self.sites.get(site, ("<unknown>", 0))
-        summary = self.summaries.get(fp[1], fp[1]) if type(fp) is list else None
+        summary = trace.summary_of(fp, self.summaries)
         return Side(self.names.get(code >> 1, f"<boundary {code >> 1}>"), summary, f"{file}:{line}")
 
     def _actual(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs,

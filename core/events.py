@@ -109,8 +109,8 @@ class EventStream:
                         self.stopped = value
                     elif code >= 0:
                         number += 1
-                        digest = fp[0] if type(fp) is list else fp
-                        summary = summaries.get(fp[1], fp[1]) if type(fp) is list else None
+                        digest = trace.digest_of(fp)
+                        summary = trace.summary_of(fp, summaries)
                         yield [Event(number, thread, names.get(code >> 1, f"<{code >> 1}>"),
                                      sites.get(ident, ("<unknown>", 0)), digest, summary,
                                      bool(code & 1), value,

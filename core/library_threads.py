@@ -86,7 +86,7 @@ class LibraryEvents:
             raise BadRecording(f"{self.reader.path}: malformed record in block at byte {self._offset}")
         if code >= 0:
             if thread in self._keys:
-                digest = fp[0] if type(fp) is list else fp
+                digest = trace.digest_of(fp)
                 self._waiting.setdefault((self.names.get(code >> 1), digest), deque()).append(rec)
         elif code == trace.DEF_BOUNDARY:
             self.names[ident] = value

@@ -464,7 +464,7 @@ class Recorder:
             _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
                        "arguments less precisely. This is a bug in the adapter.")
         if b.summary is not None:
-            fp = [fp, self._summary(b, instance, args, kwargs)]
+            fp = trace.with_summary(fp, self._summary(b, instance, args, kwargs))
         return fp
 
     def _summary(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:

@@ -94,7 +94,8 @@ def _events(path: Path) -> tuple[list[tuple[str, int, Any]], dict[int, str]]:
                 elif code == trace.DEF_SUMMARY:
                     texts[ident] = value
                 elif code >= 0 and names[code >> 1] == "fake.query":
-                    events.append((sites[ident][0], sites[ident][1], fp[1]))
+                    assert type(fp) is int  # the digest and the interned summary's id, in one
+                    events.append((sites[ident][0], sites[ident][1], (fp >> trace.DIGEST_BITS) - 1))
     finally:
         reader.close()
     return [(f, line, s) for f, line, s in events], texts
