@@ -269,7 +269,7 @@ def _made_by_program() -> bool:
         if verdict == 0:
             module = frame.f_globals.get("__name__") or ""
             verdict = creators[code] = (
-                None if module in _SYNC_MODULES
+                None if module in _SYNC_MODULES or code is _FUTURE_INIT
                 else is_program_file(code.co_filename) or module.startswith(_state.coordinating)
             )
         if verdict is not None:
@@ -410,6 +410,11 @@ def _future_init(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Non
     n = getattr(made, "futures", 0) + 1
     made.futures = n
     instance._retrace_hash = hash(f"{identity() or '?'}/future/{n}")
+
+
+#: Looked through when deciding who made a primitive: a future's condition is its maker's
+#: (an executor the program made is the program's, see _made_by_program), not this wrapper's.
+_FUTURE_INIT = _future_init.__code__
 
 
 def _future_hash(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> int:

@@ -84,6 +84,23 @@ def test_threads_get_fresh_keys_in_each_session(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "2\n", "")
 
 
+def test_a_future_of_the_programs_executor_has_a_recorded_condition(tmp_path: Path) -> None:
+    """A future's condition is its submitter's, not the threads adapter's wrapper's, so its
+    acquisitions are events: ``result()`` reached before the worker is done on replay, but
+    after it when recording, waits for its turn instead of holding a real lock that the
+    worker needs (the replay of the sessions program above stalled now and then)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # made before the session, as above
+        pool.submit(int).result()  # its worker too
+        with retrace.recording(tmp_path / "rec"):
+            future = pool.submit(time.time)
+            recorded = future.result()
+            assert type(future._condition._lock).__name__ == "RecordedRLock"
+        with retrace.replaying(tmp_path / "rec"):
+            assert pool.submit(time.time).result() == recorded
+
+
 def test_a_failing_fingerprint_warns_once_and_replays_alike(tmp_path: Path, capsys) -> None:
     from retrace import Boundary
     from retrace.runtime import call
