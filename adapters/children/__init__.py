@@ -74,6 +74,8 @@ class ChildrenAdapter(Adapter):
                   wrapper=futures.init_wrapper),
             Patch("multiprocessing.spawn", "spawn_main", wrapper=spawned.spawn_main_wrapper),
             Patch("multiprocessing.spawn", "_main", wrapper=spawned.main_wrapper),
+            Patch("multiprocessing.popen_spawn_posix", "_DupFd.detach",
+                  wrapper=spawned.inherited_fd_wrapper),
             Patch("multiprocessing.synchronize", "SemLock.__setstate__",
                   wrapper=spawned.semlock_setstate_wrapper),
         ]

@@ -11,6 +11,14 @@ parent, no pipe; the preparation's paths are mapped into ``run/``, the
 resource tracker's descriptor is the null device, and ``multiprocessing``
 locks in the process object are made afresh (the originals were named
 semaphores of a process that is gone).
+
+The process object also names descriptors the child inherited (a pool's
+queues are pipes, pickled as the numbers the parent passed it). On replay
+nothing was inherited: each of them is a descriptor of the null device,
+opened for it, so that closing it (a pool worker closes the ends it does
+not use at once, and the rest at exit) closes what it owns and nothing else.
+With the recorded numbers, a close would fail (``EBADF``, the worker dies
+at its start) or close a descriptor of the replay's own.
 """
 
 from __future__ import annotations
@@ -130,6 +138,14 @@ def _mapped(preparation: Any) -> Any:
     if "init_main_from_path" in mapped:
         mapped["init_main_from_path"] = place(mapped["init_main_from_path"], False)
     return mapped
+
+
+def inherited_fd_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """``_DupFd.detach()``: on replay, a descriptor of its own stands in for the inherited one."""
+    if runtime.active().name != "replay":
+        return wrapped(*args, **kwargs)
+    with in_flight():
+        return os.open(os.devnull, os.O_RDWR)
 
 
 def semlock_setstate_wrapper(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:

@@ -6,6 +6,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from retrace.testing import record, record_and_replay, replay, run_retrace
 
 # Workers append to MARKER as they work: after the recording the file is put
@@ -114,6 +116,36 @@ TWO_PUTTERS = textwrap.dedent(
     """
 )
 
+# Spawned workers that print what they work on. The program first holds some files open, or
+# not: a worker's pipes reach it as the descriptor numbers its parent passed it. The pool ends
+# with close() (its workers exit) or terminate() (it kills those still waiting for work, long
+# enough for their traces to hold all they did).
+SPAWN_POOL = textwrap.dedent(
+    """
+    import multiprocessing as mp, sys, time
+
+    def work(x):
+        for stream, name in ((sys.stdout, "out"), (sys.stderr, "err")):
+            stream.write(f"worker {name} {x}\\n")  # one write: two workers' lines never mix
+            stream.flush()
+        return x * x
+
+    if __name__ == "__main__":
+        held = [open(__file__) for _ in range(int(sys.argv[1]))]
+        pool = mp.get_context("spawn").Pool(2)
+        print("parent", pool.map(work, range(4)), flush=True)
+        if sys.argv[2] == "terminate":
+            time.sleep(0.2)
+            pool.terminate()
+        else:
+            pool.close()
+        pool.join()
+    """
+)
+
+#: How the replay of a process whose recording ends early (killed) says so.
+ENDS = "retrace: the recording ends here"
+
 
 def _moved_aside(marker: Path) -> str:
     text = marker.read_text()
@@ -220,6 +252,40 @@ def test_a_python_subprocess_and_a_spawned_worker_record_their_own_traces(tmp_pa
     assert (kid.status, kid.stdout) == (4, kid_line + "\n"), kid.stderr
     worker = run_retrace(["replay", str(rec), "--process", "0.2"])
     assert worker.status in (0, 87), worker.stderr  # 87: the pool's terminate() killed it waiting
+    assert worker.stdout == ""
+    assert worker.stderr.startswith(ENDS) if worker.status == 87 else worker.stderr == ""
+
+
+def _sorted_lines(*texts: str) -> list[str]:
+    return sorted("".join(texts).splitlines())
+
+
+@pytest.mark.parametrize(("held", "ending"), [(0, "close"), (6, "close"), (6, "terminate")])
+def test_a_spawned_worker_replayed_alone_prints_what_it_printed_and_nothing_else(
+    tmp_path: Path, held: int, ending: str
+) -> None:
+    """Replayed alone, a worker inherited none of its pipes' descriptors. With the recorded
+    numbers, the worker's closes hit the replay's own descriptors (and print "Exception ignored
+    ... Bad file descriptor" at exit) or, with files held, none (the worker died at its start).
+    A worker terminate() killed replays up to where its recording ends, and says so (87)."""
+    program = tmp_path / "pool.py"
+    program.write_text(SPAWN_POOL)
+    rec = tmp_path / "rec"
+    recorded = record(program, rec, str(held), ending, cwd=tmp_path)
+    assert recorded.status == 0, recorded.stderr
+    assert _parents_lines(recorded.stdout, ("parent",)) == "parent [0, 1, 4, 9]\n"
+
+    assert replay(rec).observable() == (0, "parent [0, 1, 4, 9]\n", "")
+    workers = [run_retrace(["replay", str(rec), "--process", p]) for p in ("0.1", "0.2")]
+    # terminate() kills a worker that has not yet read the task handler's "no more work"
+    statuses = {0, 87} if ending == "terminate" else {0}
+    assert {w.status for w in workers} <= statuses, [w.stderr for w in workers]
+    printed = [w.stderr.partition(ENDS) for w in workers]
+    assert [bool(ends) for _, ends, _ in printed] == [w.status == 87 for w in workers], [
+        w.stderr for w in workers]
+    assert _sorted_lines(*(w.stdout for w in workers)) == _sorted_lines(
+        _parents_lines(recorded.stdout, ("worker",)))
+    assert _sorted_lines(*(before for before, _, _ in printed)) == _sorted_lines(recorded.stderr)
 
 
 def test_a_process_that_is_not_there_gets_one_clear_message(tmp_path: Path) -> None:
