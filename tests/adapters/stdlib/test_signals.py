@@ -70,7 +70,10 @@ def test_timers_answer_what_they_answered_and_a_pause_ends_where_it_did(tmp_path
         print("after pause", signal.getitimer(signal.ITIMER_REAL), signal.alarm(0))
         """)
     lines = recorded.stdout.splitlines()
-    assert lines[0].endswith("True 0.0") and lines[1:] == ["rang", "after pause (0.0, 0.0) 0"]
+    assert lines[0].endswith("True 0.0") and lines[1] == "rang"
+    # Linux reports a timer whose expiry it is still handling as 1 µs left (itimer_get_remtime):
+    # on a busy virtual machine the program can get there first.
+    assert lines[2] in ("after pause (0.0, 0.0) 0", "after pause (1e-06, 0.0) 0")
 
 
 def test_a_termination_request_from_outside_is_handled_at_the_same_call(tmp_path: Path) -> None:
