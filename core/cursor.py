@@ -260,6 +260,7 @@ class Cursor:
             self._fail(self._diverged("boundary", rec, b, instance, args, kwargs, sys._getframe(2)))
         fp = rec[3]
         if fp is not None:
+            # trace.digest_of(), its common case (an int) inlined: this runs on every event
             recorded = fp & trace.DIGEST_MASK if type(fp) is int else trace.digest_of(fp)
             if b.fingerprint is None or recorded != fingerprint_of(
                 self.codecs, b, instance, args, kwargs

@@ -822,8 +822,10 @@ def ordered(boundary: Boundary, fp: int | None, function: Callable[..., Any], *a
     """Run ``function(*args)`` as an ordered call of ``boundary`` in the active mode.
 
     For adapters whose objects are their own wrappers (a recorded lock, an
-    output stream): ``fp`` is their precomputed fingerprint (an int, or
-    None), so the hot path digests nothing. ``guard`` is a raw lock held
+    output stream): ``fp`` is their precomputed fingerprint (a 32-bit digest
+    such as ``zlib.crc32``'s, or None), so the hot path digests nothing. A
+    larger int would read as a digest with a summary (see
+    :func:`retrace.trace.with_summary`). ``guard`` is a raw lock held
     around the append and the call while recording (see
     :meth:`Recorder.ordered`).
     """
