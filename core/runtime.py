@@ -41,6 +41,7 @@ from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import SCALARS, CodecRegistry, Unencodable
 from .errors import Blocked
+from .later import Later
 from .redaction import RedactionRules
 
 if TYPE_CHECKING:
@@ -66,10 +67,13 @@ class _Local(threading.local):
     busy: bool
     #: This thread was started by a library (see :mod:`retrace.library_threads`).
     library: bool
+    #: This thread's recorded events whose contents are still to be made (see :func:`settle`).
+    later: list[Later] | None
 
     def __init__(self) -> None:
         self.busy = False
         self.library = False
+        self.later = None
 
 
 class ThreadKeys(threading.local):
@@ -405,6 +409,49 @@ class Recorder:
             self.flush()
         return result
 
+    def later(self, b: Boundary, args: Args, make: Callable[[], Any]) -> Later | None:
+        """Record a call that already returned, its fingerprint and outcome to be made later.
+
+        ``args`` are what ``b.fingerprint`` digests and ``make()`` gives the
+        outcome; neither may change meanwhile (see :mod:`retrace.later`). The
+        site, the thread and the summary are taken now. None means nothing was
+        recorded and the caller records the call itself, with :meth:`call`.
+        """
+        state = LOCAL.__dict__
+        if state["busy"] or self.stopped is not None:
+            return None
+        known = self._boundaries.get(b)
+        if known is None:
+            known = self._define(b)
+        summary = self._summary(b, None, args, {}) if b.summary is not None else None
+        later = Later(self, b, args, summary, make)
+        sid = self._site(b, known, sys._getframe(1))
+        key = self._keys.key
+        if key is None:
+            key = self.thread_key()
+        writer = self.writer
+        writer.pending = True
+        records = writer.records
+        records += (key, known[0] * 2, sid, later, later.outcome)
+        next(self._counter)
+        pending = state["later"]
+        if pending is None:
+            state["later"] = [later]
+        else:
+            pending.append(later)
+        if len(records) >= trace.FLUSH_ITEMS:
+            self.flush()
+        return later
+
+    def digest_later(self, b: Boundary, args: Args) -> int:
+        """The argument digest of a :meth:`later` call (reported as :meth:`call` reports it)."""
+        fp, error = fingerprint_of(self.codecs, b, None, args, {}, self.redaction)
+        if error is not None and b not in self._fingerprint_failed:
+            self._fingerprint_failed.add(b)
+            _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
+                       "arguments less precisely. This is a bug in the adapter.")
+        return fp
+
     def _define(self, b: Boundary) -> _Known:
         with self._lock:
             known = self._boundaries.get(b)
@@ -637,6 +684,10 @@ class TimingRecorder(Recorder):
                 records = self.writer.records
                 records += (self._keys.key, trace.TIMING, spent[0], None, None)
 
+    def later(self, b: Boundary, args: Args, make: Callable[[], Any]) -> Later | None:
+        """Never deferred: the timing record must follow its event's own."""
+        return None
+
 
 _ns = time.perf_counter_ns  # taken before any patch
 
@@ -842,6 +893,27 @@ def call(boundary: Boundary, function: Callable[..., Any], *args: Any, **kwargs:
     start-up, a value computed from several library calls.
     """
     return _mode.call(boundary, function, None, args, kwargs)
+
+
+def settle() -> None:
+    """Make the contents of this thread's :meth:`Recorder.later` events now.
+
+    For adapters, at a moment the thread would wait anyway: right after it
+    sent a request, while the server works on it. Retrace's own work, so
+    nothing it reaches is recorded.
+    """
+    state = LOCAL.__dict__
+    pending = state["later"]
+    if pending is None:
+        return
+    state["later"] = None
+    busy = state["busy"]
+    state["busy"] = True
+    try:
+        for later in pending:
+            later.settle()
+    finally:
+        state["busy"] = busy
 
 
 @contextlib.contextmanager

@@ -128,6 +128,32 @@ def frame(payload: bytes) -> bytes:
 DELETED = "{path} was deleted while the program ran (nothing of this recording is kept)"
 
 
+class Pending:
+    """A buffered record's fingerprint or value, made when it is written at the latest.
+
+    A record holds either two of them (fingerprint and value, see
+    :mod:`retrace.later`) or none.
+    """
+
+    __slots__ = ()
+
+    def item(self) -> Any:
+        raise NotImplementedError
+
+
+def _make_pending(batch: list[Any]) -> None:
+    """Put what each record's :class:`Pending` items make in their place.
+
+    One pass over the fingerprint slots in Python costs far less than
+    cbor2's ``default`` hook, which calls into Python for each item.
+    """
+    for index, fp in enumerate(batch[3::RECORD_WIDTH]):
+        if isinstance(fp, Pending):
+            at = index * RECORD_WIDTH + 3
+            batch[at] = fp.item()
+            batch[at + 1] = batch[at + 1].item()
+
+
 class RecordBuffer(list[Any]):
     """Records waiting to be written, flat: five items each, as a block holds them.
 
@@ -165,6 +191,8 @@ class TraceWriter:
     def __init__(self, path: str, header: dict[str, Any]) -> None:
         self.path = path
         self.records = RecordBuffer()
+        #: Whether records may hold :class:`Pending` items (set by whoever adds the first).
+        self.pending = False
         self.failure: str | None = None
         #: Bytes written so far, and the size past which the recorder stops (None: no limit).
         self.written = 0
@@ -208,6 +236,8 @@ class TraceWriter:
             if not batch:
                 return
         try:
+            if self.pending:
+                _make_pending(batch)
             payload = cbor2.dumps(batch)
         except Exception as exc:  # an adapter gave us a value cbor2 refuses
             self.failure = f"a value could not be encoded ({exc})"

@@ -1,0 +1,134 @@
+"""Events made later (``Recorder.later``) are the events ``call`` would have made at once.
+
+An adapter records a round trip's place in the trace when it returns and
+has its fingerprint and outcome made when the thread next waits
+(``runtime.settle``) or when the trace is written. The trace must not tell
+the two apart, whichever made them, with other events in between, and a
+replay must serve them like any other.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrace import runtime
+from retrace.boundary import Boundary
+from retrace.events import read_events
+from retrace.session import begin_recording, begin_replay
+
+# A library and its adapter, as far as call sites go: frames of module "fakedb".
+fakedb = types.ModuleType("fakedb")
+exec(
+    "def query(sql, value):\n"
+    "    mode = runtime.active()\n"
+    "    if mode.name == 'replay':\n"
+    "        return runtime.call(QUERY, unreachable, sql, value)\n"
+    "    rows = [sql, value, {'rows': [value, value * 2]}]\n"
+    "    if mode.name == 'record' and deferred['on']:\n"
+    "        def make():\n"
+    "            made.append(value)\n"
+    "            return rows\n"
+    "        if mode.later(QUERY, (sql, value), make) is not None:\n"
+    "            return rows\n"
+    "    return runtime.call(QUERY, lambda *_: rows, sql, value)\n"
+    "def tick():\n"
+    "    return runtime.call(TICK, lambda: next(ticks[0]))\n",
+    fakedb.__dict__,
+)
+
+QUERY = Boundary("fakedb.query", fingerprint=lambda i, a, k: [a[0], a[1]],
+                 summary=lambda i, a, k: f"query {a[0]!r}", summary_key=lambda i, a, k: a[0],
+                 library=("fakedb",))
+TICK = Boundary("fakedb.tick", library=("fakedb",))
+made: list[Any] = []
+#: True: the fake adapter records with ``later``; False: with ``call``, at once.
+deferred = {"on": True}
+ticks = [iter(range(10**6))]
+
+
+def _unreachable(*_: Any) -> Any:
+    raise AssertionError("replay reached the real round trip")
+
+
+fakedb.__dict__.update(runtime=runtime, QUERY=QUERY, TICK=TICK, made=made, deferred=deferred,
+                       ticks=ticks, unreachable=_unreachable)
+
+
+def program(settle_every: int) -> list[Any]:
+    """Queries with other events in between, settled now and then (0: never, by the writer)."""
+    seen = []
+    for i in range(12):
+        seen.append(fakedb.query("SELECT %s", i))  # site: query
+        seen.append(fakedb.tick())
+        if settle_every and i % settle_every == 0:
+            runtime.settle()
+    thread = threading.Thread(target=lambda: seen.append(fakedb.query("in a thread", -1)))
+    thread.start()
+    thread.join()
+    seen.append(fakedb.query("SELECT %s", 1.5))  # left to the writer: never settled here
+    return seen
+
+
+def _record(directory: Path, settle_every: int) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    ticks[0] = iter(range(10**6))
+    session = begin_recording(directory, {"kind": "code", "code": ""}, ["test"], None)
+    try:
+        seen = program(settle_every)
+    finally:
+        session.end(0)
+    events = [(e.thread, e.boundary, e.site, e.fingerprint, e.summary, e.raised, e.value)
+              for e in read_events(directory) if e.boundary.startswith("fakedb.")]
+    return seen, events
+
+
+@pytest.mark.parametrize("settle_every", [1, 3, 0])
+def test_later_events_are_the_events_made_at_once_and_replay(tmp_path: Path,
+                                                             settle_every: int) -> None:
+    deferred["on"] = False
+    eager_seen, eager = _record(tmp_path / "eager", settle_every)
+    deferred["on"] = True
+    made.clear()
+    seen, events = _record(tmp_path / "later", settle_every)
+
+    assert seen == eager_seen
+    assert events == eager
+    assert sorted(made, key=repr) == sorted([*range(12), -1, 1.5], key=repr)  # each made once
+    sites = {e[2] for e in events if e[1] == "fakedb.query"}
+    assert sites == {(__file__, _line("# site: query")), (__file__, _line("in a thread")),
+                     (__file__, _line("never settled here"))}
+
+    session = begin_replay(tmp_path / "later", on_divergence=pytest.fail)
+    try:
+        replayed = program(settle_every)
+    finally:
+        session.end(0)
+    assert replayed == seen
+
+
+def test_an_outcome_that_cannot_be_made_stops_the_recording_and_the_program_goes_on(
+        tmp_path: Path) -> None:
+    def broken(sql: str, value: Any) -> Any:
+        runtime.active().later(QUERY, (sql, value), lambda: 1 / 0)  # type: ignore[union-attr]
+        return value
+
+    session = begin_recording(tmp_path / "rec", {"kind": "code", "code": ""}, ["test"], None)
+    try:
+        answers = [broken("SELECT 1", 7), broken("SELECT 2", 8)]
+        runtime.settle()
+        stopped = session.recorder.stopped  # type: ignore[union-attr]
+    finally:
+        session.end(0)
+    assert answers == [7, 8]
+    assert stopped is not None
+    assert "encoding the outcome of fakedb.query failed" in stopped
+    assert "ZeroDivisionError" in stopped
+
+
+def _line(fragment: str) -> int:
+    source = Path(__file__).read_text().splitlines()
+    return next(i for i, line in enumerate(source, 1) if fragment in line and "_line(" not in line)
