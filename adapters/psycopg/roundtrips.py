@@ -266,19 +266,76 @@ def _end(pending: _Pending) -> None:
         _local.pending = None
 
 
-def _packed(value: Any, pgconn: Any, callbacks: list[Any]) -> str:
-    """``[value, state]``, then changed parameters and callbacks when there are any.
+def _after(pgconn: Any) -> tuple[int, list[Any] | None]:
+    """The connection's state after a round trip, and its parameters if they changed.
 
-    The state is :func:`.wire.state` and the parameters :func:`.wire.parameters`,
-    inlined: this runs for every query.
+    :func:`.wire.state` and :func:`.wire.parameters`, inlined: this runs for
+    every query, and at once (the next round trip changes both).
     """
-    packed = [value,
-              pgconn.pipeline_status * 256 + pgconn.status * 16 + pgconn.transaction_status]
     parameters = list(map(pgconn.parameter_status, wire.PARAMETERS))
-    changed = parameters if _parameters_changed(pgconn, parameters) else None
+    return (pgconn.pipeline_status * 256 + pgconn.status * 16 + pgconn.transaction_status,
+            parameters if _parameters_changed(pgconn, parameters) else None)
+
+
+def _packed(plain: Any, state: int, changed: list[Any] | None, callbacks: list[Any]) -> str:
+    """``[value, state]``, then changed parameters and callbacks when there are any."""
+    packed = [plain, state]
     if changed is not None or callbacks:
         packed += (changed, callbacks or None)
     return compact.dumps(packed)
+
+
+_UNREAD = object()
+
+
+def _results(value: Any) -> Any:
+    """The libpq results in a round trip's value (a list of them, one, or None)."""
+    if type(value) is list:
+        return value
+    return () if value is None else (value,)
+
+
+class _Outcome:
+    """A round trip's event value, made from its results when the event is settled.
+
+    A libpq result does not change once made, so reading it can wait until the
+    thread next waits for the server (see :mod:`retrace.later`), or until
+    someone clears it (:func:`_read_first`); the state and parameters cannot,
+    and are read at once.
+    """
+
+    __slots__ = ("callbacks", "changed", "pack", "plain", "state", "value")
+
+    def __init__(self, pack: Pack, value: Any, pgconn: Any, callbacks: list[Any]) -> None:
+        self.pack = pack
+        self.value = value
+        self.plain: Any = _UNREAD
+        self.state, self.changed = _after(pgconn)
+        self.callbacks = callbacks
+        for result in _results(value):
+            _unread[id(result)] = self
+
+    def read(self) -> None:
+        """Read the results now (once)."""
+        value = self.value
+        if self.plain is _UNREAD:
+            self.plain = self.pack(value)
+            for result in _results(value):
+                _unread.pop(id(result), None)
+
+    def __call__(self) -> str:
+        self.read()
+        return _packed(self.plain, self.state, self.changed, self.callbacks)
+
+
+#: Results an event still has to read: ``id(result)`` to its outcome. Such a result is not
+#: freed (the outcome holds it), but the program may clear it.
+_unread: dict[int, _Outcome] = {}
+
+
+#: Round trips whose value only reads libpq results, which stay as they are: their events
+#: are made later (COPY data is a view of libpq memory, and a pipeline's nests lists).
+SETTLED_LATER = frozenset({"execute", "fetch_many", "fetch"})
 
 
 def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
@@ -302,11 +359,15 @@ def _recorded(kind: str, gen: Generator[Any, Any, Any], pgconn: Any,
     if kind == SENDS_INSIDE:
         fp_args = (fp_args[0] + sends.take(),)
     callbacks = pending.callbacks
-    packed = _packed(KINDS[kind][0](value), pgconn, callbacks)
-    if local.collector is None:
-        runtime.active().call(boundary, _give(packed), None, fp_args, {})
-    else:
-        local.collector.events.append((boundary, _give(packed), fp_args, pgconn, callbacks))
+    outcome = _Outcome(KINDS[kind][0], list(value) if type(value) is list else value, pgconn,
+                       callbacks)
+    if local.collector is not None:
+        local.collector.events.append((boundary, _give(outcome()), fp_args, pgconn, callbacks))
+        return value
+    mode = runtime.active()
+    if not (kind in SETTLED_LATER and isinstance(mode, runtime.Recorder)
+            and mode.later(boundary, fp_args, outcome) is not None):
+        mode.call(boundary, _give(outcome()), None, fp_args, {})
     return value
 
 
@@ -532,6 +593,16 @@ def _quiet(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         return wrapped(*args, **kwargs)
 
 
+def _read_first(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """A result cleared while an event still has to read it (the program cleared it
+    itself) is read first. Freeing a result clears it too, in the C implementation
+    through this method: then no event holds it, and this is one lookup."""
+    outcome = _unread.get(id(instance))
+    if outcome is not None:
+        outcome.read()
+    return wrapped(*args, **kwargs)
+
+
 def _real_clock(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return _real_monotonic()
 
@@ -546,6 +617,7 @@ def patches(version: tuple[int, int]) -> list[Patch]:
         Patch(base, "BaseConnection._notify_handler", wrapper=_capture(NOTIFY, wire.notify)),
     ]
     found.append(Patch("psycopg.pq.pq_ctypes", "PGconn.__del__", wrapper=_quiet))
+    found.append(Patch("psycopg.pq", "PGresult.clear", wrapper=_read_first))
     if version >= (3, 3):
         compiled = ("psycopg.waiting", "psycopg_binary._psycopg", "psycopg_c._psycopg")
         found += [Patch(module, "monotonic", wrapper=_real_clock) for module in compiled]

@@ -30,9 +30,9 @@ METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
 PIPELINE_METHODS = ("pipeline_sync", "send_flush_request")
 
 
-#: One send: its arguments as one JSON text (the fingerprint's part), the method, and the
-#: arguments as they were (for divergence reports only).
-Note = tuple[str, str, Args]
+#: One send: the method and its arguments as they were (psycopg makes new ones for each
+#: query and leaves them alone, so their text can be made later: see :func:`text`).
+Note = tuple[str, Args, Kwargs]
 
 
 class _Outbox(threading.local):
@@ -43,15 +43,8 @@ _outbox = _Outbox()
 
 
 def note(method: str, args: Args, kwargs: Kwargs) -> None:
-    """Note one send for the next round trip on this thread.
-
-    Runs for every query, so the arguments become text in one call of the C
-    JSON encoder (:func:`~retrace.adapters.psycopg.compact.send_text`), keywords
-    sorted by name. Its text is the same whichever implementation made the
-    call: C dumpers give ``bytearray`` and ``psycopg.pq.Format`` members where
-    the Python ones, which a replay uses for most types, give ``bytes`` and ints.
-    """
-    found = (compact.send_text([method, args, kwargs]), method, args)
+    """Note one send for the next round trip on this thread."""
+    found = (method, args, kwargs)
     notes = _outbox.notes
     if notes is None:
         _outbox.notes = [found]
@@ -67,10 +60,17 @@ def take() -> list[Note]:
 
 
 def text(notes: list[Note]) -> str:
-    """What a round trip's sends say, as one text (part of its fingerprint)."""
+    """What a round trip's sends say, as one text (part of its fingerprint).
+
+    Each send is its method and arguments in one call of the C JSON encoder
+    (:func:`~retrace.adapters.psycopg.compact.send_text`), keywords sorted by
+    name. The text is the same whichever implementation made the call: C
+    dumpers give ``bytearray`` and ``psycopg.pq.Format`` members where the
+    Python ones, which a replay uses for most types, give ``bytes`` and ints.
+    """
     if len(notes) == 1:
-        return notes[0][0]
-    return "\n".join([found[0] for found in notes])
+        return compact.send_text(notes[0])
+    return "\n".join([compact.send_text(found) for found in notes])
 
 
 def _as_text(value: Any) -> str:
@@ -87,7 +87,7 @@ def statement_key(notes: list[Note]) -> tuple[Any, ...]:
     statement (SQL text or prepared name) and its number of parameters."""
     if not notes:
         return ()
-    _text, method, args = notes[-1]
+    method, args, _kwargs = notes[-1]
     return (len(notes), method, args[0] if args else None,
             len(args[1]) if len(args) > 1 and isinstance(args[1], (list, tuple)) else 0)
 
@@ -109,7 +109,7 @@ def describe(notes: list[Note]) -> str:
 
 
 def _describe(notes: list[Note]) -> str:
-    _text, method, args = notes[-1]
+    method, args, _kwargs = notes[-1]
     more = f" (after {len(notes) - 1} more send(s))" if len(notes) > 1 else ""
     if method in ("send_query", "send_query_params"):
         sql = " ".join(_as_text(args[0]).split()) if args else ""
@@ -126,9 +126,12 @@ def _describe(notes: list[Note]) -> str:
 
 def _noting(method: str) -> Any:
     def retrace_psycopg_send(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if runtime.active().name != "passthrough":
-            note(method, args, kwargs)
-        return wrapped(*args, **kwargs)
+        if runtime.active().name == "passthrough":
+            return wrapped(*args, **kwargs)
+        note(method, args, kwargs)
+        sent = wrapped(*args, **kwargs)
+        runtime.settle()  # libpq sent it at once: the previous query's event is made meanwhile
+        return sent
 
     return retrace_psycopg_send
 
