@@ -12,7 +12,9 @@ retrace does not intercept, so replay reports its own time, not the recorded
 one) and its process CPU time, and reports both on an inherited file
 descriptor (``bench/_channel.py``). The best of
 ``--repeat`` interleaved runs of each mode is reported: ratios against live,
-microseconds per query added by recording, and trace bytes per query. Wall
+microseconds per query added by recording, and trace bytes per query; then
+the ratios of the medians, which an unusually fast or slow run (this shared
+machine has both) moves less than it moves the best. Wall
 time depends on what else the machine runs (the server shares its cores);
 client CPU time is the steadier measure of what retrace adds.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -111,6 +114,14 @@ def main() -> None:
             if label == "record":
                 line += f"  (+{(best - best_live) * per:.2f} us/query)"
             print(line)
+    print(f"  median of the {options.repeat} runs (this machine's speed varies between runs; "
+          "the median is the steadier ratio):")
+    for kind, index in (("wall", 0), ("cpu", 1)):
+        middle = {label: statistics.median(r[index] for r in runs)
+                  for label, runs in (("live", live), ("record", rec), ("replay", rep))}
+        print(f"  {kind:4} live {middle['live'] * 1e6 / queries:7.2f} us/query, record "
+              f"{middle['record'] / middle['live']:5.2f}x, replay "
+              f"{middle['replay'] / middle['live']:5.2f}x live")
     print(f"  trace {size} bytes for {queries + 200} queries: "
           f"{size / (queries + 200):.1f} bytes/query")
     for kind, index in (("wall", 0), ("CPU", 1)):
