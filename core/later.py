@@ -20,6 +20,7 @@ once by the adapter and closed over.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,23 +32,31 @@ if TYPE_CHECKING:
     from .runtime import Recorder
 
 _UNMADE = object()
+#: One event is made at a time, so a thread that finds one being made waits for it instead of
+#: making it again beside the first (what it reads, a libpq result, may be cleared meanwhile).
+_making = threading.Lock()
 
 
 class Later(trace.Pending):
     """One deferred event: its fingerprint item, and (as :attr:`outcome`) its value item."""
 
-    __slots__ = ("_args", "_boundary", "_fp", "_make", "_recorder", "_summary", "_value",
-                 "outcome")
+    __slots__ = ("_args", "_boundary", "_failure", "_fp", "_make", "_recorder", "_secrets",
+                 "_summary", "_value", "number", "outcome")
 
-    def __init__(self, recorder: Recorder, boundary: Boundary, args: Args,
-                 summary: Any, make: Callable[[], Any]) -> None:
-        self._recorder = recorder
+    def __init__(self, recorder: Recorder, boundary: Boundary, args: Args, secrets: Any,
+                 summary: Any, make: Callable[[], Any], number: int) -> None:
+        self._recorder: Recorder | None = recorder
         self._boundary = boundary
         self._args: Args | None = args
+        #: The secrets known when the call was made: one learnt later must not change its digest.
+        self._secrets = secrets
         self._summary = summary
         self._make: Callable[[], Any] | None = make
         self._fp: Any = _UNMADE
         self._value: Any = _UNMADE
+        self._failure: str | None = None
+        #: The event's number in the recording (a stop marker in its place says it).
+        self.number = number
         self.outcome = _Outcome(self)
 
     def item(self) -> Any:
@@ -60,28 +69,37 @@ class Later(trace.Pending):
             self.settle()
         return self._value
 
+    def marker(self) -> tuple[Any, ...] | None:
+        if self._failure is None:
+            return None
+        return (0, trace.STOPPED, self.number, None, self._failure)
+
     def settle(self) -> None:
         """Make the fingerprint and the outcome now (once); drop what they were made from.
 
-        What they are made from is read once, into locals: another thread that
-        settled meanwhile drops it only after storing what it made.
+        An outcome that cannot be made (an adapter's bug) stops the recording,
+        and the writer puts a stop marker in the event's place: a replay ends
+        there, as it ends where :meth:`Recorder.call` failed to encode one.
         """
-        args, make = self._args, self._make
-        if make is None or args is None:
-            return
-        recorder, boundary = self._recorder, self._boundary
-        fp = recorder.digest_later(boundary, args)
-        if self._summary is not None:
-            fp = trace.with_summary(fp, self._summary)
-        try:
-            value = make()
-            if type(value) not in SCALARS:
-                value = recorder.codecs.to_plain(value)
-        except Exception as exc:  # an adapter bug: the event says nothing, the recording stops
-            value = None
-            recorder.stop(f"encoding the outcome of {boundary.name} failed: {exc!r}")
-        self._fp, self._value = fp, value
-        self._args = self._make = None
+        with _making:
+            recorder, args, make = self._recorder, self._args, self._make
+            if recorder is None or args is None or make is None:
+                return
+            boundary = self._boundary
+            fp = recorder.digest_later(boundary, args, self._secrets)
+            if self._summary is not None:
+                fp = trace.with_summary(fp, self._summary)
+            try:
+                value = make()
+                if type(value) not in SCALARS:
+                    value = recorder.codecs.to_plain(value)
+            except Exception as exc:
+                value = None
+                self._failure = f"encoding the outcome of {boundary.name} failed: {exc!r}"
+            self._fp, self._value = fp, value
+            self._recorder = self._args = self._make = self._secrets = None
+        if self._failure is not None:  # outside the lock: stopping flushes, which makes events
+            recorder.stop(self._failure)
 
 
 class _Outcome(trace.Pending):

@@ -10,8 +10,17 @@ the trace and left out of argument fingerprints.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 PLACEHOLDER = "<retrace:redacted>"
+
+
+def with_placeholders(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with each of ``secrets`` (longest first) replaced by the placeholder."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, PLACEHOLDER)
+    return text
 
 
 class RedactionRules:
@@ -68,10 +77,7 @@ class RedactionRules:
 
     def as_replayed(self, text: str) -> str:
         """``text`` with every remembered secret replaced by the placeholder."""
-        for secret in self.replaced:
-            if secret in text:
-                text = text.replace(secret, PLACEHOLDER)
-        return text
+        return with_placeholders(text, self.replaced)
 
     def add_env_pattern(self, pattern: str) -> None:
         self.env_patterns.append(pattern)

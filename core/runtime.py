@@ -42,12 +42,14 @@ from .callsite import CallSites
 from .codecs import SCALARS, CodecRegistry, Unencodable
 from .errors import Blocked
 from .later import Later
-from .redaction import RedactionRules
+from .redaction import RedactionRules, with_placeholders
 
 if TYPE_CHECKING:
     from .cursor import Cursor
 
 MAX_SUMMARY = 160
+#: Events a thread may leave to be made later before it makes them itself (see Recorder.later).
+MAX_LATER = 64
 
 #: What the recorder knows of a boundary: its id, and the frames its calls came through
 #: (all of them, and the program's frames that called it directly): see ``Recorder._site``.
@@ -162,6 +164,10 @@ def digest(codecs: CodecRegistry, data: Any) -> int:
     return zlib.crc32(_encoded(codecs, data))
 
 
+#: The secrets known at one moment: their text (longest first) and their UTF-8 bytes.
+Secrets = tuple[tuple[str, ...], tuple[bytes, ...]]
+
+
 def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) -> int:
     """The digest ``data`` will have on replay, where redacted secrets are the placeholder.
 
@@ -171,54 +177,63 @@ def digest_as_replayed(codecs: CodecRegistry, data: Any, rules: RedactionRules) 
     the encoded bytes for a secret costs a substring search; only a call that
     holds one is encoded twice.
     """
+    return _digest_with(codecs, data, secrets_of(rules))
+
+
+def _digest_with(codecs: CodecRegistry, data: Any, secrets: Secrets) -> int:
     encoded = _encoded(codecs, data)
-    for secret in _secrets(rules):
+    for secret in secrets[1]:
         if secret in encoded:
-            encoded = cbor2.dumps(_as_replayed(codecs.to_plain(data), rules))
+            encoded = cbor2.dumps(_as_replayed(codecs.to_plain(data), secrets[0]))
             break
     return zlib.crc32(encoded)
 
 
-#: The secrets of the rules last asked about, encoded: ``(replaced list, its length, bytes)``.
-_encoded_secrets: tuple[Any, int, tuple[bytes, ...]] = (None, 0, ())
+#: The secrets of the rules last asked about: ``(replaced list, its length, secrets)``.
+_known_secrets: tuple[Any, int, Secrets] = (None, 0, ((), ()))
 
 
-def _secrets(rules: RedactionRules) -> tuple[bytes, ...]:
-    """``rules.replaced`` as bytes, encoded again only when a secret was added to it."""
-    global _encoded_secrets
+def secrets_of(rules: RedactionRules) -> Secrets:
+    """``rules.replaced`` now, made again only when a secret was added to it."""
+    global _known_secrets
     replaced = rules.replaced
-    known = _encoded_secrets
+    known = _known_secrets
     if known[0] is replaced and known[1] == len(replaced):
         return known[2]
-    secrets = tuple(secret.encode("utf-8", "surrogateescape") for secret in list(replaced))
-    _encoded_secrets = (replaced, len(secrets), secrets)
+    texts = tuple(list(replaced))
+    secrets = (texts, tuple(secret.encode("utf-8", "surrogateescape") for secret in texts))
+    _known_secrets = (replaced, len(texts), secrets)
     return secrets
 
 
-def _as_replayed(plain: Any, rules: RedactionRules) -> Any:
+def _as_replayed(plain: Any, secrets: tuple[str, ...]) -> Any:
     if type(plain) is str:
-        return rules.as_replayed(plain)
+        return with_placeholders(plain, secrets)
     if type(plain) is bytes:
-        return rules.as_replayed(plain.decode("utf-8", "surrogateescape")).encode(
+        return with_placeholders(plain.decode("utf-8", "surrogateescape"), secrets).encode(
             "utf-8", "surrogateescape")
     if type(plain) in (list, tuple):
-        return [_as_replayed(item, rules) for item in plain]
+        return [_as_replayed(item, secrets) for item in plain]
     if type(plain) is dict:
-        return {_as_replayed(k, rules): _as_replayed(v, rules) for k, v in plain.items()}
+        return {_as_replayed(k, secrets): _as_replayed(v, secrets) for k, v in plain.items()}
     return plain
 
 
 def fingerprint_of(codecs: CodecRegistry, b: Boundary, instance: Any, args: Args,
-                   kwargs: Kwargs, rules: RedactionRules | None = None) -> tuple[int, str | None]:
+                   kwargs: Kwargs, rules: RedactionRules | None = None,
+                   secrets: Secrets | None = None) -> tuple[int, str | None]:
     """The argument digest of a call, and the error if the adapter's fingerprint failed.
 
     Record and replay compute it the same way, so a fingerprint function that
     raises (an adapter bug) gives the same digest on both sides instead of an
     error inside the program; the recorder reports it once. The recorder
-    passes the session's redaction ``rules`` (see :func:`digest_as_replayed`).
+    passes the session's redaction ``rules``, or the ``secrets`` they held
+    when the call was made (see :func:`digest_as_replayed`).
     """
     try:
         data = b.fingerprint(instance, args, kwargs)  # type: ignore[misc]
+        if secrets is not None:
+            return _digest_with(codecs, data, secrets), None
         if rules is not None and rules.replaced:
             return digest_as_replayed(codecs, data, rules), None
         return zlib.crc32(_encoded(codecs, data)), None  # digest(), one call less per event
@@ -418,13 +433,17 @@ class Recorder:
         recorded and the caller records the call itself, with :meth:`call`.
         """
         state = LOCAL.__dict__
-        if state["busy"] or self.stopped is not None:
+        if state["busy"] or self.stopped is not None or b.encode is not None or (
+                b.timing and state["library"]) or (
+                b.passthrough is not None and b.passthrough(None, args, {})):
             return None
+        summary = self._summary(b, None, args, {}) if b.summary is not None else None
         known = self._boundaries.get(b)
         if known is None:
             known = self._define(b)
-        summary = self._summary(b, None, args, {}) if b.summary is not None else None
-        later = Later(self, b, args, summary, make)
+        rules = self.redaction
+        secrets = secrets_of(rules) if rules is not None and rules.replaced else None
+        later = Later(self, b, args, secrets, summary, make, next(self._counter))
         sid = self._site(b, known, sys._getframe(1))
         key = self._keys.key
         if key is None:
@@ -433,19 +452,21 @@ class Recorder:
         writer.pending = True
         records = writer.records
         records += (key, known[0] * 2, sid, later, later.outcome)
-        next(self._counter)
         pending = state["later"]
         if pending is None:
             state["later"] = [later]
         else:
             pending.append(later)
+            if len(pending) >= MAX_LATER:  # no send comes (a stream of fetches): make them now
+                settle()
         if len(records) >= trace.FLUSH_ITEMS:
             self.flush()
         return later
 
-    def digest_later(self, b: Boundary, args: Args) -> int:
-        """The argument digest of a :meth:`later` call (reported as :meth:`call` reports it)."""
-        fp, error = fingerprint_of(self.codecs, b, None, args, {}, self.redaction)
+    def digest_later(self, b: Boundary, args: Args, secrets: Secrets | None) -> int:
+        """The argument digest of a :meth:`later` call (reported as :meth:`call` reports it),
+        with the ``secrets`` known when it was made (see :func:`digest_as_replayed`)."""
+        fp, error = fingerprint_of(self.codecs, b, None, args, {}, secrets=secrets)
         if error is not None and b not in self._fingerprint_failed:
             self._fingerprint_failed.add(b)
             _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "

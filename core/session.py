@@ -275,6 +275,7 @@ class Session:
             recorder.writer.records.append((0, trace.STOPPED, recorder.events, None,
                                             f"writing the trace failed: {recorder.writer.failure}"))
         recorder.writer.close()
+        runtime.LOCAL.later = None  # this thread's events made later: written (or lost) by now
         if recorder.writer.failure and recorder.stopped is None:
             warn(f"the recording in {self.directory} is incomplete: {recorder.writer.failure}")
 

@@ -140,6 +140,10 @@ class Pending:
     def item(self) -> Any:
         raise NotImplementedError
 
+    def marker(self) -> tuple[Any, ...] | None:
+        """The stop marker written in the record's place if it could not be made, or None."""
+        return None
+
 
 def _make_pending(batch: list[Any]) -> None:
     """Put what each record's :class:`Pending` items make in their place.
@@ -149,9 +153,14 @@ def _make_pending(batch: list[Any]) -> None:
     """
     for index, fp in enumerate(batch[3::RECORD_WIDTH]):
         if isinstance(fp, Pending):
-            at = index * RECORD_WIDTH + 3
-            batch[at] = fp.item()
-            batch[at + 1] = batch[at + 1].item()
+            at = index * RECORD_WIDTH
+            made = fp.item()
+            marker = fp.marker()
+            if marker is None:
+                batch[at + 3] = made
+                batch[at + 4] = batch[at + 4].item()
+            else:
+                batch[at:at + RECORD_WIDTH] = marker
 
 
 class RecordBuffer(list[Any]):

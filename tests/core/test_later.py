@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from retrace import runtime
+from retrace import runtime, trace
 from retrace.boundary import Boundary
 from retrace.events import read_events
 from retrace.session import begin_recording, begin_replay
@@ -32,6 +32,8 @@ exec(
     "    if mode.name == 'record' and deferred['on']:\n"
     "        def make():\n"
     "            made.append(value)\n"
+    "            if value == 'boom':\n"
+    "                raise ValueError('cannot make this one')\n"
     "            return rows\n"
     "        if mode.later(QUERY, (sql, value), make) is not None:\n"
     "            return rows\n"
@@ -74,6 +76,25 @@ def program(settle_every: int) -> list[Any]:
     return seen
 
 
+def _records(directory: Path) -> list[tuple[Any, ...]]:
+    """The trace's definitions, markers and fakedb events, in order (thread paths left out:
+    they count threads; other events, the random seed's, differ between two runs)."""
+    reader = trace.TraceReader(str(directory / "trace.bin"))
+    names: dict[int, str] = {}
+    found = []
+    try:
+        for _offset, items in reader.blocks():
+            for t, code, ident, fp, value in trace.records_of(items):
+                if code == trace.DEF_BOUNDARY:
+                    names[ident] = value
+                if code < 0 or names[code >> 1].startswith("fakedb."):
+                    found.append((t, code, ident, fp,
+                                  None if code in (trace.DEF_THREAD, trace.FOOTER) else value))
+    finally:
+        reader.close()
+    return found
+
+
 def _record(directory: Path, settle_every: int) -> tuple[list[Any], list[tuple[Any, ...]]]:
     ticks[0] = iter(range(10**6))
     session = begin_recording(directory, {"kind": "code", "code": ""}, ["test"], None)
@@ -97,6 +118,7 @@ def test_later_events_are_the_events_made_at_once_and_replay(tmp_path: Path,
 
     assert seen == eager_seen
     assert events == eager
+    assert _records(tmp_path / "later") == _records(tmp_path / "eager")
     assert sorted(made, key=repr) == sorted([*range(12), -1, 1.5], key=repr)  # each made once
     sites = {e[2] for e in events if e[1] == "fakedb.query"}
     assert sites == {(__file__, _line("# site: query")), (__file__, _line("in a thread")),
@@ -110,23 +132,42 @@ def test_later_events_are_the_events_made_at_once_and_replay(tmp_path: Path,
     assert replayed == seen
 
 
-def test_an_outcome_that_cannot_be_made_stops_the_recording_and_the_program_goes_on(
-        tmp_path: Path) -> None:
-    def broken(sql: str, value: Any) -> Any:
-        runtime.active().later(QUERY, (sql, value), lambda: 1 / 0)  # type: ignore[union-attr]
-        return value
-
+def test_an_outcome_that_cannot_be_made_ends_the_trace_in_its_place(tmp_path: Path) -> None:
+    deferred["on"] = True
     session = begin_recording(tmp_path / "rec", {"kind": "code", "code": ""}, ["test"], None)
     try:
-        answers = [broken("SELECT 1", 7), broken("SELECT 2", 8)]
-        runtime.settle()
-        stopped = session.recorder.stopped  # type: ignore[union-attr]
+        answers = [fakedb.query("SELECT %s", v) for v in (1, "boom", 3)]  # made by the writer
     finally:
         session.end(0)
-    assert answers == [7, 8]
-    assert stopped is not None
-    assert "encoding the outcome of fakedb.query failed" in stopped
-    assert "ZeroDivisionError" in stopped
+    assert [row[1] for row in answers] == [1, "boom", 3]  # the program got its answers
+
+    kinds = [(code, value) for _t, code, _i, _fp, value in _records(tmp_path / "rec")
+             if code >= 0 or code == trace.STOPPED]
+    # query 1, a stop marker in the place of "boom" (where a replay ends), then what was
+    # buffered after it, and the marker the recorder adds when it stops
+    assert [code for code, _value in kinds] == [2, trace.STOPPED, 2, trace.STOPPED]
+    assert kinds[0][1] == ["SELECT %s", 1, {"rows": [1, 2]}]
+    assert "encoding the outcome of fakedb.query failed" in kinds[1][1]
+    assert "cannot make this one" in kinds[1][1]
+
+
+def test_a_thread_that_never_sends_leaves_at_most_max_later_events_to_make(
+        tmp_path: Path) -> None:
+    deferred["on"] = True
+    made.clear()
+    session = begin_recording(tmp_path / "rec", {"kind": "code", "code": ""}, ["test"], None)
+    try:
+        longest = 0
+        assert runtime.LOCAL.later is None  # the sessions before let go of theirs
+        for i in range(3 * runtime.MAX_LATER):
+            fakedb.query("FETCH", i)
+            longest = max(longest, len(runtime.LOCAL.later or ()))
+        made_before_the_end = len(made)
+    finally:
+        session.end(0)
+    assert longest == runtime.MAX_LATER - 1
+    assert made_before_the_end == 3 * runtime.MAX_LATER
+    assert runtime.LOCAL.later is None  # the session's end let go of them
 
 
 def _line(fragment: str) -> int:
