@@ -316,12 +316,15 @@ class _Outcome:
             _unread[id(result)] = self
 
     def read(self) -> None:
-        """Read the results now (once)."""
-        value = self.value
-        if self.plain is _UNREAD:
-            self.plain = self.pack(value)
-            for result in _results(value):
-                _unread.pop(id(result), None)
+        """Read the results now (once): one thread at a time, so a result being cleared
+        is not read meanwhile by the writer's thread (libpq memory, freed)."""
+        with _reading:
+            if self.plain is _UNREAD:
+                value = self.value
+                self.plain = self.pack(value)
+                self.value = None
+                for result in _results(value):
+                    _unread.pop(id(result), None)
 
     def __call__(self) -> str:
         self.read()
@@ -331,6 +334,7 @@ class _Outcome:
 #: Results an event still has to read: ``id(result)`` to its outcome. Such a result is not
 #: freed (the outcome holds it), but the program may clear it.
 _unread: dict[int, _Outcome] = {}
+_reading = threading.Lock()
 
 
 #: Round trips whose value only reads libpq results, which stay as they are: their events

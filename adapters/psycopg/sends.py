@@ -30,8 +30,7 @@ METHODS_SINCE_3_2 = ("send_close_prepared", "send_close_portal")
 PIPELINE_METHODS = ("pipeline_sync", "send_flush_request")
 
 
-#: One send: the method and its arguments as they were (psycopg makes new ones for each
-#: query and leaves them alone, so their text can be made later: see :func:`text`).
+#: One send: the method and its arguments, their text made later (see :func:`text`).
 Note = tuple[str, Args, Kwargs]
 
 
@@ -43,7 +42,16 @@ _outbox = _Outbox()
 
 
 def note(method: str, args: Args, kwargs: Kwargs) -> None:
-    """Note one send for the next round trip on this thread."""
+    """Note one send for the next round trip on this thread.
+
+    Its text is made later, so nothing in it may change meanwhile. psycopg
+    makes new lists for every query, but a parameter that is not ``bytes`` may
+    be the program's own buffer (psycopg's Python dumper passes a
+    ``bytearray`` or ``memoryview`` on as it is): those are copied.
+    """
+    if len(args) > 1 and type(args[1]) in (list, tuple):  # the parameters of a query
+        args = (args[0], [p if p is None or type(p) is bytes else bytes(p) for p in args[1]],
+                *args[2:])
     found = (method, args, kwargs)
     notes = _outbox.notes
     if notes is None:
@@ -126,9 +134,8 @@ def _describe(notes: list[Note]) -> str:
 
 def _noting(method: str) -> Any:
     def retrace_psycopg_send(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        if runtime.active().name == "passthrough":
-            return wrapped(*args, **kwargs)
-        note(method, args, kwargs)
+        if runtime.active().name != "passthrough":
+            note(method, args, kwargs)
         sent = wrapped(*args, **kwargs)
         runtime.settle()  # libpq sent it at once: the previous query's event is made meanwhile
         return sent

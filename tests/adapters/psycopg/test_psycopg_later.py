@@ -63,3 +63,52 @@ def test_events_made_later_are_those_made_at_once_and_replay_without_the_databas
     round_trips = _round_trips(tmp_path / "rec")
     assert len(round_trips) >= 7
     assert round_trips == _round_trips(tmp_path / "at-once")
+
+
+BUFFERS = '''
+    import os
+
+    import psycopg
+
+    conn = psycopg.connect(os.environ["APP_DSN"], autocommit=True)
+    buf = bytearray(b"first")
+    view = memoryview(bytearray(b"one"))
+    print(conn.execute("SELECT %b::bytea, %b::bytea", (buf, view)).fetchone())
+    buf[:] = b"second"  # the program's own buffers, changed before the next query is sent
+    view[:] = b"two"
+    print(conn.execute("SELECT length(%b::bytea), %b::bytea", (buf, view)).fetchone())
+    conn.close()
+'''
+
+
+def test_buffers_the_program_changes_after_a_query_are_recorded_as_they_were_sent(
+        tmp_path: Path, database: Database, impl: str) -> None:
+    """psycopg's Python dumper sends a program's ``bytearray`` or ``memoryview`` as it is."""
+    program = write_program(tmp_path, BUFFERS)
+    recorded, _ = record_and_replay(program, tmp_path / "rec", env=program_env(database, impl),
+                                    between=database.drop)
+    assert "(b'first', b'one')" in recorded.stdout
+    assert "(6, b'two')" in recorded.stdout
+
+
+SECRET_LATER = '''
+    import os
+
+    import psycopg
+
+    conn = psycopg.connect(os.environ["APP_DSN"], autocommit=True)
+    print(conn.execute("SELECT %s::text", ("hunter2-value",)).fetchone())
+    token = os.environ["APP_TOKEN"]  # a secret from now on: the same text as that parameter
+    print("token read:", bool(token))
+    print(conn.execute("SELECT 1").fetchone())
+    conn.close()
+'''
+
+
+def test_a_secret_learnt_after_a_query_leaves_that_querys_digest_alone(
+        tmp_path: Path, database: Database, impl: str) -> None:
+    program = write_program(tmp_path, SECRET_LATER)
+    recorded, _ = record_and_replay(
+        program, tmp_path / "rec", env=program_env(database, impl, APP_TOKEN="hunter2-value"),
+        between=database.drop)
+    assert "('hunter2-value',)" in recorded.stdout
