@@ -14,7 +14,7 @@ from retrace.testing import record, record_and_replay, replay, run_retrace
 # aside, so a replay that started any worker would bring it back.
 POOL = textwrap.dedent(
     """
-    import multiprocessing as mp, os, random, sys
+    import multiprocessing as mp, os, random, sys, time
 
     MARKER = sys.argv[2]
 
@@ -37,6 +37,9 @@ POOL = textwrap.dedent(
                 pool.apply(boom, (1,))
             except ValueError as exc:
                 print("raised", exc)
+            # Leaving the block terminates the workers (SIGTERM): what a worker recorded is on
+            # disk once it has waited for work for retrace.flusher.GUARANTEED (20 ms).
+            time.sleep(0.3)
         print("done", random.random())
     """
 )
