@@ -10,12 +10,12 @@ contents later: when the same thread next waits for its server anyway
 (:func:`retrace.runtime.settle`, which an adapter calls right after sending
 the next request), or when the trace is written, whichever comes first.
 
-The record in the buffer holds a :class:`Later` in its fingerprint slot and
-its :attr:`Later.outcome` in its value slot; the writer asks both for their
-items (:class:`retrace.trace.Pending`). Making them is idempotent, so the
-program's thread and the writer's may race to it harmlessly. Everything the
-outcome depends on that *can* change (the connection's state) is read at
-once by the adapter and closed over.
+The record in the buffer holds its :class:`Later` in both the fingerprint
+and the value slot; the writer asks it for the two items
+(:class:`retrace.trace.Pending`). One event is made at a time, and once, so
+the program's thread and the writer's may both ask. Everything the outcome
+depends on that *can* change (the connection's state) is read at once by
+the adapter and closed over.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ _making = threading.Lock()
 
 
 class Later(trace.Pending):
-    """One deferred event: its fingerprint item, and (as :attr:`outcome`) its value item."""
+    """One deferred event: what its fingerprint and value slots will hold."""
 
     __slots__ = ("_args", "_boundary", "_failure", "_fp", "_make", "_recorder", "_secrets",
-                 "_summary", "_value", "number", "outcome")
+                 "_summary", "_value", "number")
 
     def __init__(self, recorder: Recorder, boundary: Boundary, args: Args, secrets: Any,
                  summary: Any, make: Callable[[], Any], number: int) -> None:
@@ -57,17 +57,11 @@ class Later(trace.Pending):
         self._failure: str | None = None
         #: The event's number in the recording (a stop marker in its place says it).
         self.number = number
-        self.outcome = _Outcome(self)
 
-    def item(self) -> Any:
-        if self._fp is _UNMADE:
-            self.settle()
-        return self._fp
-
-    def value(self) -> Any:
+    def made(self) -> tuple[Any, Any]:
         if self._value is _UNMADE:
             self.settle()
-        return self._value
+        return self._fp, self._value
 
     def marker(self) -> tuple[Any, ...] | None:
         if self._failure is None:
@@ -100,15 +94,3 @@ class Later(trace.Pending):
             self._recorder = self._args = self._make = self._secrets = None
         if self._failure is not None:  # outside the lock: stopping flushes, which makes events
             recorder.stop(self._failure)
-
-
-class _Outcome(trace.Pending):
-    """The value slot of a :class:`Later` record."""
-
-    __slots__ = ("_later",)
-
-    def __init__(self, later: Later) -> None:
-        self._later = later
-
-    def item(self) -> Any:
-        return self._later.value()

@@ -451,7 +451,7 @@ class Recorder:
         writer = self.writer
         writer.pending = True
         records = writer.records
-        records += (key, known[0] * 2, sid, later, later.outcome)
+        records += (key, known[0] * 2, sid, later, later)
         pending = state["later"]
         if pending is None:
             state["later"] = [later]

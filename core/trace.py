@@ -129,15 +129,15 @@ DELETED = "{path} was deleted while the program ran (nothing of this recording i
 
 
 class Pending:
-    """A buffered record's fingerprint or value, made when it is written at the latest.
+    """A buffered event whose fingerprint and value are made when it is written at the latest.
 
-    A record holds either two of them (fingerprint and value, see
-    :mod:`retrace.later`) or none.
+    It stands in both slots of its record (see :mod:`retrace.later`).
     """
 
     __slots__ = ()
 
-    def item(self) -> Any:
+    def made(self) -> tuple[Any, Any]:
+        """The fingerprint and the value."""
         raise NotImplementedError
 
     def marker(self) -> tuple[Any, ...] | None:
@@ -146,7 +146,7 @@ class Pending:
 
 
 def _make_pending(batch: list[Any]) -> None:
-    """Put what each record's :class:`Pending` items make in their place.
+    """Put what each buffered :class:`Pending` event makes in its record.
 
     One pass over the fingerprint slots in Python costs far less than
     cbor2's ``default`` hook, which calls into Python for each item.
@@ -154,11 +154,10 @@ def _make_pending(batch: list[Any]) -> None:
     for index, fp in enumerate(batch[3::RECORD_WIDTH]):
         if isinstance(fp, Pending):
             at = index * RECORD_WIDTH
-            made = fp.item()
+            made = fp.made()
             marker = fp.marker()
             if marker is None:
-                batch[at + 3] = made
-                batch[at + 4] = batch[at + 4].item()
+                batch[at + 3], batch[at + 4] = made
             else:
                 batch[at:at + RECORD_WIDTH] = marker
 
