@@ -32,9 +32,25 @@ if TYPE_CHECKING:
     from .runtime import Recorder
 
 _UNMADE = object()
-#: One event is made at a time, so a thread that finds one being made waits for it instead of
-#: making it again beside the first (what it reads, a libpq result, may be cleared meanwhile).
-_making = threading.Lock()
+#: Held while an event is made, and by an adapter about to change what one reads (see
+#: :func:`making`). Re-entrant: a signal handler may make events on a thread that was making
+#: one. The writer, which holds its own lock, only tries it, and leaves an event it cannot
+#: make now for its next write: it never waits for a thread that may be waiting for it.
+_making = threading.RLock()
+#: How long the last write of a session waits for a thread that is making an event.
+FINAL_WAIT = 5.0
+
+
+def making() -> Any:
+    """A context in which no other thread makes an event: for an adapter about to change
+    what one may still read (a result the program clears)."""
+    return _making
+
+
+def forget_after_fork() -> None:
+    """In a forked child: a fresh lock (a thread of the parent, gone, may have held it)."""
+    global _making
+    _making = threading.RLock()
 
 
 class Later(trace.Pending):
@@ -58,9 +74,9 @@ class Later(trace.Pending):
         #: The event's number in the recording (a stop marker in its place says it).
         self.number = number
 
-    def made(self) -> tuple[Any, Any]:
-        if self._value is _UNMADE:
-            self.settle()
+    def made(self, wait: bool) -> tuple[Any, Any] | None:
+        if self._value is _UNMADE and not self.settle(FINAL_WAIT if wait else 0.0):
+            return None
         return self._fp, self._value
 
     def marker(self) -> tuple[Any, ...] | None:
@@ -68,17 +84,30 @@ class Later(trace.Pending):
             return None
         return (0, trace.STOPPED, self.number, None, self._failure)
 
-    def settle(self) -> None:
+    def settle(self, wait: float = -1) -> bool:
         """Make the fingerprint and the outcome now (once); drop what they were made from.
 
-        An outcome that cannot be made (an adapter's bug) stops the recording,
-        and the writer puts a stop marker in the event's place: a replay ends
-        there, as it ends where :meth:`Recorder.call` failed to encode one.
+        Whether it is made: False when another thread kept :data:`_making`
+        for ``wait`` seconds (0: do not wait); after a final wait that long,
+        that thread is stuck and the event is made without it. An event of a
+        recording whose writer writes no more is dropped. An outcome that
+        cannot be made (an adapter's bug) stops the recording, and the writer
+        puts a stop marker in the event's place: a replay ends there, as it
+        ends where :meth:`Recorder.call` failed to encode one.
         """
-        with _making:
+        if self._recorder is None:
+            return True
+        held = _making.acquire(False) if wait == 0 else _making.acquire(True, wait)
+        if not held and wait < FINAL_WAIT:
+            return False
+        try:
             recorder, args, make = self._recorder, self._args, self._make
             if recorder is None or args is None or make is None:
-                return
+                return True
+            if not recorder.writer.writing:
+                self._fp = self._value = None
+                self._recorder = self._args = self._make = self._secrets = None
+                return True
             boundary = self._boundary
             fp = recorder.digest_later(boundary, args, self._secrets)
             if self._summary is not None:
@@ -92,5 +121,9 @@ class Later(trace.Pending):
                 self._failure = f"encoding the outcome of {boundary.name} failed: {exc!r}"
             self._fp, self._value = fp, value
             self._recorder = self._args = self._make = self._secrets = None
+        finally:
+            if held:
+                _making.release()
         if self._failure is not None:  # outside the lock: stopping flushes, which makes events
             recorder.stop(self._failure)
+        return True

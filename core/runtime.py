@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import os
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ from .boundary import Args, Boundary, Kwargs
 from .callsite import CallSites
 from .codecs import SCALARS, CodecRegistry, Unencodable
 from .errors import Blocked
-from .later import Later
+from .later import Later, forget_after_fork
 from .redaction import RedactionRules, with_placeholders
 
 if TYPE_CHECKING:
@@ -935,6 +936,16 @@ def settle() -> None:
             later.settle()
     finally:
         state["busy"] = busy
+
+
+def _forget_later_in_child() -> None:
+    """A forked child makes none of its parent's events (they are the parent's to write), and
+    takes the lock events are made under afresh (a thread of the parent may have held it)."""
+    LOCAL.later = None
+    forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_later_in_child)
 
 
 @contextlib.contextmanager

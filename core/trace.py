@@ -136,8 +136,8 @@ class Pending:
 
     __slots__ = ()
 
-    def made(self) -> tuple[Any, Any]:
-        """The fingerprint and the value."""
+    def made(self, wait: bool) -> tuple[Any, Any] | None:
+        """The fingerprint and the value; None if they cannot be made now without ``wait``."""
         raise NotImplementedError
 
     def marker(self) -> tuple[Any, ...] | None:
@@ -145,8 +145,9 @@ class Pending:
         return None
 
 
-def _make_pending(batch: list[Any]) -> None:
-    """Put what each buffered :class:`Pending` event makes in its record.
+def _make_pending(batch: list[Any], wait: bool) -> int | None:
+    """Put what each buffered :class:`Pending` event makes in its record; where the first
+    one that cannot be made now (without ``wait``) starts, or None.
 
     One pass over the fingerprint slots in Python costs far less than
     cbor2's ``default`` hook, which calls into Python for each item.
@@ -154,12 +155,15 @@ def _make_pending(batch: list[Any]) -> None:
     for index, fp in enumerate(batch[3::RECORD_WIDTH]):
         if isinstance(fp, Pending):
             at = index * RECORD_WIDTH
-            made = fp.made()
+            made = fp.made(wait)
+            if made is None:
+                return at
             marker = fp.marker()
             if marker is None:
                 batch[at + 3], batch[at + 4] = made
             else:
                 batch[at:at + RECORD_WIDTH] = marker
+    return None
 
 
 class RecordBuffer(list[Any]):
@@ -207,9 +211,15 @@ class TraceWriter:
         self.limit: int | None = None
         self._flushing = threading.RLock()
         self._in_flush = False
+        self._final = False
         self._end = 0  # bytes of whole frames in the file
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._write(MAGIC + frame(cbor2.dumps(header)))
+
+    @property
+    def writing(self) -> bool:
+        """Whether records buffered now will still be written (not closed, not failed)."""
+        return self._fd >= 0 and self.failure is None
 
     def due(self) -> bool:
         """Whether buffered records should be written now."""
@@ -245,11 +255,19 @@ class TraceWriter:
                 return
         try:
             if self.pending:
-                _make_pending(batch)
+                rest = _make_pending(batch, self._final)
+                if rest is not None:  # another thread is making an event: it waits its turn
+                    records[0:0] = batch[rest:]  # one C call: ahead of what came meanwhile
+                    del batch[rest:]
+                    if not batch:
+                        return
             payload = cbor2.dumps(batch)
         except Exception as exc:  # an adapter gave us a value cbor2 refuses
             self.failure = f"a value could not be encoded ({exc})"
             return
+        except BaseException:  # a signal handler's exception while events were made: keep them
+            records[0:0] = batch
+            raise
         self._write(frame(payload))
         self._check_still_there()
 
@@ -291,6 +309,7 @@ class TraceWriter:
         self._fd = -1
 
     def close(self) -> None:
+        self._final = True  # every event is made now, waiting for a thread making one if need be
         self.flush()
         if self._fd >= 0:
             try:

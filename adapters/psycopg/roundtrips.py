@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable, Generator
 from typing import Any, NoReturn
 
-from retrace import Boundary, Patch, runtime
+from retrace import Boundary, Patch, later, runtime
 from retrace.adapters.psycopg import LIBRARY, compact, offline, sends, wire
 from retrace.boundary import Args, Kwargs
 from retrace.errors import BadRecording
@@ -316,9 +316,9 @@ class _Outcome:
             _unread[id(result)] = self
 
     def read(self) -> None:
-        """Read the results now (once): one thread at a time, so a result being cleared
-        is not read meanwhile by the writer's thread (libpq memory, freed)."""
-        with _reading:
+        """Read the results now (once), while no other thread makes an event: a result
+        the program clears is not read meanwhile by the writer's thread (freed memory)."""
+        with later.making():
             if self.plain is _UNREAD:
                 value = self.value
                 self.plain = self.pack(value)
@@ -334,7 +334,6 @@ class _Outcome:
 #: Results an event still has to read: ``id(result)`` to its outcome. Such a result is not
 #: freed (the outcome holds it), but the program may clear it.
 _unread: dict[int, _Outcome] = {}
-_reading = threading.Lock()
 
 
 #: Round trips whose value only reads libpq results, which stay as they are: their events

@@ -9,14 +9,18 @@ replay must serve them like any other.
 
 from __future__ import annotations
 
+import faulthandler
+import os
+import signal
 import threading
+import time
 import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from retrace import runtime, trace
+from retrace import later, runtime, trace
 from retrace.boundary import Boundary
 from retrace.events import read_events
 from retrace.session import begin_recording, begin_replay
@@ -173,3 +177,99 @@ def test_a_thread_that_never_sends_leaves_at_most_max_later_events_to_make(
 def _line(fragment: str) -> int:
     source = Path(__file__).read_text().splitlines()
     return next(i for i, line in enumerate(source, 1) if fragment in line and "_line(" not in line)
+
+
+def test_a_signal_handler_interrupting_a_make_can_make_and_write_events(tmp_path: Path) -> None:
+    """The handler runs on the thread that holds the lock events are made under."""
+    deferred["on"] = True
+    interrupted = {"sent": False, "handled": []}
+
+    def handler(signum: int, frame: Any) -> None:
+        interrupted["handled"].append(fakedb.query("SELECT %s", "from the handler"))
+        runtime.settle()  # makes the one this thread was making, inside its making
+        session.recorder.flush()  # type: ignore[union-attr]
+
+    def signalling() -> Any:
+        if not interrupted["sent"]:
+            interrupted["sent"] = True
+            os.kill(os.getpid(), signal.SIGUSR1)  # handled at the next bytecode, mid-make
+        return "made"
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    faulthandler.dump_traceback_later(60, exit=True)  # a deadlock fails the run, loudly
+    session = begin_recording(tmp_path / "rec", {"kind": "code", "code": ""}, ["test"], None)
+    try:
+        recorder = runtime.active()
+        fakedb.query("SELECT %s", 1)
+        assert isinstance(recorder, runtime.Recorder)
+        recorder.later(QUERY, ("SELECT %s", 2), signalling)
+        done = threading.Event()
+        threading.Thread(target=lambda: (runtime.settle(), done.set()), daemon=True).start()
+        runtime.settle()
+        assert done.wait(10), "another thread could not make events"
+    finally:
+        session.end(0)
+        signal.signal(signal.SIGUSR1, previous)
+        faulthandler.cancel_dump_traceback_later()
+    assert interrupted["handled"], "the signal was not handled"
+    values = [e.value for e in read_events(tmp_path / "rec") if e.boundary == "fakedb.query"]
+    assert "made" in values and len(values) == 3
+
+
+def test_a_fork_while_another_thread_makes_an_event_leaves_the_child_free(
+        tmp_path: Path) -> None:
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with later.making():
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert holding.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: its parent's thread, which held the lock, is gone
+        try:
+            with later.making():
+                os._exit(0 if runtime.LOCAL.later is None else 2)
+        finally:
+            os._exit(3)
+    release.set()
+    thread.join()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("the child waited for a lock its parent's thread held")
+
+
+def test_an_exception_while_events_are_made_for_a_write_loses_none_of_them(
+        tmp_path: Path) -> None:
+    deferred["on"] = True
+    raised = {"once": False}
+
+    def interrupted() -> Any:
+        if not raised["once"]:
+            raised["once"] = True
+            raise KeyboardInterrupt  # what a signal handler raises in the middle of a make
+        return "made on the second try"
+
+    session = begin_recording(tmp_path / "rec", {"kind": "code", "code": ""}, ["test"], None)
+    try:
+        recorder = runtime.active()
+        assert isinstance(recorder, runtime.Recorder)
+        fakedb.query("SELECT %s", 1)
+        recorder.later(QUERY, ("SELECT %s", 2), interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            recorder.flush()
+        fakedb.query("SELECT %s", 3)
+    finally:
+        session.end(0)
+    values = [e.value for e in read_events(tmp_path / "rec") if e.boundary == "fakedb.query"]
+    assert values[1] == "made on the second try" and len(values) == 3
