@@ -468,11 +468,15 @@ class Recorder:
         """The argument digest of a :meth:`later` call (reported as :meth:`call` reports it),
         with the ``secrets`` known when it was made (see :func:`digest_as_replayed`)."""
         fp, error = fingerprint_of(self.codecs, b, None, args, {}, secrets=secrets)
-        if error is not None and b not in self._fingerprint_failed:
+        if error is not None:
+            self._fingerprint_failed_once(b, error)
+        return fp
+
+    def _fingerprint_failed_once(self, b: Boundary, error: str) -> None:
+        if b not in self._fingerprint_failed:
             self._fingerprint_failed.add(b)
             _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
                        "arguments less precisely. This is a bug in the adapter.")
-        return fp
 
     def _define(self, b: Boundary) -> _Known:
         with self._lock:
@@ -528,10 +532,8 @@ class Recorder:
     def _fingerprint(self, b: Boundary, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         fp: Any
         fp, error = fingerprint_of(self.codecs, b, instance, args, kwargs, self.redaction)
-        if error is not None and b not in self._fingerprint_failed:
-            self._fingerprint_failed.add(b)
-            _warn_once(f"the fingerprint of {b.name} failed ({error}); replay checks its "
-                       "arguments less precisely. This is a bug in the adapter.")
+        if error is not None:
+            self._fingerprint_failed_once(b, error)
         if b.summary is not None:
             fp = trace.with_summary(fp, self._summary(b, instance, args, kwargs))
         return fp
